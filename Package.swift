@@ -1,0 +1,132 @@
+// swift-tools-version:6.1
+// Aerie: a self-hosted platform for serverless AI applications.
+// Layout and boundaries: see ARCHITECTURE.md §2.
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "aerie",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "aerie", targets: ["aerie"]),
+        .library(name: "AerieCore", targets: ["AerieCore"]),
+        .library(name: "AerieSQLite", targets: ["AerieSQLite"]),
+        .library(name: "AerieFunctions", targets: ["AerieFunctions"]),
+        .library(name: "AerieHTTP", targets: ["AerieHTTP"]),
+        .library(name: "AerieTesting", targets: ["AerieTesting"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
+    ],
+    targets: [
+        // Primitive protocols, value types, errors, configuration and the in-memory drivers.
+        .target(
+            name: "AerieCore",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Collections", package: "swift-collections"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
+        // Embedded drivers: tables, queue, event log on SQLite (GRDB); the file object store.
+        .target(
+            name: "AerieSQLite",
+            dependencies: [
+                "AerieCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
+        // The functions runtime: registry, triggers, invocation, concurrency, retries, records.
+        .target(
+            name: "AerieFunctions",
+            dependencies: [
+                "AerieCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        // The gateway: routes, auth, problem+json, OpenAPI, SSE, console pages, /metrics.
+        .target(
+            name: "AerieHTTP",
+            dependencies: [
+                "AerieCore",
+                "AerieFunctions",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            resources: [.copy("Resources")],
+            swiftSettings: strict
+        ),
+        // Apps: each uses only the primitives.
+        .target(
+            name: "Quickstart",
+            dependencies: ["AerieCore", "AerieFunctions"],
+            path: "Sources/Apps/Quickstart",
+            swiftSettings: strict
+        ),
+        // Shared conformance suites every driver runs, and test fixtures.
+        .target(
+            name: "AerieTesting",
+            dependencies: ["AerieCore"],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "aerie",
+            dependencies: [
+                "AerieCore", "AerieSQLite", "AerieFunctions", "AerieHTTP", "Quickstart",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AerieCoreTests",
+            dependencies: ["AerieCore", "AerieTesting"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AerieSQLiteTests",
+            dependencies: ["AerieCore", "AerieSQLite", "AerieTesting"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AerieFunctionsTests",
+            dependencies: ["AerieCore", "AerieFunctions", "AerieTesting", "Quickstart"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AerieHTTPTests",
+            dependencies: [
+                "AerieCore", "AerieFunctions", "AerieHTTP", "AerieTesting", "Quickstart",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: strict
+        ),
+    ]
+)
