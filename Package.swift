@@ -97,7 +97,7 @@ let package = Package(
         .executableTarget(
             name: "aerie",
             dependencies: [
-                "AerieCore", "AerieSQLite", "AerieFunctions", "AerieHTTP", "Quickstart",
+                "AerieCore", "AerieSQLite", "AerieFunctions", "AerieHTTP", "Quickstart", "AerieML",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -126,6 +126,24 @@ let package = Package(
                 "AerieCore", "AerieFunctions", "AerieHTTP", "AerieTesting", "Quickstart",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
+            swiftSettings: strict
+        ),
+        // OpenBLAS through its C interface (Debian: libopenblas-dev).
+        .systemLibrary(
+            name: "COpenBLAS",
+            path: "Sources/COpenBLAS",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        // Tabular machine learning: CSV, preprocessing, models, metrics, the model file.
+        .target(
+            name: "AerieML",
+            dependencies: ["COpenBLAS"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AerieMLTests",
+            dependencies: ["AerieML"],
+            resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),
     ]

@@ -1,0 +1,63 @@
+import Dispatch
+import Synchronization
+
+/// Settings for a random forest.
+public struct ForestParameters: Sendable, Codable, Equatable {
+    public var treeCount: Int
+    public var tree: TreeParameters
+    public var bootstrap: Bool
+    public var seed: UInt64
+
+    public init(treeCount: Int = 100, tree: TreeParameters, bootstrap: Bool = true, seed: UInt64 = 0) {
+        self.treeCount = treeCount
+        self.tree = tree
+        self.bootstrap = bootstrap
+        self.seed = seed
+    }
+}
+
+/// A random forest: trees grown in parallel on bootstrap samples, each split drawing a random
+/// subset of features. Predictions average the trees' leaf values.
+public struct RandomForest: Sendable, Equatable {
+    public var trees: [DecisionTree]
+    public var outputs: Int
+
+    /// Grows the trees on all cores. `progress` is called with the number of trees done.
+    public static func fit(
+        _ data: TreeData, parameters: ForestParameters, progress: (@Sendable (Int) -> Void)? = nil
+    ) -> RandomForest {
+        let count = max(1, parameters.treeCount)
+        let results = Mutex<[DecisionTree?]>([DecisionTree?](repeating: nil, count: count))
+        let done = Atomic<Int>(0)
+        DispatchQueue.concurrentPerform(iterations: count) { t in
+            var rng = SeededGenerator(seed: parameters.seed &+ UInt64(t) &* 0x9E37_79B9_7F4A_7C15)
+            var sample: [Int]?
+            if parameters.bootstrap {
+                sample = (0..<data.rows).map { _ in rng.index(below: data.rows) }
+            }
+            let tree = DecisionTree.fit(data, sample: sample, parameters: parameters.tree, seed: rng.next())
+            results.withLock { $0[t] = tree }
+            let finished = done.add(1, ordering: .relaxed).newValue
+            progress?(finished)
+        }
+        let trees = results.withLock { $0.compactMap { $0 } }
+        return RandomForest(trees: trees, outputs: max(1, data.classCount))
+    }
+
+    /// Mean of the trees' leaf values per row, row-major (`outputs` per row).
+    public func predictValues(_ x: Matrix) -> [Double] {
+        var out = [Double](repeating: 0, count: x.rows * outputs)
+        let scale = 1 / Double(max(1, trees.count))
+        x.values.withUnsafeBufferPointer { xv in
+            for i in 0..<x.rows {
+                let row = UnsafeBufferPointer(rebasing: xv[(i * x.cols)..<((i + 1) * x.cols)])
+                for tree in trees {
+                    let off = tree.leafOffset(row)
+                    for k in 0..<outputs { out[i * outputs + k] += tree.leafValues[off + k] }
+                }
+                for k in 0..<outputs { out[i * outputs + k] *= scale }
+            }
+        }
+        return out
+    }
+}
