@@ -146,7 +146,7 @@ public struct Preprocessor: Sendable, Codable, Equatable {
         var base = 0
         for f in features {
             guard let column = table.column(named: f.name) else {
-                throw MLError(.missingColumn, "the data has no column '\(f.name)', which the model was trained on; add it (columns: \(f.name) and the others listed by the model)")
+                throw MLError(.missingColumn, "the data has no column '\(f.name)', which the model was trained on; add it (the model needs: \(features.map(\.name).joined(separator: ", ")))")
             }
             switch (f.kind, column.values) {
             case (.numeric, .numeric(let v)):

@@ -174,7 +174,9 @@ public struct TabularModel: Sendable, Equatable {
     }
 
     /// Writes the model file atomically (a temporary file renamed into place).
-    public func save(to path: String) throws {
+    /// - Returns: the file's size in bytes.
+    @discardableResult
+    public func save(to path: String) throws -> Int {
         let bytes = try encoded()
         let temp = path + ".tmp-\(getpid())"
         guard let file = fopen(temp, "wb") else {
@@ -187,6 +189,7 @@ public struct TabularModel: Sendable, Equatable {
             unlink(temp)
             throw MLError(.io, "cannot write '\(path)'; check free disk space and permissions")
         }
+        return bytes.count
     }
 
     /// Loads a model file.

@@ -166,7 +166,8 @@ public enum Trainer {
         return (tabular, trainingReport)
     }
 
-    static func seconds(_ d: Duration) -> Double {
+    /// A duration in seconds.
+    public static func seconds(_ d: Duration) -> Double {
         Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
     }
 
