@@ -140,6 +140,12 @@ let package = Package(
             dependencies: ["COpenBLAS"],
             swiftSettings: strict
         ),
+        // The Swift side of `make bench-tabular` (bench/tabular.py runs it next to scikit-learn).
+        .executableTarget(
+            name: "aerie-bench-tabular",
+            dependencies: ["AerieML"],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "AerieMLTests",
             dependencies: ["AerieML"],

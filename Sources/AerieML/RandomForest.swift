@@ -44,18 +44,33 @@ public struct RandomForest: Sendable, Equatable {
         return RandomForest(trees: trees, outputs: max(1, data.classCount))
     }
 
-    /// Mean of the trees' leaf values per row, row-major (`outputs` per row).
+    /// Mean of the trees' leaf values per row, row-major (`outputs` per row). Large batches are
+    /// split into chunks predicted on all cores.
     public func predictValues(_ x: Matrix) -> [Double] {
-        var out = [Double](repeating: 0, count: x.rows * outputs)
+        let chunk = 512
+        let chunks = (x.rows + chunk - 1) / chunk
+        if chunks <= 1 {
+            return predictRows(x, 0..<x.rows)
+        }
+        let parts = Mutex<[[Double]]>([[Double]](repeating: [], count: chunks))
+        DispatchQueue.concurrentPerform(iterations: chunks) { c in
+            let part = predictRows(x, (c * chunk)..<min(x.rows, (c + 1) * chunk))
+            parts.withLock { $0[c] = part }
+        }
+        return parts.withLock { $0.flatMap { $0 } }
+    }
+
+    private func predictRows(_ x: Matrix, _ rows: Range<Int>) -> [Double] {
+        var out = [Double](repeating: 0, count: rows.count * outputs)
         let scale = 1 / Double(max(1, trees.count))
         x.values.withUnsafeBufferPointer { xv in
-            for i in 0..<x.rows {
+            for (o, i) in rows.enumerated() {
                 let row = UnsafeBufferPointer(rebasing: xv[(i * x.cols)..<((i + 1) * x.cols)])
                 for tree in trees {
                     let off = tree.leafOffset(row)
-                    for k in 0..<outputs { out[i * outputs + k] += tree.leafValues[off + k] }
+                    for k in 0..<outputs { out[o * outputs + k] += tree.leafValues[off + k] }
                 }
-                for k in 0..<outputs { out[i * outputs + k] *= scale }
+                for k in 0..<outputs { out[o * outputs + k] *= scale }
             }
         }
         return out
