@@ -83,6 +83,20 @@ public struct DecisionTree: Sendable, Equatable {
         }
     }
 
+    /// Calls `body` with the node and leaf arrays pinned in memory (for fast batch traversal).
+    @inline(__always)
+    func withNodes<R>(
+        _ body: (UnsafeBufferPointer<Int32>, UnsafeBufferPointer<Double>, UnsafeBufferPointer<Int32>, UnsafeBufferPointer<Double>) -> R
+    ) -> R {
+        feature.withUnsafeBufferPointer { f in
+            threshold.withUnsafeBufferPointer { t in
+                right.withUnsafeBufferPointer { r in
+                    leafValues.withUnsafeBufferPointer { l in body(f, t, r, l) }
+                }
+            }
+        }
+    }
+
     /// Grows a tree on the rows `sample` (repeats allowed: a bootstrap sample).
     public static func fit(
         _ data: TreeData, sample: [Int]? = nil, parameters: TreeParameters, seed: UInt64

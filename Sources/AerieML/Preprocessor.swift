@@ -136,6 +136,16 @@ public struct Preprocessor: Sendable, Codable, Equatable {
         return (offset, scale)
     }
 
+    /// Checks internal consistency (used when loading a model file).
+    func validate() throws {
+        let width = features.reduce(0) { $0 + $1.width }
+        let ok = offset.count == width && scale.count == width
+            && features.allSatisfy { $0.kind == .numeric || $0.categories.isEmpty || ($0.fillCategory >= 0 && $0.fillCategory < $0.categories.count) }
+        if !ok {
+            throw MLError(.modelFile, "model file's preprocessing does not agree with its features; the file is corrupt, retrain the model")
+        }
+    }
+
     /// Transforms the feature columns of `table` into a matrix (one row per table row).
     ///
     /// Missing values are filled with the fitted values. Throws when a feature column is absent,
@@ -164,6 +174,8 @@ public struct Preprocessor: Sendable, Codable, Equatable {
                             throw MLError(.unseenCategory, "column '\(f.name)', row \(i + 1): category '\(text)' was not seen in training (known: \(f.categories.prefix(10).joined(separator: ", "))\(f.categories.count > 10 ? ", …" : "")); retrain with data that includes it or map it to a known category")
                         }
                         k = known
+                    } else if f.categories.isEmpty {
+                        continue  // no category was ever seen: a one-hot feature has no columns, a label is 0
                     } else {
                         k = f.fillCategory
                     }

@@ -63,14 +63,27 @@ public struct RandomForest: Sendable, Equatable {
     private func predictRows(_ x: Matrix, _ rows: Range<Int>) -> [Double] {
         var out = [Double](repeating: 0, count: rows.count * outputs)
         let scale = 1 / Double(max(1, trees.count))
+        let k = outputs
+        let cols = x.cols
         x.values.withUnsafeBufferPointer { xv in
-            for (o, i) in rows.enumerated() {
-                let row = UnsafeBufferPointer(rebasing: xv[(i * x.cols)..<((i + 1) * x.cols)])
+            out.withUnsafeMutableBufferPointer { ov in
+                // Tree by tree, so each tree's arrays are pinned once per chunk of rows.
                 for tree in trees {
-                    let off = tree.leafOffset(row)
-                    for k in 0..<outputs { out[o * outputs + k] += tree.leafValues[off + k] }
+                    tree.withNodes { feature, threshold, right, leaves in
+                        for (o, i) in rows.enumerated() {
+                            let base = i * cols
+                            var node = 0
+                            while true {
+                                let f = Int(feature[node])
+                                if f < 0 { break }
+                                node = xv[base + f] <= threshold[node] ? node + 1 : Int(right[node])
+                            }
+                            let off = Int(right[node]) * k
+                            for c in 0..<k { ov[o * k + c] += leaves[off + c] }
+                        }
+                    }
                 }
-                for k in 0..<outputs { out[o * outputs + k] *= scale }
+                for j in 0..<ov.count { ov[j] *= scale }
             }
         }
         return out

@@ -169,7 +169,12 @@ public struct TabularModel: Sendable, Equatable {
         if meta.task == .classification && meta.classes.isEmpty {
             throw MLError(.modelFile, "\(source) is a classifier without classes; it is corrupt, retrain the model")
         }
+        try meta.preprocessor.validate()
         let model = try TrainedModel.unarchive(kind: meta.kind, features: meta.preprocessor.outputWidth, from: archive)
+        let expected = meta.task == .regression ? 1 : meta.classes.count
+        guard model.outputs == expected, meta.task != .auto else {
+            throw MLError(.modelFile, "\(source) has a model whose outputs do not match its \(meta.task.rawValue) schema; the file is corrupt, retrain the model")
+        }
         return TabularModel(metadata: meta, model: model)
     }
 

@@ -45,6 +45,18 @@ public enum TrainedModel: Sendable, Equatable {
         }
     }
 
+    /// Values per row that `predictValues` returns: the class count, or 1 for regression.
+    public var outputs: Int {
+        switch self {
+        case .decisionTree(let m): m.outputs
+        case .randomForest(let m): m.outputs
+        case .logisticRegression(let m): m.classes
+        case .svm(let m): m.classes
+        case .naiveBayes(let m): m.classes
+        case .knn(let m): max(1, m.classes)
+        }
+    }
+
     /// Class probabilities (row-major, one column per class) or, for regression, one value per row.
     public func predictValues(_ x: Matrix) -> [Double] {
         switch self {
@@ -110,7 +122,11 @@ public enum TrainedModel: Sendable, Equatable {
     }
 
     static func unarchiveTrees(_ a: ArrayArchive) throws -> [DecisionTree] {
-        let outputs = Int(try a.scalar("outputs"))
+        let outputsValue = try a.scalar("outputs")
+        guard outputsValue >= 1, outputsValue < 1e6, outputsValue == outputsValue.rounded() else {
+            throw MLError(.modelFile, "model file value 'outputs' is invalid; the file is corrupt, retrain the model")
+        }
+        let outputs = Int(outputsValue)
         let nodes = try a.ints("tree_nodes")
         let leafCounts = try a.ints("tree_leaf_values")
         let feature = try a.ints("feature")

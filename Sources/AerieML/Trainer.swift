@@ -115,7 +115,7 @@ public enum Trainer {
             testTable = test.selecting(rows: usable)
             testRows = usable
             yTest = try labels(test, usable, fitting: false)
-        } else if options.testSize > 0 {
+        } else if options.testSize > 0, Int((Double(rows.count) * options.testSize).rounded()) >= 1 {
             let split = task == .classification
                 ? DataSplit.stratified(labels: allLabels.map { Int($0) }, testFraction: options.testSize, seed: options.seed)
                 : DataSplit.random(count: rows.count, testFraction: options.testSize, seed: options.seed)
@@ -124,6 +124,11 @@ public enum Trainer {
             yTrain = split.train.map { allLabels[$0] }
             yTest = split.test.map { allLabels[$0] }
             testTable = data.selecting(rows: testRows)
+            if testRows.isEmpty {  // too few rows per class to hold any out: evaluate on the training rows
+                return try train(data: data, test: nil, options: TrainingOptions(
+                    target: options.target, model: options.model, task: options.task, parameters: options.parameters,
+                    testSize: 0, seed: options.seed), progress: progress)
+            }
         } else {
             trainRows = rows
             yTrain = allLabels

@@ -72,4 +72,30 @@ import Testing
             #expect(error.message.contains("purple"))
         }
     }
+
+    @Test func allMissingCategoricalFeatureWithImputeDoesNotCrash() throws {
+        var csv = "x,c,y\n"
+        for i in 0..<20 { csv += "\(i),NA,\(i < 10 ? "a" : "b")\n" }
+        let table = try DataTable.parse(csv: csv, categorical: ["c"])
+        for encoding in ["one-hot", "label"] {
+            let (model, report) = try Trainer.train(
+                data: table, options: TrainingOptions(target: "y", model: .knn, parameters: ["missing": "impute", "encoding": encoding]))
+            #expect(report.trainRows == 16)
+            #expect(try model.predict(DataTable.parse(csv: "x,c\n3,\n", categorical: ["c"])).labels == ["a"])
+        }
+    }
+
+    @Test func headerOnlyDataGivesNoPredictions() throws {
+        let table = try DataTable.read(path: Fixture.path("iris.csv"))
+        let (model, _) = try Trainer.train(data: table, options: TrainingOptions(target: "species", model: .logisticRegression))
+        let empty = try DataTable.parse(csv: "sepal_length,sepal_width,petal_length,petal_width\n")
+        #expect(try model.predict(empty).labels.isEmpty)
+    }
+
+    @Test func tinyDataFallsBackToTrainingMetrics() throws {
+        let table = try DataTable.parse(csv: "x,y\n1,a\n2,b\n3,a\n")
+        let (_, report) = try Trainer.train(data: table, options: TrainingOptions(target: "y", model: .decisionTree, testSize: 0.1))
+        #expect(report.metrics.evaluatedOn == "train")
+        #expect(report.trainRows == 3)
+    }
 }
