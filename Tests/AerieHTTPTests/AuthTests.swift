@@ -218,6 +218,14 @@ struct AuthTests {
         #expect(try await auth.authenticate(bearer: token).username == "admin")
     }
 
+    @Test("The login form redirects only to paths on this site")
+    func loginRedirects() {
+        #expect(AuthRoutes.localRedirect("/console/functions") == "/console/functions")
+        for target in ["//evil.example", "/\\evil.example", "https://evil.example", "/x\r\nSet-Cookie: a=b", "console"] {
+            #expect(AuthRoutes.localRedirect(target) == nil, "\(target)")
+        }
+    }
+
     @Test("An expired token is refused")
     func expiredToken() async throws {
         try await withGateway { client, harness in
