@@ -19,14 +19,17 @@ struct GatewayHarness {
     let adminToken: String
     let userToken: String
 
-    static func make(_ configure: (inout GatewayConfiguration) -> Void = { _ in }) async throws -> GatewayHarness {
+    static func make(_ configure: (inout GatewayConfiguration) -> Void = { _ in }, logger: Logger? = nil) async throws -> GatewayHarness {
         var configuration = GatewayConfiguration(maxBodySize: 64 * 1024, maxJSONBodySize: 16 * 1024, rateLimit: nil,
                                                  adminPassword: adminPassword, bcryptCost: 4)
         configure(&configuration)
         let primitives = Primitives.memory()
         let registry = PrometheusCollectorRegistry()
-        var logger = Logger(label: "test")
-        logger.logLevel = .warning
+        let logger = logger ?? {
+            var quiet = Logger(label: "test")
+            quiet.logLevel = .warning
+            return quiet
+        }()
         let gateway = try await AerieGateway.build(primitives: primitives, configuration: configuration, registry: registry, logger: logger)
         _ = try await gateway.auth.createUser("ann", password: "ann-password", role: .user)
         return GatewayHarness(

@@ -66,6 +66,25 @@ struct SystemRoutesTests {
         for ref in refs { #expect(schemas[ref] != nil, "dangling $ref \(ref)") }
     }
 
+    @Test("Every log line of a request carries its request id")
+    func requestIdInLogs() async throws {
+        let lines = LockedLines()
+        let logger = Logger(label: "aerie") { label in JSONLogHandler(label: label) { lines.append($0) } }
+        let harness = try await GatewayHarness.make(logger: logger)
+        let response = try await harness.test { client in
+            try await client.send(.get, "/v1/buckets/none/objects/x", token: harness.adminToken, headers: [.requestId: "trace-42"])
+        }
+        #expect(response.headers[.requestId] == "trace-42")
+        let records = try lines.all.map { try JSONValue.parse(Data($0.utf8)) }
+        let access = try #require(records.first { $0["message"] == "request" && $0["request_id"] == "trace-42" })
+        #expect(access["status"] == "404")
+        #expect(access["method"] == "GET")
+        #expect(access["route"] == "/v1/buckets/{bucket}/objects/**")
+        for record in records where record["path"] != nil {
+            #expect(record["request_id"] != nil, "a request log line without request_id: \(record)")
+        }
+    }
+
     @Test("JSONLogHandler writes one JSON object per line with the metadata")
     func jsonLogs() throws {
         let lines = LockedLines()
