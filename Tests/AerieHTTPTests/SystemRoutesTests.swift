@@ -80,6 +80,7 @@ struct SystemRoutesTests {
         #expect(access["status"] == "404")
         #expect(access["method"] == "GET")
         #expect(access["route"] == "/v1/buckets/{bucket}/objects/**")
+        #expect(access["user"] == "admin")
         for record in records where record["path"] != nil {
             #expect(record["request_id"] != nil, "a request log line without request_id: \(record)")
         }
