@@ -127,7 +127,7 @@ extension FunctionRuntime {
             // A worker (or a concurrent call with the same key) wrote it first.
             if let stored = try await store.load(id) { return (stored.record, created) }
         }
-        wakeSignal(name)?.signal()
+        wake(name)
         return (record, created)
     }
 

@@ -39,7 +39,7 @@ extension FunctionRuntime {
                              match: @Sendable (EventRecord) -> (input: Data, trigger: TriggerInfo, key: String)?) async {
         let group = Self.consumerGroup(host.name)
         let events = primitives.events
-        let wake = wakeSignal(host.name) ?? WakeSignal()
+        let wake = makeWakeSignal(host.name)
         var offset: Int64?
         while !Task.isCancelled {
             do {

@@ -18,7 +18,7 @@ extension FunctionRuntime {
     }
 
     func consume(_ host: FunctionHost, queue: String, source: DeliverySource, reconcile: Bool) async {
-        let wake = wakeSignal(host.name) ?? WakeSignal()
+        let wake = makeWakeSignal(host.name)
         var lastReconcile: ContinuousClock.Instant?
         await withDiscardingTaskGroup { group in
             while !Task.isCancelled {

@@ -28,7 +28,7 @@ public final class FunctionRuntime: Service, Sendable {
         var order: [String] = []
         var preparation: Task<Void, any Error>?
         var active: [String: InvocationControl] = [:]
-        var wakeSignals: [String: WakeSignal] = [:]
+        var wakeSignals: [String: [WakeSignal]] = [:]
     }
 
     private let state = Mutex(State())
@@ -61,7 +61,6 @@ public final class FunctionRuntime: Service, Sendable {
             }
             state.hosts[handler.name] = host
             state.order.append(handler.name)
-            state.wakeSignals[handler.name] = WakeSignal()
         }
     }
 
@@ -107,14 +106,22 @@ public final class FunctionRuntime: Service, Sendable {
         state.withLock { state in state.order.compactMap { state.hosts[$0] } }
     }
 
-    func wakeSignal(_ name: String) -> WakeSignal? {
-        state.withLock { $0.wakeSignals[name] }
+    /// A signal for one polling loop of the function; ``wake(_:)`` rings all of them.
+    func makeWakeSignal(_ name: String) -> WakeSignal {
+        let signal = WakeSignal()
+        state.withLock { $0.wakeSignals[name, default: []].append(signal) }
+        return signal
+    }
+
+    /// Wakes the function's workers and dispatchers now instead of at their next poll.
+    func wake(_ name: String) {
+        for signal in state.withLock({ $0.wakeSignals[name] ?? [] }) { signal.signal() }
     }
 
     /// Wakes every worker and trigger dispatcher now (for example after an object was written in this process),
     /// instead of at their next poll.
     public func wake() {
-        for signal in state.withLock({ Array($0.wakeSignals.values) }) { signal.signal() }
+        for signal in state.withLock({ $0.wakeSignals.values.flatMap { $0 } }) { signal.signal() }
     }
 
     // MARK: Preparation
