@@ -174,10 +174,10 @@ extension FunctionRuntime {
         heartbeat.cancel()
         await heartbeat.value
         if case .cancelled = attempt.outcome, control.reason != .user {
-            // The runtime is stopping: leave the invocation running under this message, which comes back at once.
+            // The runtime is stopping: leave the invocation running under this message and make the message visible
+            // again now, so another node (or this one after a restart) runs it again without waiting.
             hub.end(id)
-            try? await primitives.queues.nack(queue: queue, receipt: message.receipt, error: "The worker shut down during the attempt.",
-                                              delay: .zero, now: Date())
+            try? await primitives.queues.extendVisibility(queue: queue, receipt: message.receipt, by: .zero, now: Date())
             return
         }
         if let latest = try? await store.load(id) { stored.version = latest.version }

@@ -5,7 +5,7 @@ import Testing
 
 @Suite struct AsyncInvocationTests {
     @Test func isDurableBeforeReturningThenCompletes() async throws {
-        let primitives = Primitives.testMemory()
+        let primitives = Primitives.memory()
         let runtime = TestRuntime.make(primitives)
         let worker = Worker()
         try runtime.register(worker)
@@ -75,7 +75,7 @@ import Testing
     }
 
     @Test func cancelQueuedInvocationNeverRuns() async throws {
-        let primitives = Primitives.testMemory()
+        let primitives = Primitives.memory()
         let runtime = TestRuntime.make(primitives)
         let worker = Worker()
         try runtime.register(worker)
@@ -126,19 +126,19 @@ import Testing
     }
 
     @Test func messageOfAWorkerKilledMidRunIsRunAgainOnce() async throws {
-        let primitives = Primitives.testMemory()
+        let primitives = Primitives.memory()
         let first = TestRuntime.make(primitives)
         try first.register(Worker())
         let (record, _) = try await first.invokeAsync("worker", input: body("{}"), trigger: .http, owner: nil, idempotencyKey: nil)
-        // A worker takes the message and marks the record running, then the process dies (kill -9).
-        let taken = try await primitives.queues.receive(queue: "aerie.fn.worker", max: 1, visibilityTimeout: .seconds(60), now: Date())
+        // A worker takes the message and marks the record running, then the process dies (kill -9): nothing
+        // extends the message's visibility, so it comes back.
+        let taken = try await primitives.queues.receive(queue: "aerie.fn.worker", max: 1, visibilityTimeout: .milliseconds(1), now: Date())
         var stored = try #require(try await first.store.load(record.id))
         stored.record.status = .running
         stored.record.attempts = 1
         stored.leaseMessage = taken.first?.id
-        stored.leaseUntil = Date().addingTimeInterval(60)
+        stored.leaseUntil = Date().addingTimeInterval(0.001)
         try await first.store.write(stored, condition: .version(stored.version))
-        (primitives.queues as? TestQueues)?.expireLeases()
 
         let restarted = TestRuntime.make(primitives)
         let worker = Worker()
@@ -152,7 +152,7 @@ import Testing
     }
 
     @Test func gracefulShutdownHandsTheAttemptBack() async throws {
-        let primitives = Primitives.testMemory()
+        let primitives = Primitives.memory()
         let first = TestRuntime.make(primitives)
         let stuck = Worker()
         try first.register(stuck)

@@ -155,7 +155,7 @@ enum TestRuntime {
         maxRetryBackoff: .milliseconds(50), sweepInterval: .milliseconds(20), groupCommitInterval: .milliseconds(5),
         cancelWait: .seconds(5), reconcileInterval: .milliseconds(50), triggerStartPosition: .earliest)
 
-    static func make(_ primitives: Primitives = .testMemory()) -> FunctionRuntime {
+    static func make(_ primitives: Primitives = .memory()) -> FunctionRuntime {
         FunctionRuntime(primitives: primitives, configuration: configuration, logger: Logger(label: "test"))
     }
 }

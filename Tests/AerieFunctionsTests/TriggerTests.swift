@@ -9,47 +9,49 @@ import Testing
     }
 
     @Test func objectTriggerFiltersAndFiresOncePerObjectAcrossRestarts() async throws {
-        let primitives = Primitives.testMemory()
+        let primitives = Primitives.memory()
         let trigger = Trigger.object(bucket: "photos", prefix: "in/", suffix: ".jpg")
-        for key in ["in/a.jpg", "out/b.jpg", "in/c.png"] {
-            try await primitives.events.append(topic: ObjectEvent.topic, payload: Self.objectEvent(key: key))
+        try await primitives.objects.ensureBucket("photos")
+        try await primitives.objects.ensureBucket("other")
+        for key in ["in/a.jpg", "out/b.jpg", "in/c.png", "in/e.jpg"] {
+            _ = try await primitives.objects.put(bucket: "photos", key: key, data: Data("abc".utf8))
         }
-        try await primitives.events.append(topic: ObjectEvent.topic, payload: Self.objectEvent(bucket: "other", key: "in/d.jpg"))
-        try await primitives.events.append(topic: ObjectEvent.topic, payload: Self.objectEvent(.removed, key: "in/e.jpg"))
-
+        _ = try await primitives.objects.put(bucket: "other", key: "in/d.jpg", data: Data("abc".utf8))
+        try await primitives.objects.delete(bucket: "photos", key: "in/e.jpg")  // created, then removed
         let first = TestRuntime.make(primitives)
         let recorder = Recorder()
         try first.register(recorder, triggers: [trigger])
         try await whileRunning(first) {
             try await eventually("first object processed") {
-                try await first.invocations(function: "recorder", status: .succeeded, owner: nil, limit: 10, cursor: nil).items.count == 1
+                try await first.invocations(function: "recorder", status: .succeeded, owner: nil, limit: 10, cursor: nil).items.count == 2
             }
         }
-        #expect(await recorder.probe.inputs.map { $0["key"] } == [JSONValue.string("in/a.jpg")])
+        #expect(Set(await recorder.probe.inputs.compactMap { $0["key"]?.stringValue }) == ["in/a.jpg", "in/e.jpg"])
+        #expect(await recorder.probe.calls == 2)
 
         // A crash between queueing and committing: the group's offset goes back, the events are read again.
         try await primitives.events.commit(group: "fn.recorder", topic: ObjectEvent.topic, offset: 0)
-        try await primitives.events.append(topic: ObjectEvent.topic, payload: Self.objectEvent(key: "in/f.jpg"))
+        _ = try await primitives.objects.put(bucket: "photos", key: "in/f.jpg", data: Data("abc".utf8))
         let second = TestRuntime.make(primitives)
         let recorder2 = Recorder()
         try second.register(recorder2, triggers: [trigger])
         try await whileRunning(second) {
             try await eventually("second object processed") {
-                try await second.invocations(function: "recorder", status: .succeeded, owner: nil, limit: 10, cursor: nil).items.count == 2
+                try await second.invocations(function: "recorder", status: .succeeded, owner: nil, limit: 10, cursor: nil).items.count == 3
             }
             try await eventually("offset committed") {
-                try await primitives.events.committedOffset(group: "fn.recorder", topic: ObjectEvent.topic) == 6
+                try await primitives.events.committedOffset(group: "fn.recorder", topic: ObjectEvent.topic) == 7
             }
         }
         #expect(await recorder2.probe.inputs.map { $0["key"] } == [JSONValue.string("in/f.jpg")])
         let records = try await second.invocations(function: "recorder", status: nil, owner: nil, limit: 10, cursor: nil).items
-        #expect(records.count == 2)
-        #expect(Set(records.map { $0.trigger.source ?? "" }) == ["photos/in/a.jpg", "photos/in/f.jpg"])
+        #expect(records.count == 3)
+        #expect(Set(records.map { $0.trigger.source ?? "" }) == ["photos/in/a.jpg", "photos/in/e.jpg", "photos/in/f.jpg"])
         #expect(records.allSatisfy { $0.trigger.kind == .object })
     }
 
     @Test func latestStartPositionSkipsOlderEvents() async throws {
-        let primitives = Primitives.testMemory()
+        let primitives = Primitives.memory()
         try await primitives.events.append(topic: ObjectEvent.topic, payload: Self.objectEvent(key: "old.jpg"))
         var configuration = TestRuntime.configuration
         configuration.triggerStartPosition = .latest
@@ -69,7 +71,7 @@ import Testing
     }
 
     @Test func topicTriggerPassesTheEvent() async throws {
-        let primitives = Primitives.testMemory()
+        let primitives = Primitives.memory()
         let runtime = TestRuntime.make(primitives)
         let recorder = Recorder()
         try runtime.register(recorder, triggers: [.topic("orders")])
@@ -84,7 +86,7 @@ import Testing
     }
 
     @Test func queueTriggerAcksSuccessAndNacksFailureToTheDeadLetterQueue() async throws {
-        let primitives = Primitives.testMemory()
+        let primitives = Primitives.memory()
         try await primitives.queues.createQueue(QueueConfiguration(name: "jobs", maxAttempts: 2, backoffBase: .milliseconds(5)))
         let runtime = TestRuntime.make(primitives)
         let recorder = Recorder()
