@@ -1,4 +1,5 @@
 import AerieCore
+import AerieFunctions
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -15,11 +16,13 @@ struct GatewayHarness {
     static let adminPassword = "admin-password"
     let gateway: AerieGateway
     let primitives: Primitives
+    let runtime: FunctionRuntime
     let registry: PrometheusCollectorRegistry
     let adminToken: String
     let userToken: String
 
-    static func make(_ configure: (inout GatewayConfiguration) -> Void = { _ in }, logger: Logger? = nil) async throws -> GatewayHarness {
+    static func make(_ configure: (inout GatewayConfiguration) -> Void = { _ in }, logger: Logger? = nil,
+                     functions register: (FunctionRuntime) throws -> Void = { _ in }) async throws -> GatewayHarness {
         var configuration = GatewayConfiguration(maxBodySize: 64 * 1024, maxJSONBodySize: 16 * 1024, rateLimit: nil,
                                                  adminPassword: adminPassword, bcryptCost: 4)
         configure(&configuration)
@@ -30,10 +33,15 @@ struct GatewayHarness {
             quiet.logLevel = .warning
             return quiet
         }()
-        let gateway = try await AerieGateway.build(primitives: primitives, configuration: configuration, registry: registry, logger: logger)
+        let runtime = FunctionRuntime(primitives: primitives, configuration: RuntimeConfiguration(
+            pollInterval: .milliseconds(10), sweepInterval: .milliseconds(50), groupCommitInterval: .milliseconds(5),
+            cancelWait: .seconds(5)), logger: logger)
+        try register(runtime)
+        let gateway = try await AerieGateway.build(primitives: primitives, runtime: runtime, configuration: configuration,
+                                                   registry: registry, logger: logger)
         _ = try await gateway.auth.createUser("ann", password: "ann-password", role: .user)
         return GatewayHarness(
-            gateway: gateway, primitives: primitives, registry: registry,
+            gateway: gateway, primitives: primitives, runtime: runtime, registry: registry,
             adminToken: try await gateway.auth.issueToken(for: "admin").token,
             userToken: try await gateway.auth.issueToken(for: "ann").token
         )
@@ -41,7 +49,7 @@ struct GatewayHarness {
 
     /// Runs `test` against the gateway through Hummingbird's router test framework.
     func test<Value: Sendable>(_ test: @Sendable (any TestClientProtocol) async throws -> Value) async throws -> Value {
-        try await gateway.makeApplication().test(.router) { client in try await test(client) }
+        try await gateway.makeApplication(services: [runtime]).test(.router) { client in try await test(client) }
     }
 }
 
