@@ -139,6 +139,9 @@ struct FunctionRoutesTests {
             try await client.send(.post, "/v1/functions/echo/invoke", token: harness.userToken, json: "{}", headers: [.contentType: "text/plain"])
                 .expectProblem("unsupported-media-type", status: 415)
             try await client.send(.post, "/v1/functions/nope/invoke", token: harness.userToken, json: "{}").expectProblem("not-found", status: 404)
+            let metrics = try await client.send(.get, "/metrics").text
+            #expect(metrics.contains(#"aerie_invocations_total{function="echo",status="succeeded"}"#), "runtime metrics missing from /metrics")
+            #expect(metrics.contains(#"route="/v1/functions/{name}/invoke""#))
             let key = try await harness.gateway.auth.createKey(name: "objects", owner: "ann", scopes: [APIKeyScope.objectsRead])
             try await client.send(.post, "/v1/functions/echo/invoke", token: key.key, json: "{}").expectProblem("forbidden", status: 403)
         }

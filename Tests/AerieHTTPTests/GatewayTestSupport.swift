@@ -33,9 +33,10 @@ struct GatewayHarness {
             quiet.logLevel = .warning
             return quiet
         }()
+        // The runtime records into the same registry, as `aerie serve` arranges through MetricsSystem.
         let runtime = FunctionRuntime(primitives: primitives, configuration: RuntimeConfiguration(
             pollInterval: .milliseconds(10), sweepInterval: .milliseconds(50), groupCommitInterval: .milliseconds(5),
-            cancelWait: .seconds(5)), logger: logger)
+            cancelWait: .seconds(5), metricsFactory: PrometheusMetricsFactory(registry: registry)), logger: logger)
         try register(runtime)
         let gateway = try await AerieGateway.build(primitives: primitives, runtime: runtime, configuration: configuration,
                                                    registry: registry, logger: logger)
