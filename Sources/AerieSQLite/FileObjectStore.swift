@@ -104,6 +104,7 @@ public struct FileObjectStore: ObjectStore {
 
     // MARK: - Objects
 
+    @discardableResult
     public func put<Body: AsyncSequence & Sendable>(
         bucket: String, key: String, body: Body, attributes: ObjectAttributes, maxSize: Int64
     ) async throws -> ObjectInfo where Body.Element == Data {
@@ -209,6 +210,7 @@ public struct FileObjectStore: ObjectStore {
         }
     }
 
+    @discardableResult
     public func delete(bucket: String, key: String) async throws -> Bool {
         try ObjectNames.validateBucket(bucket)
         try ObjectNames.validateKey(key)

@@ -142,10 +142,11 @@ public final class SQLiteDatabase: Sendable {
 }
 
 extension Date {
-    /// Seconds since 1970, as stored in the embedded database.
-    var storedSeconds: Double { timeIntervalSince1970 }
+    /// The time as stored in the embedded database: seconds since Foundation's reference date (2001-01-01 UTC),
+    /// which round-trips a `Date` exactly.
+    var storedSeconds: Double { timeIntervalSinceReferenceDate }
 
     init(storedSeconds: Double) {
-        self.init(timeIntervalSince1970: storedSeconds)
+        self.init(timeIntervalSinceReferenceDate: storedSeconds)
     }
 }

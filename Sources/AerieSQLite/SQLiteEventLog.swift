@@ -62,6 +62,7 @@ public struct SQLiteEventLog: EventLog {
         return offsets
     }
 
+    @discardableResult
     public func append(topic: String, _ events: [OutgoingEvent]) async throws -> [Int64] {
         try Self.validateTopic(topic)
         guard !events.isEmpty else { return [] }

@@ -114,6 +114,7 @@ public struct SQLiteQueueStore: QueueStore {
 
     // MARK: - Messages
 
+    @discardableResult
     public func send(queue name: String, _ messages: [OutgoingMessage], now: Date) async throws -> [String] {
         try QueueConfiguration.validateName(name)
         for message in messages where message.delay < .zero {
@@ -297,6 +298,7 @@ public struct SQLiteQueueStore: QueueStore {
         }
     }
 
+    @discardableResult
     public func redrive(queue name: String, ids: [String]?, now: Date) async throws -> Int {
         try QueueConfiguration.validateName(name)
         return try await database.write { db in

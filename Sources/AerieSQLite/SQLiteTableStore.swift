@@ -88,6 +88,7 @@ public struct SQLiteTableStore: TableStore {
 
     // MARK: - Items
 
+    @discardableResult
     public func put(table name: String, item: [String: JSONValue], owner: String?, condition: WriteCondition) async throws -> StoredItem {
         try Self.validateTableName(name)
         let text = String(decoding: JSONValue.object(item).encoded(), as: UTF8.self)
@@ -134,6 +135,7 @@ public struct SQLiteTableStore: TableStore {
         }
     }
 
+    @discardableResult
     public func delete(table name: String, key: ItemKey, condition: WriteCondition) async throws -> Bool {
         try Self.validateTableName(name)
         return try await database.write { db in
@@ -183,6 +185,7 @@ public struct SQLiteTableStore: TableStore {
         }
     }
 
+    @discardableResult
     public func purgeExpired(now: Date) async throws -> Int {
         try await database.write { db in
             try db.execute(sql: """

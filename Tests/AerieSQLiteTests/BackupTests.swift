@@ -18,10 +18,14 @@ import Testing
             var round = 0
             while !Task.isCancelled {
                 let key = "k\(round % 20)"
-                if round % 3 == 0 {
-                    try await objects.delete(bucket: "live", key: key)
-                } else {
-                    try await objects.put(bucket: "live", key: key, data: Data("round \(round) \(String(repeating: "x", count: round % 500))".utf8))
+                do {
+                    if round % 3 == 0 {
+                        try await objects.delete(bucket: "live", key: key)
+                    } else {
+                        try await objects.put(bucket: "live", key: key, data: Data("round \(round) \(String(repeating: "x", count: round % 500))".utf8))
+                    }
+                } catch is CancellationError {
+                    break
                 }
                 round += 1
                 await Task.yield()

@@ -61,7 +61,7 @@ import Testing
     @Test func theDurabilitySettingReachesSQLite() async throws {
         for (durability, expected) in [(Durability.normal, 1), (.strict, 2)] {
             try await withStorage(durability: durability) { storage, _ in
-                let synchronous = try await storage.database.read { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
+                let synchronous = try await storage.database.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
                 let journal = try await storage.database.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
                 #expect(synchronous == expected)
                 #expect(journal == "wal")

@@ -2,12 +2,12 @@ import AerieCore
 
 // Literal conformances for tests until AerieCore ships its own (JSONValue+Literals.swift on the store branch);
 // delete this file when merging main brings them.
-extension KeyValue: @retroactive ExpressibleByStringLiteral, @retroactive ExpressibleByIntegerLiteral {
+extension KeyValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral {
     public init(stringLiteral value: String) { self = .string(value) }
     public init(integerLiteral value: Int) { self = .number(Double(value)) }
 }
 
-extension JSONValue: @retroactive ExpressibleByStringLiteral, @retroactive ExpressibleByIntegerLiteral, @retroactive ExpressibleByBooleanLiteral {
+extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral {
     public init(stringLiteral value: String) { self = .string(value) }
     public init(integerLiteral value: Int) { self = .number(Double(value)) }
     public init(booleanLiteral value: Bool) { self = .bool(value) }
