@@ -41,14 +41,11 @@ public final class SQLiteDatabase: Sendable {
         config.maximumReaderCount = max(1, configuration.maximumReaderCount)
         config.label = "aerie"
         let synchronous = configuration.durability == .strict ? "FULL" : "NORMAL"
-        config.prepareDatabase { db in
-            if !db.configuration.readonly {
-                try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
-            }
-        }
         do {
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             pool = try DatabasePool(path: url.path, configuration: config)
+            // After GRDB's WAL setup (which chooses NORMAL), on the pool's one writer connection.
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = \(synchronous)") }
         } catch {
             throw AerieError(.unavailable, "Cannot open the database at \(url.path): \(error). Check that the data directory exists and is writable.")
         }
