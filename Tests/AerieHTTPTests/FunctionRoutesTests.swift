@@ -197,6 +197,11 @@ struct FunctionRoutesTests {
             let resumed = try await client.send(.get, "/v1/invocations/\(id)/events", token: harness.userToken, headers: [.lastEventId: "1"]).text
             #expect(!resumed.contains("id: 1\n"))
             #expect(resumed.contains("event: result\n"))
+            let pastTheEnd = try await client.send(.get, "/v1/invocations/\(id)/events", token: harness.userToken, headers: [.lastEventId: "999"])
+            #expect(pastTheEnd.status == .ok)
+            #expect(pastTheEnd.text.isEmpty)
+            try await client.send(.get, "/v1/invocations/\(id)/events", token: harness.userToken, headers: [.lastEventId: "soon"])
+                .expectProblem("invalid-argument", status: 400)
 
             let logs = try await client.send(.get, "/v1/invocations/\(id)/logs", token: harness.userToken).json()
             #expect(logs["items"]?.arrayValue?.contains { $0["data"]?["message"] == "hello from report" || $0["data"] == "hello from report" } == true)
