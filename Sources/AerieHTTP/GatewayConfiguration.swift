@@ -53,8 +53,8 @@ public struct GatewayConfiguration: Sendable {
     /// bcrypt cost (log2 rounds, 4…31). Keep it low in tests.
     public var bcryptCost: UInt8
     public var cookies: Cookies
-    /// Longest a sync invocation request waits for the function.
-    public var syncInvocationTimeout: Duration
+    /// A quiet server-sent event stream gets a `: keep-alive` comment this often.
+    public var eventStreamKeepAlive: Duration
 
     public init(
         maxBodySize: Int64 = 100 * 1024 * 1024,
@@ -66,7 +66,7 @@ public struct GatewayConfiguration: Sendable {
         adminPassword: String? = nil,
         bcryptCost: UInt8 = 12,
         cookies: Cookies = Cookies(),
-        syncInvocationTimeout: Duration = .seconds(900)
+        eventStreamKeepAlive: Duration = .seconds(15)
     ) {
         self.maxBodySize = maxBodySize
         self.maxJSONBodySize = maxJSONBodySize
@@ -77,6 +77,6 @@ public struct GatewayConfiguration: Sendable {
         self.adminPassword = adminPassword
         self.bcryptCost = bcryptCost
         self.cookies = cookies
-        self.syncInvocationTimeout = syncInvocationTimeout
+        self.eventStreamKeepAlive = eventStreamKeepAlive
     }
 }

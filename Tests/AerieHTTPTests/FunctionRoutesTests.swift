@@ -74,9 +74,10 @@ struct ReportingFunction: Function {
 }
 
 /// A gateway with a running function runtime and the test functions registered.
-func withFunctions(_ test: @Sendable (any TestClientProtocol, GatewayHarness, Gate) async throws -> Void) async throws {
+func withFunctions(_ configure: (inout GatewayConfiguration) -> Void = { _ in },
+                   _ test: @Sendable (any TestClientProtocol, GatewayHarness, Gate) async throws -> Void) async throws {
     let gate = Gate()
-    let harness = try await GatewayHarness.make(functions: { runtime in
+    let harness = try await GatewayHarness.make(configure, functions: { runtime in
         try runtime.register(EchoFunction())
         try runtime.register(FailingFunction())
         try runtime.register(SlowFunction())
@@ -228,6 +229,22 @@ struct FunctionRoutesTests {
             #expect(try await client.send(.get, "/v1/invocations/\(id)", token: harness.adminToken).status == .ok)
             let all = try await client.send(.get, "/v1/invocations", token: harness.adminToken).json()
             #expect(all["items"]?.arrayValue?.contains { $0["id"] == .string(id) } == true)
+        }
+    }
+
+    @Test("A quiet event stream carries keep-alive comments and ends with the error event when cancelled")
+    func keepAlive() async throws {
+        try await withFunctions({ $0.eventStreamKeepAlive = .milliseconds(10) }) { client, harness, _ in
+            let accepted = try await client.send(.post, "/v1/functions/wait/invocations", token: harness.userToken, json: "{}")
+            let id = try #require(try accepted.json()["id"]?.stringValue)
+            try await eventually { try await harness.runtime.invocation(id)?.status == .running }
+            let follower = Task { try await client.send(.get, "/v1/invocations/\(id)/events", token: harness.userToken).text }
+            // Give the follower time to receive a few keep-alives (no timing is asserted).
+            try await Task.sleep(for: .milliseconds(300))
+            _ = try await harness.runtime.cancel(id)
+            let text = try await follower.value
+            #expect(text.contains(": keep-alive\n\n"))
+            #expect(text.contains("event: error\n"))
         }
     }
 

@@ -169,6 +169,33 @@ struct FunctionRoutes {
         return problem
     }
 
+    /// The SSE chunks of `events`, with a `: keep-alive` comment after each `interval` without an event so proxies
+    /// do not close a quiet stream. Ends when the events end; stops both producers when the client goes away.
+    static func withKeepAlive(_ events: AsyncThrowingStream<InvocationEvent, any Error>, every interval: Duration)
+        -> AsyncThrowingStream<ByteBuffer, any Error> {
+        AsyncThrowingStream { continuation in
+            let forward = Task {
+                do {
+                    for try await event in events { continuation.yield(sse(event)) }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            let ping = Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: interval)
+                    if Task.isCancelled { break }
+                    continuation.yield(ByteBuffer(string: ": keep-alive\n\n"))
+                }
+            }
+            continuation.onTermination = { _ in
+                forward.cancel()
+                ping.cancel()
+            }
+        }
+    }
+
     static func sse(_ event: InvocationEvent) -> ByteBuffer {
         let data = (try? JSONCoding.encode(event.data)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
         return ByteBuffer(string: "id: \(event.sequence)\nevent: \(event.kind.rawValue)\ndata: \(data)\n\n")
@@ -251,10 +278,10 @@ struct FunctionRoutes {
                     }
                     after = sequence
                 }
-                let events = runtime.events(record.id, after: after)
+                let stream = Self.withKeepAlive(runtime.events(record.id, after: after), every: configuration.eventStreamKeepAlive)
                 let body = ResponseBody { writer in
-                    for try await event in events {
-                        try await writer.write(Self.sse(event))
+                    for try await chunk in stream {
+                        try await writer.write(chunk)
                     }
                     try await writer.finish(nil)
                 }
