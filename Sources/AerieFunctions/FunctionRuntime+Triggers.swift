@@ -44,18 +44,13 @@ extension FunctionRuntime {
         while !Task.isCancelled {
             do {
                 if offset == nil {
-                    if let committed = try await events.committedOffset(group: group, topic: topic) {
-                        offset = committed
-                    } else {
-                        let start: Int64 = switch configuration.triggerStartPosition {
-                        case .earliest: 0
-                        case .latest: try await events.topic(topic)?.nextOffset ?? 0
-                        }
-                        try await events.commit(group: group, topic: topic, offset: start)
-                        offset = start
-                    }
+                    try await positionConsumerGroup(host, topic: topic)
+                    offset = try await events.committedOffset(group: group, topic: topic)
                 }
-                guard var position = offset else { continue }
+                guard var position = offset else {
+                    await wake.wait(upTo: configuration.pollInterval)
+                    continue
+                }
                 let batch = try await events.read(topic: topic, from: position, limit: 100)
                 if batch.isEmpty {
                     await wake.wait(upTo: configuration.pollInterval)

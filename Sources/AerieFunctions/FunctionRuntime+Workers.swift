@@ -64,11 +64,21 @@ extension FunctionRuntime {
             }
         }
         do {
-            let prepared = try await claimDelivery(host, queue: queue, message: message, source: source)
-            guard let (stored, input, startSequence) = prepared else {
+            let claim = try await claimDelivery(host, queue: queue, message: message, source: source)
+            let stored: StoredInvocation
+            let input: Data
+            let startSequence: Int64
+            switch claim {
+            case .skip:
                 await releaseSlotIfHeld()
                 try await primitives.queues.ack(queue: queue, receipt: message.receipt)
                 return
+            case .later(let delay):
+                await releaseSlotIfHeld()
+                try await primitives.queues.extendVisibility(queue: queue, receipt: message.receipt, by: delay, now: Date())
+                return
+            case .run(let claimed, let claimedInput, let sequence):
+                (stored, input, startSequence) = (claimed, claimedInput, sequence)
             }
             slotHeld = false
             try await runDelivery(host, queue: queue, message: message, source: source, stored: stored, input: input, startSequence: startSequence)
@@ -81,16 +91,26 @@ extension FunctionRuntime {
         }
     }
 
-    /// Loads or creates the record and marks it running under this delivery's lease. Nil when there is nothing to
-    /// run (already finished, cancelled while queued, or a duplicate message); the caller acks.
-    private func claimDelivery(_ host: FunctionHost, queue: String, message: ReceivedMessage, source: DeliverySource) async throws -> (StoredInvocation, Data, Int64)? {
+    /// What to do with a delivery.
+    private enum Claim {
+        /// Run it: the record now says running under this delivery's lease.
+        case run(StoredInvocation, Data, startSequence: Int64)
+        /// Nothing to run (already finished, cancelled while queued, a duplicate message): ack.
+        case skip
+        /// An earlier delivery of the same message still holds a live lease (a late heartbeat, not a crash): let
+        /// the message come back after this long.
+        case later(Duration)
+    }
+
+    /// Loads or creates the record and marks it running under this delivery's lease.
+    private func claimDelivery(_ host: FunctionHost, queue: String, message: ReceivedMessage, source: DeliverySource) async throws -> Claim {
         var initial: InvocationRecord
         let input: Data
         switch source {
         case .functionQueue:
             guard let decoded = try? JSONCoding.decode(AsyncInvocationMessage.self, from: message.body) else {
                 logger.error("Dropping an unreadable message from a function queue", metadata: ["queue": "\(queue)", "message": "\(message.id)"])
-                return nil
+                return .skip
             }
             initial = decoded.record
             input = decoded.input
@@ -117,11 +137,17 @@ extension FunctionRuntime {
                     continue
                 }
             }
-            if stored.record.status.isFinished { return nil }
-            if stored.record.status == .running, let holder = stored.leaseMessage, holder != message.id,
-               let until = stored.leaseUntil, until > Date() {
-                // Another live delivery of the same invocation runs it; this message is a duplicate.
-                return nil
+            if stored.record.status.isFinished { return .skip }
+            if activeControl(stored.record.id) != nil {
+                // It runs on this node right now (its heartbeat was late and the message came back).
+                return .later(configuration.visibilityTimeout)
+            }
+            if stored.record.status == .running, let until = stored.leaseUntil, until > Date() {
+                if let holder = stored.leaseMessage, holder != message.id {
+                    // Another live delivery of the same invocation runs it; this message is a duplicate.
+                    return .skip
+                }
+                return .later(.seconds(double: until.timeIntervalSinceNow) + .milliseconds(10))
             }
             let last = try await store.lastEvent(stored.record.id)
             if let last, last.kind == .result || last.kind == .error {
@@ -130,7 +156,7 @@ extension FunctionRuntime {
                 stored.record.finishedAt = last.time
                 stored.record.output = last.kind == .result ? last.data : nil
                 try await store.write(stored, condition: .version(stored.version))
-                return nil
+                return .skip
             }
             stored.record.status = .running
             stored.record.attempts = message.attempts
@@ -139,7 +165,7 @@ extension FunctionRuntime {
             stored.leaseUntil = Date().adding(configuration.visibilityTimeout)
             do {
                 stored.version = try await store.write(stored, condition: .version(stored.version))
-                return (stored, input, last?.sequence ?? 0)
+                return .run(stored, input, startSequence: last?.sequence ?? 0)
             } catch let error as AerieError where error.code == .conditionFailed {
                 continue
             }
@@ -177,6 +203,10 @@ extension FunctionRuntime {
             // The runtime is stopping: leave the invocation running under this message and make the message visible
             // again now, so another node (or this one after a restart) runs it again without waiting.
             hub.end(id)
+            if var latest = try? await store.load(id) {
+                latest.leaseUntil = nil
+                _ = try? await store.write(latest, condition: .version(latest.version))
+            }
             try? await primitives.queues.extendVisibility(queue: queue, receipt: message.receipt, by: .zero, now: Date())
             return
         }

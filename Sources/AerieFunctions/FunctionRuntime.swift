@@ -154,11 +154,32 @@ public final class FunctionRuntime: Service, Sendable {
                 maxAttempts: host.configuration.retries + 1, backoffBase: configuration.retryBackoff,
                 maxBackoff: configuration.maxRetryBackoff))
             for trigger in host.triggers {
-                if case .queue(let queue) = trigger, try await primitives.queues.queue(queue) == nil {
-                    try await primitives.queues.createQueue(QueueConfiguration(name: queue))
+                switch trigger {
+                case .queue(let queue):
+                    if try await primitives.queues.queue(queue) == nil {
+                        try await primitives.queues.createQueue(QueueConfiguration(name: queue))
+                    }
+                case .object:
+                    try await positionConsumerGroup(host, topic: ObjectEvent.topic)
+                case .topic(let topic):
+                    try await positionConsumerGroup(host, topic: topic)
+                case .every, .cron:
+                    break
                 }
             }
         }
+    }
+
+    /// Gives a trigger's consumer group its first position (per ``RuntimeConfiguration/triggerStartPosition``)
+    /// unless it has one: from then on no event is missed, even if the process dies before the trigger ran.
+    func positionConsumerGroup(_ host: FunctionHost, topic: String) async throws {
+        let group = Self.consumerGroup(host.name)
+        guard try await primitives.events.committedOffset(group: group, topic: topic) == nil else { return }
+        let start: Int64 = switch configuration.triggerStartPosition {
+        case .earliest: 0
+        case .latest: try await primitives.events.topic(topic)?.nextOffset ?? 0
+        }
+        try await primitives.events.commit(group: group, topic: topic, offset: start)
     }
 
     // MARK: Listing

@@ -151,7 +151,7 @@ struct Chatty: Function {
 
 enum TestRuntime {
     static let configuration = RuntimeConfiguration(
-        nodeId: "test", pollInterval: .milliseconds(10), visibilityTimeout: .milliseconds(600), retryBackoff: .milliseconds(10),
+        nodeId: "test", pollInterval: .milliseconds(10), visibilityTimeout: .seconds(2), retryBackoff: .milliseconds(10),
         maxRetryBackoff: .milliseconds(50), sweepInterval: .milliseconds(20), groupCommitInterval: .milliseconds(5),
         cancelWait: .seconds(5), reconcileInterval: .milliseconds(50), triggerStartPosition: .earliest)
 
