@@ -62,11 +62,19 @@ public struct EmbeddedStorage: Sendable {
     // MARK: - Backup and restore
 
     /// What a backup holds.
-    public struct BackupSummary: Sendable, Hashable, Codable {
+    public struct BackupSummary: Sendable, Hashable, Codable, CustomStringConvertible {
+        /// The backup folder.
         public var directory: URL
+        /// Object files copied (or linked) into it.
         public var objectFiles: Int
+        /// Their total size.
         public var bytes: Int64
+        /// When the backup finished.
         public var time: Date
+
+        public var description: String {
+            "\(objectFiles) object file(s), \(bytes) bytes, database snapshot \(SQLiteDatabase.fileName), finished \(RFC3339.string(from: time))"
+        }
     }
 
     /// Writes a consistent backup to `destination` (a folder that must not exist, or be empty) while writes go on:

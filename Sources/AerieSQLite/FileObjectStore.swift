@@ -17,27 +17,40 @@ import Darwin
 /// A crash at any point leaves either the old or the new object, never a torn one, and never a change without its
 /// event. Files no metadata references (left by a crash) are deleted when the store is opened.
 ///
-/// Open one store per data directory and process. Tables: `object_buckets`, `objects`.
+/// Several processes may open the same folder (the server, and `aerie backup` beside it): each holds a shared lock
+/// on `.open.lock` while open, and orphans are only deleted by an opener that finds itself alone. Backups hold
+/// `.backup.lock` exclusively, and deleters hold it shared while they delete, so no process deletes a file a backup
+/// in progress may copy. Tables: `object_buckets`, `objects`.
 public struct FileObjectStore: ObjectStore {
     let database: SQLiteDatabase
     /// The folder holding the object files (`<data>/objects`).
     public let directory: URL
-    let reaper = ObjectFileReaper()
+    let reaper: ObjectFileReaper
+    /// Held shared while this store is open.
+    private let presence: FileLock
 
     /// The folder of files being written; everything in it is garbage after a restart.
     var temporaryDirectory: URL { directory.appendingPathComponent(".tmp", isDirectory: true) }
+    var backupLockURL: URL { directory.appendingPathComponent(".backup.lock") }
 
-    /// Opens the store on `directory` and deletes orphan files: temporary files and versions no metadata references.
-    /// The database must be migrated.
+    /// Opens the store on `directory` and, when no other process has it open, deletes orphan files: temporary files
+    /// and versions no metadata references. The database must be migrated.
     public init(database: SQLiteDatabase, directory: URL) throws {
         self.database = database
         self.directory = directory
         do {
-            try FileManager.default.createDirectory(at: temporaryDirectory, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(at: directory.appendingPathComponent(".tmp", isDirectory: true), withIntermediateDirectories: true)
         } catch {
             throw AerieError(.unavailable, "Cannot create the object folder \(directory.path): \(error). Check that the data directory is writable.")
         }
-        try removeOrphans()
+        reaper = ObjectFileReaper(backupLockURL: directory.appendingPathComponent(".backup.lock"))
+        presence = try FileLock(url: directory.appendingPathComponent(".open.lock"))
+        if presence.tryLock(exclusive: true) {
+            defer { presence.lock(exclusive: false) }
+            try removeOrphans()
+        } else {
+            presence.lock(exclusive: false)
+        }
     }
 
     static func registerMigrations(in migrator: inout DatabaseMigrator) {
@@ -255,14 +268,22 @@ public struct FileObjectStore: ObjectStore {
     /// inside it finds every file it references.
     func retainingFiles<T: Sendable>(_ body: () async throws -> T) async throws -> T {
         await reaper.hold()
+        let result: Result<T, any Error>
         do {
-            let result = try await body()
-            await reaper.release()
-            return result
+            // Other processes' deleters take this lock shared for a moment; wait for them, then keep them out.
+            let lock = try FileLock(url: backupLockURL)
+            try await lock.lock(exclusive: true)
+            do {
+                result = .success(try await body())
+            } catch {
+                result = .failure(error)
+            }
+            lock.unlock()
         } catch {
-            await reaper.release()
-            throw error
+            result = .failure(error)
         }
+        await reaper.release()
+        return try result.get()
     }
 
     // MARK: - Internals

@@ -11,6 +11,7 @@ import GRDB
 /// Tables: `queue_configs`, `queue_messages`, `queue_dead_letters`, `queue_dedup`.
 public struct SQLiteQueueStore: QueueStore {
     let database: SQLiteDatabase
+    private let decoded = DecodedCache<QueueConfiguration>()
 
     public init(database: SQLiteDatabase) {
         self.database = database
@@ -125,7 +126,7 @@ public struct SQLiteQueueStore: QueueStore {
             return []
         }
         return try await database.write { db in
-            let configuration = try Self.existing(db, name: name)
+            let configuration = try Self.existing(db, name: name, cache: decoded)
             let deduplicating = messages.contains { $0.deduplicationId != nil }
             if deduplicating {
                 try db.cachedStatement(sql: "DELETE FROM queue_dedup WHERE queue = ? AND expires_at <= ?")
@@ -165,7 +166,7 @@ public struct SQLiteQueueStore: QueueStore {
             throw AerieError.invalid("The visibility timeout must be positive.", field: "visibility_timeout")
         }
         return try await database.write { db in
-            let configuration = try Self.existing(db, name: name)
+            let configuration = try Self.existing(db, name: name, cache: decoded)
             let deadline = now.adding(visibilityTimeout ?? configuration.visibilityTimeout).storedSeconds
             // Oldest first = send order; the (queue) index walks the queue in seq order.
             let select = try db.cachedStatement(sql: """
@@ -234,7 +235,7 @@ public struct SQLiteQueueStore: QueueStore {
         try QueueConfiguration.validateName(name)
         if let delay, delay < .zero { throw AerieError.invalid("The delay must not be negative.", field: "delay") }
         try await database.write { db in
-            let configuration = try Self.existing(db, name: name)
+            let configuration = try Self.existing(db, name: name, cache: decoded)
             guard let row = try Row.fetchOne(db.cachedStatement(sql: """
                 SELECT seq, attempts FROM queue_messages WHERE receipt = ? AND queue = ?
                 """), arguments: [receipt, name]) else {
@@ -338,13 +339,16 @@ public struct SQLiteQueueStore: QueueStore {
         AerieError.notFound("The receipt is stale: the message was acked, nacked or delivered again since. Receive it again to get a fresh receipt.")
     }
 
-    private static func configuration(_ db: Database, name: String) throws -> QueueConfiguration? {
-        try String.fetchOne(db.cachedStatement(sql: "SELECT config FROM queue_configs WHERE name = ?"), arguments: [name])
-            .map(decodeConfiguration)
+    private static func configuration(_ db: Database, name: String, cache: DecodedCache<QueueConfiguration>? = nil) throws -> QueueConfiguration? {
+        guard let text = try String.fetchOne(db.cachedStatement(sql: "SELECT config FROM queue_configs WHERE name = ?"), arguments: [name]) else {
+            return nil
+        }
+        guard let cache else { return try decodeConfiguration(text) }
+        return try cache.value(for: text, decode: decodeConfiguration)
     }
 
-    private static func existing(_ db: Database, name: String) throws -> QueueConfiguration {
-        guard let configuration = try configuration(db, name: name) else {
+    private static func existing(_ db: Database, name: String, cache: DecodedCache<QueueConfiguration>? = nil) throws -> QueueConfiguration {
+        guard let configuration = try configuration(db, name: name, cache: cache) else {
             throw AerieError.notFound("Queue \"\(name)\" does not exist. Create it first.")
         }
         return configuration

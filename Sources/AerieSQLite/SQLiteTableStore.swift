@@ -11,6 +11,7 @@ import GRDB
 /// Tables: `table_schemas`, `table_items`, `table_index_entries`.
 public struct SQLiteTableStore: TableStore {
     let database: SQLiteDatabase
+    private let schemas = DecodedCache<TableSchema>()
 
     public init(database: SQLiteDatabase) {
         self.database = database
@@ -93,7 +94,7 @@ public struct SQLiteTableStore: TableStore {
         try Self.validateTableName(name)
         let text = String(decoding: JSONValue.object(item).encoded(), as: UTF8.self)
         return try await database.write { db in
-            let schema = try Self.existing(db, name: name)
+            let schema = try Self.existing(db, name: name, cache: schemas)
             let key = try schema.key(of: item)
             let pk = key.partition.sortable
             let sk = key.sort?.sortable ?? ""
@@ -125,7 +126,7 @@ public struct SQLiteTableStore: TableStore {
     public func get(table name: String, key: ItemKey) async throws -> StoredItem? {
         try Self.validateTableName(name)
         return try await database.read { db in
-            let schema = try Self.existing(db, name: name)
+            let schema = try Self.existing(db, name: name, cache: schemas)
             let (pk, sk) = try Self.storedKey(key, schema: schema)
             let row = try Row.fetchOne(db.cachedStatement(sql: """
                 SELECT item, version, owner, updated_at FROM table_items
@@ -139,7 +140,7 @@ public struct SQLiteTableStore: TableStore {
     public func delete(table name: String, key: ItemKey, condition: WriteCondition) async throws -> Bool {
         try Self.validateTableName(name)
         return try await database.write { db in
-            let schema = try Self.existing(db, name: name)
+            let schema = try Self.existing(db, name: name, cache: schemas)
             let (pk, sk) = try Self.storedKey(key, schema: schema)
             let current = try Self.currentVersion(db, table: name, pk: pk, sk: sk, now: Date())
             try Self.check(condition, current: current, table: name)
@@ -165,7 +166,7 @@ public struct SQLiteTableStore: TableStore {
         }
         let start = after
         return try await database.read { db in
-            let schema = try Self.existing(db, name: name)
+            let schema = try Self.existing(db, name: name, cache: schemas)
             let index: TableSchema.Index?
             if let indexName = query.index {
                 guard let found = schema.indexes.first(where: { $0.name == indexName }) else {
@@ -287,13 +288,16 @@ public struct SQLiteTableStore: TableStore {
         try TableSchema.validateName(name, what: "Table name", field: "table")
     }
 
-    private static func schema(_ db: Database, name: String) throws -> TableSchema? {
-        try String.fetchOne(db.cachedStatement(sql: "SELECT schema FROM table_schemas WHERE name = ?"), arguments: [name])
-            .map(decodeSchema)
+    private static func schema(_ db: Database, name: String, cache: DecodedCache<TableSchema>? = nil) throws -> TableSchema? {
+        guard let text = try String.fetchOne(db.cachedStatement(sql: "SELECT schema FROM table_schemas WHERE name = ?"), arguments: [name]) else {
+            return nil
+        }
+        guard let cache else { return try decodeSchema(text) }
+        return try cache.value(for: text, decode: decodeSchema)
     }
 
-    private static func existing(_ db: Database, name: String) throws -> TableSchema {
-        guard let schema = try schema(db, name: name) else {
+    private static func existing(_ db: Database, name: String, cache: DecodedCache<TableSchema>? = nil) throws -> TableSchema {
+        guard let schema = try schema(db, name: name, cache: cache) else {
             throw AerieError.notFound("Table \"\(name)\" does not exist. Create it first.")
         }
         return schema

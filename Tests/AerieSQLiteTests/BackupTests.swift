@@ -34,7 +34,9 @@ import Testing
         }
         try await Task.sleep(for: .milliseconds(20))
         let summary = try await storage.backup(to: temporary.appending("backup"))
-        let second = try await storage.backup(to: temporary.appending("backup-2"))
+        // As `aerie backup` does beside a running server: another opener of the same data directory backs up.
+        let beside = try EmbeddedStorage(directory: temporary.appending("data"))
+        let second = try await beside.backup(to: temporary.appending("backup-2"))
         writer.cancel()
         let rounds = try await writer.value
         #expect(rounds > 0)

@@ -4,14 +4,15 @@ import Crypto
 import Foundation
 import Testing
 
-/// All regular files under a folder, as paths relative to it.
+/// All regular files under a folder, as paths relative to it, except the object store's lock files.
 func filesUnder(_ url: URL) -> [String] {
     let base = url.standardizedFileURL.path
     guard let enumerator = FileManager.default.enumerator(atPath: base) else { return [] }
     var files: [String] = []
     while let path = enumerator.nextObject() as? String {
         var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: base + "/" + path, isDirectory: &isDirectory), !isDirectory.boolValue {
+        if FileManager.default.fileExists(atPath: base + "/" + path, isDirectory: &isDirectory), !isDirectory.boolValue,
+           !path.hasSuffix(".lock") {
             files.append(path)
         }
     }

@@ -33,6 +33,23 @@ import Testing
         #expect(try await reopened.objects.get(bucket: "photos", key: "kept", range: nil).body == Data("kept".utf8))
     }
 
+    @Test func onlyALoneOpenerRemovesOrphans() async throws {
+        let temporary = try TemporaryDirectory()
+        defer { temporary.remove() }
+        let data = temporary.appending("data")
+        let temporaryFile = data.appendingPathComponent("objects/.tmp/in-flight")
+        do {
+            let server = try EmbeddedStorage(directory: data)
+            // A put of the running server is streaming into this file when another process opens the directory.
+            try Data("in flight".utf8).write(to: temporaryFile)
+            let beside = try EmbeddedStorage(directory: data)
+            #expect(FileManager.default.fileExists(atPath: temporaryFile.path))
+            _ = (server, beside)
+        }
+        _ = try EmbeddedStorage(directory: data)
+        #expect(!FileManager.default.fileExists(atPath: temporaryFile.path))
+    }
+
     @Test func reopeningSeesEverythingAcknowledged() async throws {
         for durability in Durability.allCases {
             let temporary = try TemporaryDirectory()
