@@ -179,6 +179,14 @@ struct TreeBuilder {
     private mutating func node(_ idx: UnsafeMutableBufferPointer<Int32>, depth: Int) {
         let n = idx.count
         let p = parameters
+        guard n > 0 else {  // only for an empty training set: a leaf predicting zeros
+            feature.append(-1)
+            threshold.append(0)
+            right.append(leafCount)
+            leafCount += 1
+            leafValues.append(contentsOf: [Double](repeating: 0, count: max(1, data.classCount)))
+            return
+        }
         // Parent statistics.
         var parentScore: Double
         var pure = true

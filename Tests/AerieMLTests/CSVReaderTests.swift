@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import AerieML
 
@@ -71,5 +72,25 @@ import Testing
 
     @Test func missingFileIsAClearError() throws {
         #expect(throws: MLError.self) { try DataTable.read(path: "/nonexistent/x.csv") }
+    }
+
+    /// A file larger than the reader's 1 MiB chunk, with quoted line breaks, doubled quotes and
+    /// CRLF line ends landing on chunk boundaries, reads the same as the text parsed at once.
+    @Test func fileStreamingAcrossChunkBoundaries() throws {
+        var text = "id,note\r\n"
+        var i = 0
+        while text.utf8.count < (1 << 20) + 5000 {
+            text += "\(i),\"line one, \"\"q\"\"\r\nline \(String(repeating: "x", count: i % 97))\"\r\n"
+            i += 1
+        }
+        let path = Fixture.temporaryPath(".csv")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        var fromFile: [[String]] = []
+        try CSVReader().read(path: path) { record, _ in fromFile.append(record) }
+        let fromText = try records(text)
+        #expect(fromFile.count == i + 1)
+        #expect(fromFile == fromText)
+        #expect(fromFile[1] == ["0", "line one, \"q\"\r\nline "])
     }
 }

@@ -75,4 +75,10 @@ import Testing
         let many = DataTable(columns: [Column(name: "n", values: .numeric((0..<101).map(Double.init)))])
         #expect(MLTask.auto.resolved(for: many.columns[0].values) == .regression)
     }
+
+    @Test func emptyTrainingSetGivesALeafNotACrash() {
+        let tree = DecisionTree.fit(
+            TreeData(Matrix(rows: 0, cols: 2), targets: [], classCount: 2), parameters: TreeParameters(criterion: .gini), seed: 0)
+        #expect(tree.predictValues(Matrix([[1, 2]])) == [0, 0])
+    }
 }
