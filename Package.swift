@@ -17,6 +17,8 @@ let package = Package(
         .library(name: "AerieFunctions", targets: ["AerieFunctions"]),
         .library(name: "AerieHTTP", targets: ["AerieHTTP"]),
         .library(name: "AerieTesting", targets: ["AerieTesting"]),
+        .library(name: "AerieText", targets: ["AerieText"]),
+        .library(name: "AerieVectors", targets: ["AerieVectors"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -98,7 +100,7 @@ let package = Package(
         .executableTarget(
             name: "aerie",
             dependencies: [
-                "AerieCore", "AerieSQLite", "AerieFunctions", "AerieHTTP", "Quickstart", "AerieML",
+                "AerieCore", "AerieSQLite", "AerieFunctions", "AerieHTTP", "Quickstart", "AerieML", "AerieText",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -161,6 +163,33 @@ let package = Package(
             name: "AerieMLTests",
             dependencies: ["AerieML"],
             resources: [.copy("Fixtures")],
+            swiftSettings: strict
+        ),
+        // Text: model installation, the WordPiece tokenizer and the MiniLM sentence encoder on OpenBLAS.
+        .target(
+            name: "AerieText",
+            dependencies: [
+                "AerieCore",
+                "COpenBLAS",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AerieTextTests",
+            dependencies: ["AerieText", "AerieCore"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strict
+        ),
+        // The Vectors primitive: exact top-k on BLAS, metadata filters, snapshot + append-log files.
+        .target(
+            name: "AerieVectors",
+            dependencies: ["AerieCore", "COpenBLAS"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AerieVectorsTests",
+            dependencies: ["AerieVectors", "AerieCore"],
             swiftSettings: strict
         ),
     ]

