@@ -1,0 +1,205 @@
+import AerieCore
+import AerieVectors
+import Foundation
+import Testing
+
+@Suite("Vector index")
+struct VectorIndexTests {
+    /// A small deterministic generator (SplitMix64) so failures reproduce.
+    struct Generator: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    static func randomVectors(_ count: Int, dimensions: Int, seed: UInt64) -> [[Float]] {
+        var generator = Generator(state: seed)
+        return (0..<count).map { _ in (0..<dimensions).map { _ in Float.random(in: -1...1, using: &generator) } }
+    }
+
+    static func temporaryDirectory() -> URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("aerie-vectors-\(UUID().uuidString)", isDirectory: true)
+    }
+
+    /// Brute force in Double: ids of the k best by the metric, after the filter.
+    static func bruteForce(
+        _ vectors: [String: ([Float], [String: String])], query: [Float], k: Int, metric: VectorMetric,
+        filter: [String: String] = [:]
+    ) -> [String] {
+        func norm(_ v: [Float]) -> Double { v.reduce(0) { $0 + Double($1) * Double($1) }.squareRoot() }
+        let scored = vectors.compactMap { id, entry -> (String, Double)? in
+            guard filter.allSatisfy({ entry.1[$0.key] == $0.value }) else { return nil }
+            var dot = zip(entry.0, query).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+            if metric == .cosine { dot /= norm(entry.0) * norm(query) }
+            return (id, dot)
+        }
+        return scored.sorted { $0.1 > $1.1 }.prefix(k).map(\.0)
+    }
+
+    @Test(arguments: VectorMetric.allCases)
+    func exactSearchMatchesBruteForce(metric: VectorMetric) async throws {
+        let index = try VectorIndex(configuration: .init(dimensions: 32, metric: metric))
+        let vectors = Self.randomVectors(500, dimensions: 32, seed: 1)
+        var reference: [String: ([Float], [String: String])] = [:]
+        for (i, vector) in vectors.enumerated() {
+            let meta = ["parity": i % 2 == 0 ? "even" : "odd"]
+            try await index.upsert(id: "v\(i)", vector: vector, metadata: meta)
+            reference["v\(i)"] = (vector, meta)
+        }
+        #expect(await index.count == 500)
+        for query in Self.randomVectors(20, dimensions: 32, seed: 2) {
+            let hits = try await index.search(query, k: 10)
+            #expect(hits.map(\.id) == Self.bruteForce(reference, query: query, k: 10, metric: metric))
+            #expect(zip(hits, hits.dropFirst()).allSatisfy { $0.score >= $1.score })
+            let filtered = try await index.search(query, k: 5, filter: ["parity": "odd"])
+            #expect(filtered.map(\.id) == Self.bruteForce(reference, query: query, k: 5, metric: metric, filter: ["parity": "odd"]))
+            #expect(filtered.allSatisfy { $0.metadata["parity"] == "odd" })
+        }
+    }
+
+    @Test func updateAndRemove() async throws {
+        let index = try VectorIndex(configuration: .init(dimensions: 3, metric: .innerProduct))
+        try await index.upsert(id: "a", vector: [1, 0, 0])
+        try await index.upsert(id: "b", vector: [0, 1, 0])
+        try await index.upsert(id: "c", vector: [0, 0, 1], metadata: ["tag": "x"])
+        #expect(try await index.search([0, 1, 0], k: 1).map(\.id) == ["b"])
+        try await index.upsert(id: "a", vector: [0, 2, 0], metadata: ["tag": "y"])
+        #expect(await index.count == 3)
+        #expect(try await index.search([0, 1, 0], k: 2).map(\.id) == ["a", "b"])
+        #expect(await index.get("a")?.metadata == ["tag": "y"])
+        #expect(try await index.remove(id: "a"))
+        #expect(try await !index.remove(id: "a"))
+        #expect(await index.count == 2)
+        #expect(await !index.contains("a"))
+        #expect(try await index.search([0, 1, 0], k: 10).map(\.id) == ["b", "c"])
+        #expect(try await index.search([0, 1, 0], k: 0).isEmpty)
+        #expect(try await index.search([0, 0, 1], k: 10, filter: ["tag": "nope"]).isEmpty)
+    }
+
+    @Test func rejectsBadVectors() async throws {
+        let index = try VectorIndex(configuration: .init(dimensions: 3, metric: .cosine))
+        await #expect(throws: AerieError.self) { try await index.upsert(id: "a", vector: [1, 2]) }
+        await #expect(throws: AerieError.self) { try await index.upsert(id: "a", vector: [0, 0, 0]) }
+        await #expect(throws: AerieError.self) { try await index.upsert(id: "a", vector: [.nan, 0, 1]) }
+        await #expect(throws: AerieError.self) { try await index.search([1, 2, 3, 4], k: 1) }
+        #expect(throws: AerieError.self) { try VectorIndex(configuration: .init(dimensions: 0)) }
+    }
+
+    @Test func persistsThroughSnapshotAndLog() async throws {
+        let directory = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let vectors = Self.randomVectors(50, dimensions: 8, seed: 3)
+        do {
+            let index = try VectorIndex(configuration: .init(dimensions: 8, directory: directory))
+            for (i, vector) in vectors.prefix(30).enumerated() {
+                try await index.upsert(id: "v\(i)", vector: vector, metadata: ["i": "\(i)"])
+            }
+            try await index.compact()
+            for (i, vector) in vectors.enumerated().dropFirst(30) {
+                try await index.upsert(id: "v\(i)", vector: vector, metadata: ["i": "\(i)"])
+            }
+            try await index.remove(id: "v3")
+            try await index.remove(id: "v40")
+            try await index.upsert(id: "v5", vector: vectors[0], metadata: ["i": "moved"])
+        }
+        let reopened = try VectorIndex(configuration: .init(dimensions: 8, directory: directory))
+        #expect(await reopened.count == 48)
+        #expect(await !reopened.contains("v3"))
+        #expect(await !reopened.contains("v40"))
+        #expect(await reopened.get("v5")?.metadata == ["i": "moved"])
+        #expect(await reopened.get("v45")?.metadata == ["i": "45"])
+        let hits = try await reopened.search(vectors[0], k: 2)
+        #expect(Set(hits.map(\.id)) == ["v0", "v5"])
+        // A different shape is refused rather than misread.
+        #expect(throws: AerieError.self) { try VectorIndex(configuration: .init(dimensions: 4, directory: directory)) }
+        #expect(throws: AerieError.self) {
+            try VectorIndex(configuration: .init(dimensions: 8, metric: .innerProduct, directory: directory))
+        }
+    }
+
+    /// A crash after the new snapshot was renamed into place but before the log was reset leaves the
+    /// previous generation's log: its changes are in the snapshot, so it must not be replayed.
+    @Test func crashBetweenSnapshotAndLogReset() async throws {
+        let directory = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let log = directory.appendingPathComponent("vectors.log")
+        let index = try VectorIndex(configuration: .init(dimensions: 2, metric: .innerProduct, directory: directory))
+        try await index.upsert(id: "a", vector: [1, 0])
+        try await index.upsert(id: "b", vector: [0, 1])
+        try await index.remove(id: "a")
+        try await index.upsert(id: "a", vector: [3, 3])
+        let oldLog = try Data(contentsOf: log)
+        try await index.compact()
+        try await index.remove(id: "a")
+        try await index.compact()
+        // Put back the stale log, as if the reset never happened.
+        try oldLog.write(to: log)
+        let reopened = try VectorIndex(configuration: .init(dimensions: 2, metric: .innerProduct, directory: directory))
+        #expect(await reopened.count == 1)
+        #expect(await !reopened.contains("a"))
+        #expect(await reopened.get("b")?.vector == [0, 1])
+        // And the index keeps working (the stale log was replaced by an empty one).
+        try await reopened.upsert(id: "c", vector: [1, 1])
+        let again = try VectorIndex(configuration: .init(dimensions: 2, metric: .innerProduct, directory: directory))
+        #expect(await again.count == 2)
+    }
+
+    /// A crash in the middle of an append leaves a torn record: it is cut off, earlier ones survive.
+    @Test func tornLogTailIsDropped() async throws {
+        let directory = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let log = directory.appendingPathComponent("vectors.log")
+        do {
+            let index = try VectorIndex(configuration: .init(dimensions: 4, directory: directory))
+            try await index.upsert(id: "a", vector: [1, 2, 3, 4])
+            try await index.upsert(id: "b", vector: [4, 3, 2, 1])
+        }
+        let full = try Data(contentsOf: log)
+        try full.dropLast(5).write(to: log)
+        let reopened = try VectorIndex(configuration: .init(dimensions: 4, directory: directory))
+        #expect(await reopened.count == 1)
+        #expect(await reopened.contains("a"))
+        try await reopened.upsert(id: "c", vector: [1, 1, 1, 1])
+        let again = try VectorIndex(configuration: .init(dimensions: 4, directory: directory))
+        #expect(await again.count == 2)
+        #expect(await again.contains("c"))
+    }
+
+    @Test func concurrentReadersAndWriters() async throws {
+        let directory = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var configuration = VectorIndex.Configuration(dimensions: 16, directory: directory)
+        configuration.compactionThreshold = 4096  // compact several times along the way
+        let index = try VectorIndex(configuration: configuration)
+        let vectors = Self.randomVectors(400, dimensions: 16, seed: 4)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for writer in 0..<4 {
+                group.addTask {
+                    for i in stride(from: writer, to: 400, by: 4) {
+                        try await index.upsert(id: "v\(i)", vector: vectors[i])
+                    }
+                }
+            }
+            for reader in 0..<4 {
+                group.addTask {
+                    for i in 0..<50 {
+                        let hits = try await index.search(vectors[(reader * 50 + i) % 400], k: 3)
+                        #expect(hits.count <= 3)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(await index.count == 400)
+        for i in [0, 123, 399] {
+            #expect(try await index.search(vectors[i], k: 1).first?.id == "v\(i)")
+        }
+        let reopened = try VectorIndex(configuration: configuration)
+        #expect(await reopened.count == 400)
+    }
+}
