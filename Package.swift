@@ -98,7 +98,7 @@ let package = Package(
         .executableTarget(
             name: "aerie",
             dependencies: [
-                "AerieCore", "AerieSQLite", "AerieFunctions", "AerieHTTP", "Quickstart",
+                "AerieCore", "AerieSQLite", "AerieFunctions", "AerieHTTP", "Quickstart", "AerieML",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -137,6 +137,30 @@ let package = Package(
                 "AerieCore", "AerieFunctions", "AerieHTTP", "AerieTesting", "Quickstart",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
+            swiftSettings: strict
+        ),
+        // OpenBLAS through its C interface (Debian: libopenblas-dev).
+        .systemLibrary(
+            name: "COpenBLAS",
+            path: "Sources/COpenBLAS",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        // Tabular machine learning: CSV, preprocessing, models, metrics, the model file.
+        .target(
+            name: "AerieML",
+            dependencies: ["COpenBLAS"],
+            swiftSettings: strict
+        ),
+        // The Swift side of `make bench-tabular` (bench/tabular.py runs it next to scikit-learn).
+        .executableTarget(
+            name: "aerie-bench-tabular",
+            dependencies: ["AerieML"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AerieMLTests",
+            dependencies: ["AerieML"],
+            resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),
     ]

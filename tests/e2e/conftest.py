@@ -41,7 +41,7 @@ class Server:
         self.process = None
 
     def start(self, timeout=60):
-        env = dict(os.environ, AERIE_ADMIN_PASSWORD=ADMIN_PASSWORD, **self.extra_env)
+        env = {**os.environ, "AERIE_ADMIN_PASSWORD": ADMIN_PASSWORD, **self.extra_env}
         self.log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
             [aerie_binary(), "serve", "--data", str(self.data_dir), "--host", "127.0.0.1", "--port", str(self.port), *self.extra_args],

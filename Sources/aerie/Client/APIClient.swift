@@ -16,6 +16,15 @@ struct APIClient: Sendable {
         var body: Data
     }
 
+    /// The CLI's HTTP client: like `HTTPClient.shared` (one per process, never shut down), but a refused
+    /// connection fails at once instead of being retried until the request's deadline.
+    static let http: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout.connect = .seconds(10)
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
+
     func url(_ path: String, query: [(String, String?)] = []) -> String {
         var components = URLComponents(url: server, resolvingAgainstBaseURL: false) ?? URLComponents()
         components.path = (components.path.hasSuffix("/") ? String(components.path.dropLast()) : components.path) + path
@@ -44,7 +53,7 @@ struct APIClient: Sendable {
     func send(_ request: HTTPClientRequest, timeout: TimeAmount = .seconds(300), maxBody: Int = 1 << 30) async throws -> Response {
         let response: HTTPClientResponse
         do {
-            response = try await HTTPClient.shared.execute(request, timeout: timeout)
+            response = try await Self.http.execute(request, timeout: timeout)
         } catch {
             throw CLIError("cannot reach the Aerie server at \(server.absoluteString): \(error). Is it running (`make run`)? Set --server or AERIE_URL.")
         }
@@ -58,7 +67,7 @@ struct APIClient: Sendable {
     func stream(_ request: HTTPClientRequest) async throws -> HTTPClientResponse {
         let response: HTTPClientResponse
         do {
-            response = try await HTTPClient.shared.execute(request, timeout: .hours(24))
+            response = try await Self.http.execute(request, timeout: .hours(24))
         } catch {
             throw CLIError("cannot reach the Aerie server at \(server.absoluteString): \(error)")
         }

@@ -59,7 +59,10 @@ struct ServeCommand: AsyncParsableCommand {
 
         let storage = try data.openStorage()
         let primitives = storage.primitives
-        let runtime = FunctionRuntime(primitives: primitives, logger: Logger(label: "aerie.functions"))
+        // Triggers of a newly enabled function start at the beginning of their topic: nothing uploaded before
+        // the runtime first positioned its consumer groups can be skipped; idempotency keys prevent repeats.
+        let runtimeConfiguration = RuntimeConfiguration(triggerStartPosition: .earliest)
+        let runtime = FunctionRuntime(primitives: primitives, configuration: runtimeConfiguration, logger: Logger(label: "aerie.functions"))
         for app in try enabledApps() {
             try await app.setUp(primitives: primitives, runtime: runtime, logger: Logger(label: "aerie.apps.\(type(of: app).name)"))
         }

@@ -1,0 +1,170 @@
+import AerieCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// Sign-in, the caller's identity, users and API keys (admin), and the page session helpers.
+struct AuthRoutes {
+    let auth: AuthService
+    let configuration: GatewayConfiguration
+
+    struct LoginRequest: Decodable {
+        var username: String
+        var password: String
+    }
+
+    struct CreateUserRequest: Decodable {
+        var username: String
+        var password: String
+        var role: Role?
+    }
+
+    struct CreateKeyRequest: Decodable {
+        var name: String
+        var owner: String?
+        var scopes: [String]
+    }
+
+    struct Me: Encodable {
+        var username: String
+        var role: Role
+        var credential: Identity.Credential
+        var scopes: [String]?
+        var keyId: String?
+
+        enum CodingKeys: String, CodingKey {
+            case username, role, credential, scopes
+            case keyId = "key_id"
+        }
+    }
+
+    var routes: [GatewayRoute] {
+        let limit = configuration.maxJSONBodySize
+        return [
+            GatewayRoute(.post, "/v1/auth/login", summary: "Sign in with a user name and password; returns a bearer token",
+                         tag: "auth", access: .anyone, request: .json("LoginRequest"), response: .json("Token")) { [auth] request, _ in
+                let login = try await request.decodeJSON(LoginRequest.self, limit: limit)
+                guard let user = try await auth.verifyPassword(username: login.username, password: login.password) else {
+                    throw AerieError(.unauthenticated, "The user name or password is wrong, or the user is disabled.")
+                }
+                return try Response.json(try await auth.issueToken(for: user.username))
+            },
+            GatewayRoute(.get, "/v1/auth/me", summary: "Who the caller is", tag: "auth", access: .authenticated(keyScope: nil),
+                         response: .json("Me")) { _, context in
+                let identity = try context.requireIdentity()
+                return try Response.json(Me(username: identity.username, role: identity.role, credential: identity.credential,
+                                            scopes: identity.scopes.map { $0.sorted() }, keyId: identity.keyId))
+            },
+            GatewayRoute(.post, "/v1/users", summary: "Create a user", tag: "auth", access: .admin, request: .json("CreateUser"),
+                         status: 201, response: .json("User")) { [auth] request, _ in
+                let body = try await request.decodeJSON(CreateUserRequest.self, limit: limit)
+                let user = try await auth.createUser(body.username, password: body.password, role: body.role ?? .user)
+                return try Response.json(user, status: .created, headers: [.location: "/v1/users/\(user.username)"])
+            },
+            GatewayRoute(.get, "/v1/users", summary: "List users", tag: "auth", access: .admin, response: .json("UserList"),
+                         query: [("cursor", "From a previous page's next_cursor."), ("limit", "1–1000, default 100.")]) { [auth] request, _ in
+                let page = try await auth.listUsers(limit: try request.queryInt("limit", default: 100, range: 1...1000), cursor: request.query("cursor"))
+                return try Response.json(ListBody(items: page.items, nextCursor: page.nextCursor))
+            },
+            GatewayRoute(.post, "/v1/users/{name}/disable", summary: "Disable a user: its tokens, keys and sessions stop working",
+                         tag: "auth", access: .admin, response: .json("User")) { [auth] _, context in
+                let name = try context.pathParameter("name")
+                return try Response.json(try await auth.setDisabled(name, true))
+            },
+            GatewayRoute(.post, "/v1/keys", summary: "Create an API key (its secret is shown only in this response)", tag: "auth",
+                         access: .admin, request: .json("CreateKey"), status: 201, response: .json("CreatedKey")) { [auth] request, context in
+                let body = try await request.decodeJSON(CreateKeyRequest.self, limit: limit)
+                let owner = try body.owner ?? context.requireIdentity().username
+                let created = try await auth.createKey(name: body.name, owner: owner, scopes: body.scopes)
+                return try Response.json(created, status: .created)
+            },
+            GatewayRoute(.get, "/v1/keys", summary: "List API keys (without secrets)", tag: "auth", access: .admin, response: .json("KeyList"),
+                         query: [("cursor", "From a previous page's next_cursor."), ("limit", "1–1000, default 100.")]) { [auth] request, _ in
+                let page = try await auth.listKeys(limit: try request.queryInt("limit", default: 100, range: 1...1000), cursor: request.query("cursor"))
+                return try Response.json(ListBody(items: page.items, nextCursor: page.nextCursor))
+            },
+            GatewayRoute(.delete, "/v1/keys/{id}", summary: "Revoke an API key", tag: "auth", access: .admin, status: 204) { [auth] _, context in
+                try await auth.revokeKey(id: try context.pathParameter("id"))
+                return Response.empty(.noContent)
+            },
+            GatewayRoute(.post, "/console/login", summary: "Page sign-in form: sets the session and CSRF cookies and redirects",
+                         tag: "console", access: .anyone, request: .form, status: 303) { [auth, configuration] request, _ in
+                let form = try await FormFields(request: request, limit: limit)
+                let next = form["next"].flatMap(Self.localRedirect) ?? "/console"
+                guard let username = form["username"], let password = form["password"],
+                      let user = try await auth.verifyPassword(username: username, password: password) else {
+                    return Response.empty(.seeOther, headers: [.location: "/console/login?error=1"])
+                }
+                let session = try await auth.createSession(for: user.username)
+                var response = Response.empty(.seeOther, headers: [.location: next])
+                SessionCookies(configuration: configuration.cookies).set(session, on: &response)
+                return response
+            },
+            GatewayRoute(.post, "/console/logout", summary: "Page sign-out: ends the session and clears its cookies",
+                         tag: "console", access: .authenticated(keyScope: nil), request: .form, status: 303) { [auth, configuration] request, context in
+                let form = try await FormFields(request: request, limit: limit)
+                try context.verifyCSRF(formToken: form["csrf_token"])
+                if let token = request.cookies[configuration.cookies.sessionName]?.value {
+                    try await auth.endSession(token)
+                }
+                var response = Response.empty(.seeOther, headers: [.location: "/console/login"])
+                SessionCookies(configuration: configuration.cookies).clear(on: &response)
+                return response
+            },
+        ]
+    }
+}
+
+extension AuthRoutes {
+    /// `target` when it is a path on this site (`/console/x`), nil for anything a browser could treat as another
+    /// origin (`//evil.example`, `/\evil.example`, `https://…`), so the login form cannot be an open redirect.
+    static func localRedirect(_ target: String) -> String? {
+        guard target.hasPrefix("/"), !target.hasPrefix("//"), !target.contains("\\"),
+              !target.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else { return nil }
+        return target
+    }
+}
+
+/// The fields of an `application/x-www-form-urlencoded` body.
+struct FormFields {
+    var fields: [String: String] = [:]
+
+    init(request: Request, limit: Int) async throws {
+        let data = try await request.collectData(limit: limit)
+        for pair in String(decoding: data, as: UTF8.self).split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decode(_ text: Substring) -> String {
+                String(text).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(text)
+            }
+            guard let name = parts.first else { continue }
+            fields[decode(name)] = parts.count > 1 ? decode(parts[1]) : ""
+        }
+    }
+
+    subscript(_ name: String) -> String? { fields[name] }
+}
+
+/// Sets and clears the page session cookie (HttpOnly) and the readable CSRF cookie (double-submit).
+public struct SessionCookies: Sendable {
+    public var configuration: GatewayConfiguration.Cookies
+
+    public init(configuration: GatewayConfiguration.Cookies) {
+        self.configuration = configuration
+    }
+
+    /// Sets both cookies for a new session.
+    public func set(_ session: PageSession, on response: inout Response) {
+        let maxAge = Int(configuration.lifetime.seconds)
+        response.setCookie(Cookie(name: configuration.sessionName, value: session.token, maxAge: maxAge, path: "/",
+                                  secure: configuration.secure, httpOnly: true, sameSite: .lax))
+        response.setCookie(Cookie(name: configuration.csrfName, value: session.csrfToken, maxAge: maxAge, path: "/",
+                                  secure: configuration.secure, httpOnly: false, sameSite: .strict))
+    }
+
+    /// Expires both cookies.
+    public func clear(on response: inout Response) {
+        response.setCookie(Cookie(name: configuration.sessionName, value: "", maxAge: 0, path: "/", secure: configuration.secure, httpOnly: true, sameSite: .lax))
+        response.setCookie(Cookie(name: configuration.csrfName, value: "", maxAge: 0, path: "/", secure: configuration.secure, httpOnly: false, sameSite: .strict))
+    }
+}
