@@ -121,6 +121,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "QuickstartTests",
+            dependencies: ["Quickstart", "AerieCore", "AerieFunctions", "AerieTesting"],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "AerieHTTPTests",
             dependencies: [
                 "AerieCore", "AerieFunctions", "AerieHTTP", "AerieTesting", "Quickstart",

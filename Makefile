@@ -1,0 +1,60 @@
+# Aerie: two commands for a newcomer on Debian.
+#   make run    installs what is missing, builds, starts Aerie on the embedded default with the apps
+#   make test   installs what is missing, builds once, runs every test (Swift, then Python end-to-end)
+# Benchmarks and load runs are separate: make bench, make bench-* (never part of make test).
+
+SHELL := /bin/bash
+export PATH := /opt/swift/usr/bin:$(PATH)
+
+DATA ?= ./aerie-data
+HOST ?= 127.0.0.1
+PORT ?= 8080
+SWIFT_JOBS ?= $(shell nproc)
+RELEASE_BIN = .build/release/aerie
+DEBUG_BIN = .build/debug/aerie
+
+.PHONY: run build build-release deps deps-test deps-bench test test-swift test-e2e bench clean help
+
+help:
+	@echo "make run    - install, build (release) and start Aerie at http://$(HOST):$(PORT)"
+	@echo "make test   - install, build and run every test"
+	@echo "make bench  - run the platform benchmarks (results in bench/results/)"
+
+deps:
+	@scripts/install-deps.sh run
+
+deps-test:
+	@scripts/install-deps.sh test
+
+deps-bench:
+	@scripts/install-deps.sh bench
+
+build-release: deps
+	swift build -c release -j $(SWIFT_JOBS) --product aerie
+
+build: deps
+	swift build -j $(SWIFT_JOBS) --product aerie
+
+run: build-release
+	@echo "==> starting Aerie (data in $(DATA)); open http://$(HOST):$(PORT)/console"
+	$(RELEASE_BIN) serve --data $(DATA) --host $(HOST) --port $(PORT)
+
+# Builds the package and the tests once; both test stages use that build.
+test: deps-test
+	swift build --build-tests -j $(SWIFT_JOBS)
+	$(MAKE) --no-print-directory test-swift test-e2e
+
+test-swift:
+	swift test --skip-build --parallel --num-workers $(SWIFT_JOBS)
+
+test-e2e:
+	AERIE_BIN=$(abspath $(DEBUG_BIN)) .venv/bin/python -m pytest -q tests/e2e
+
+bench: deps-bench
+	swift build -c release -j $(SWIFT_JOBS) --product aerie
+	.venv/bin/python bench/platform.py --bin $(RELEASE_BIN)
+
+clean:
+	rm -rf .build
+
+-include mk/*.mk

@@ -1,0 +1,88 @@
+import Foundation
+
+/// The in-memory ``EventLog`` driver, for tests and single-process experiments. Nothing survives the process.
+public actor MemoryEventLog: EventLog {
+    private var topicEvents: [String: [EventRecord]] = [:]
+    /// Committed offsets by topic, then by group.
+    private var committed: [String: [String: ConsumerOffset]] = [:]
+
+    public init() {}
+
+    public func append(topic: String, _ events: [OutgoingEvent]) async throws -> [Int64] {
+        try Self.validateTopic(topic)
+        guard !events.isEmpty else { return [] }
+        var records = topicEvents[topic] ?? []
+        let now = Date()
+        var offsets: [Int64] = []
+        offsets.reserveCapacity(events.count)
+        for event in events {
+            let offset = Int64(records.count)
+            records.append(EventRecord(topic: topic, offset: offset, key: event.key, payload: event.payload, time: now))
+            offsets.append(offset)
+        }
+        topicEvents[topic] = records
+        return offsets
+    }
+
+    public func read(topic: String, from offset: Int64, limit: Int) async throws -> [EventRecord] {
+        try Self.validateTopic(topic)
+        try Self.validateOffset(offset)
+        try Self.validateLimit(limit)
+        guard let records = topicEvents[topic], offset < Int64(records.count) else { return [] }
+        let start = Int(offset)
+        let end = min(records.count, start + limit)
+        return Array(records[start..<end])
+    }
+
+    public func topics() async throws -> [TopicInfo] {
+        topicEvents.keys.sorted().map { TopicInfo(name: $0, nextOffset: Int64(topicEvents[$0]?.count ?? 0)) }
+    }
+
+    public func topic(_ name: String) async throws -> TopicInfo? {
+        try Self.validateTopic(name)
+        return topicEvents[name].map { TopicInfo(name: name, nextOffset: Int64($0.count)) }
+    }
+
+    public func commit(group: String, topic: String, offset: Int64) async throws {
+        try Self.validateGroup(group)
+        try Self.validateTopic(topic)
+        try Self.validateOffset(offset)
+        let end = Int64(topicEvents[topic]?.count ?? 0)
+        guard offset <= end else {
+            throw AerieError.invalid(
+                "Offset \(offset) is past the end of topic \"\(topic)\" (next offset \(end)). Commit an offset between 0 and \(end).",
+                field: "offset")
+        }
+        committed[topic, default: [:]][group] = ConsumerOffset(group: group, topic: topic, offset: offset, updatedAt: Date())
+    }
+
+    public func committedOffset(group: String, topic: String) async throws -> Int64? {
+        try Self.validateGroup(group)
+        try Self.validateTopic(topic)
+        return committed[topic]?[group]?.offset
+    }
+
+    public func consumerOffsets(topic: String?) async throws -> [ConsumerOffset] {
+        if let topic { try Self.validateTopic(topic) }
+        let topics = topic.map { [$0] } ?? committed.keys.sorted()
+        return topics.flatMap { name in
+            (committed[name] ?? [:]).values.sorted { $0.group < $1.group }
+        }
+    }
+
+    static func validateGroup(_ group: String) throws {
+        try TableSchema.validateName(group, what: "Consumer group name", field: "group")
+    }
+
+    static func validateOffset(_ offset: Int64) throws {
+        guard offset >= 0 else {
+            throw AerieError.invalid("Offset \(offset) is negative; offsets start at 0.", field: "offset")
+        }
+    }
+
+    static func validateLimit(_ limit: Int) throws {
+        guard limit >= 1 else {
+            throw AerieError.invalid("limit must be at least 1 (got \(limit)).", field: "limit")
+        }
+    }
+}

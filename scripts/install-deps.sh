@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs what Aerie needs on Debian, idempotently: system packages (apt) and a Python venv under the repo.
+# Usage: scripts/install-deps.sh [run|test|bench]   (each level includes the ones before it)
+set -euo pipefail
+level="${1:-run}"
+cd "$(dirname "$0")/.."
+
+packages=(libsqlite3-dev libopenblas-dev curl jq python3-venv ca-certificates)
+case "$level" in
+  test) packages+=(chromium chromium-driver procps) ;;
+  bench) packages+=(chromium chromium-driver procps wrk rabbitmq-server) ;;
+esac
+
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if ((${#missing[@]})); then
+  echo "==> installing Debian packages: ${missing[*]}"
+  sudo=""
+  if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v swift >/dev/null 2>&1; then
+  if [ -x /opt/swift/usr/bin/swift ]; then
+    echo "==> swift is at /opt/swift/usr/bin; add it to PATH" >&2
+  else
+    echo "error: Swift 6.1 or newer is required (https://www.swift.org/install/linux/). Install it and run make again." >&2
+    exit 1
+  fi
+fi
+
+if [ "$level" != run ]; then
+  requirements="scripts/requirements-$level.txt"
+  stamp=".venv/.installed-$level"
+  if [ ! -x .venv/bin/python ]; then
+    echo "==> creating Python venv in .venv"
+    python3 -m venv .venv
+  fi
+  if [ ! -f "$stamp" ] || [ "$requirements" -nt "$stamp" ]; then
+    echo "==> installing Python packages from $requirements"
+    .venv/bin/pip install -q --disable-pip-version-check -r "$requirements"
+    touch "$stamp"
+  fi
+fi

@@ -1,0 +1,120 @@
+"""Shared fixtures for the end-to-end tests: one real `aerie serve` process per test session."""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+REPO = Path(__file__).resolve().parents[2]
+ADMIN_PASSWORD = "e2e-admin-password"
+
+
+def aerie_binary() -> str:
+    path = os.environ.get("AERIE_BIN") or str(REPO / ".build" / "debug" / "aerie")
+    if not os.access(path, os.X_OK):
+        pytest.exit(f"aerie binary not found at {path}: run `make test` (it builds first)", returncode=2)
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """A running `aerie serve` on a free port and its own data directory."""
+
+    def __init__(self, data_dir: Path, extra_env=None, extra_args=()):
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = data_dir.parent / f"{data_dir.name}-server.log"
+        self.extra_env = extra_env or {}
+        self.extra_args = list(extra_args)
+        self.process = None
+
+    def start(self, timeout=60):
+        env = dict(os.environ, AERIE_ADMIN_PASSWORD=ADMIN_PASSWORD, **self.extra_env)
+        self.log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(
+            [aerie_binary(), "serve", "--data", str(self.data_dir), "--host", "127.0.0.1", "--port", str(self.port), *self.extra_args],
+            stdout=self.log, stderr=subprocess.STDOUT, env=env, cwd=REPO,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"aerie serve exited with {self.process.returncode}; log:\n{self.log_path.read_text()[-4000:]}")
+            try:
+                if requests.get(self.url + "/health", timeout=1).status_code == 200:
+                    return self
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"aerie serve did not become healthy in {timeout}s; log:\n{self.log_path.read_text()[-4000:]}")
+
+    def kill(self):
+        """kill -9: no chance to flush or clean up."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        if getattr(self, "log", None):
+            self.log.close()
+
+    def login(self, username="admin", password=ADMIN_PASSWORD) -> str:
+        response = requests.post(self.url + "/v1/auth/login", json={"username": username, "password": password}, timeout=10)
+        response.raise_for_status()
+        return response.json()["token"]
+
+
+@pytest.fixture(scope="session")
+def workdir():
+    path = Path(tempfile.mkdtemp(prefix="aerie-e2e-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def server(workdir):
+    """The shared server for tests that do not restart it."""
+    instance = Server(workdir / "shared").start()
+    yield instance
+    instance.stop()
+
+
+@pytest.fixture(scope="session")
+def admin_token(server) -> str:
+    return server.login()
+
+
+@pytest.fixture()
+def admin(server, admin_token):
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {admin_token}"
+    session.base = server.url
+    return session
+
+
+def wait_for(predicate, timeout=30.0, interval=0.1, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
