@@ -6,19 +6,22 @@ import Hummingbird
 import Logging
 import NIOCore
 import Prometheus
+import ServiceLifecycle
 
 /// The gateway: every route of Aerie's HTTP API under one port, with request ids, problem+json errors,
 /// authentication, rate limits, CORS and metrics.
 ///
 /// ```swift
-/// let gateway = try await AerieGateway.build(primitives: primitives, configuration: configuration,
+/// let gateway = try await AerieGateway.build(primitives: primitives, runtime: runtime, configuration: configuration,
 ///                                            registry: registry, logger: logger)
 /// let app = gateway.makeApplication(configuration: .init(address: .hostname("0.0.0.0", port: 8080)))
 /// try await app.runService()   // or add it to a ServiceGroup
 /// ```
-/// Tests drive `gateway.makeApplication()` with `app.test(.router) { client in … }`.
+/// Tests drive `gateway.makeApplication()` with `app.test(.router) { client in … }`. The runtime is a separate
+/// service: run it next to the application (the same `ServiceGroup`, or `makeApplication(services: [runtime])`).
 public struct AerieGateway: Sendable {
     public let primitives: Primitives
+    public let runtime: FunctionRuntime
     public let configuration: GatewayConfiguration
     /// Users, tokens, keys and sessions; the CLI can open its own on the same tables.
     public let auth: AuthService
@@ -33,7 +36,7 @@ public struct AerieGateway: Sendable {
     /// - Parameters:
     ///   - registry: The Prometheus registry `/metrics` exposes; hand the same one to `PrometheusMetricsFactory`
     ///     when bootstrapping swift-metrics so the runtime's metrics appear there too.
-    public static func build(primitives: Primitives, configuration: GatewayConfiguration,
+    public static func build(primitives: Primitives, runtime: FunctionRuntime, configuration: GatewayConfiguration,
                              registry: PrometheusCollectorRegistry, logger: Logger) async throws -> AerieGateway {
         let auth = try await AuthService.open(
             tables: primitives.tables,
@@ -42,12 +45,14 @@ public struct AerieGateway: Sendable {
             logger: logger
         )
         try await auth.bootstrapAdmin(password: configuration.adminPassword, dataDirectory: configuration.dataDirectory)
-        return AerieGateway(primitives: primitives, configuration: configuration, auth: auth,
+        return AerieGateway(primitives: primitives, runtime: runtime, configuration: configuration, auth: auth,
                             metrics: GatewayMetrics(registry: registry), logger: logger)
     }
 
-    init(primitives: Primitives, configuration: GatewayConfiguration, auth: AuthService, metrics: GatewayMetrics, logger: Logger) {
+    init(primitives: Primitives, runtime: FunctionRuntime, configuration: GatewayConfiguration, auth: AuthService,
+         metrics: GatewayMetrics, logger: Logger) {
         self.primitives = primitives
+        self.runtime = runtime
         self.configuration = configuration
         self.auth = auth
         self.metrics = metrics
@@ -57,6 +62,7 @@ public struct AerieGateway: Sendable {
         var table = RouteTable()
         table.add(contentsOf: SystemRoutes(metrics: metrics, primitives: primitives).routes)
         table.add(contentsOf: AuthRoutes(auth: auth, configuration: configuration).routes)
+        table.add(contentsOf: FunctionRoutes(runtime: runtime, configuration: configuration).routes)
         table.add(contentsOf: ObjectRoutes(objects: primitives.objects, configuration: configuration).routes)
         table.add(contentsOf: QueueRoutes(queues: primitives.queues, configuration: configuration).routes)
         table.add(contentsOf: TableRoutes(tables: primitives.tables, configuration: configuration).routes)
@@ -97,9 +103,10 @@ public struct AerieGateway: Sendable {
         return router
     }
 
-    /// The Hummingbird application serving the gateway.
-    public func makeApplication(configuration: ApplicationConfiguration = ApplicationConfiguration()) -> some ApplicationProtocol {
-        Application(router: makeRouter(), configuration: configuration, logger: logger)
+    /// The Hummingbird application serving the gateway; `services` run alongside it (for example the runtime).
+    public func makeApplication(configuration: ApplicationConfiguration = ApplicationConfiguration(),
+                                services: [any Service] = []) -> some ApplicationProtocol {
+        Application(router: makeRouter(), configuration: configuration, services: services, logger: logger)
     }
 
     static func isUnsafe(_ method: HTTPRequest.Method) -> Bool {

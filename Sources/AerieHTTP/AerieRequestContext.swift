@@ -1,6 +1,7 @@
 import Hummingbird
 import Logging
 import NIOCore
+import Synchronization
 
 /// Per-request state: the request id, the authenticated caller, the client address.
 ///
@@ -17,6 +18,8 @@ public struct AerieRequestContext: RequestContext {
     public internal(set) var expectedCSRFToken: String?
     /// Whether `X-CSRF-Token` matched the session's token.
     public internal(set) var csrfHeaderVerified: Bool
+    /// Facts inner middleware learn that the outer access log reports (contexts are copied inward, not back out).
+    let accessLog = AccessLogFacts()
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
@@ -25,5 +28,15 @@ public struct AerieRequestContext: RequestContext {
         self.remoteAddress = source.channel.remoteAddress?.ipAddress
         self.expectedCSRFToken = nil
         self.csrfHeaderVerified = false
+    }
+}
+
+/// What the access log line reports besides the request and response: who the caller turned out to be.
+final class AccessLogFacts: Sendable {
+    private let user = Mutex<String?>(nil)
+
+    var username: String? {
+        get { user.withLock { $0 } }
+        set { user.withLock { $0 = newValue } }
     }
 }

@@ -16,6 +16,13 @@ struct Aerie: AsyncParsableCommand {
           aerie invoke wordcount --data '{"text": "hello hello world"}'
         """,
         subcommands: [
+            ServeCommand.self,
+            UsersCommand.self,
+            KeysCommand.self,
+            MigrateCommand.self,
+            BackupCommand.self,
+            RestoreCommand.self,
+            BenchCommand.self,
             LoginCommand.self,
             InvokeCommand.self,
             ObjectsCommand.self,

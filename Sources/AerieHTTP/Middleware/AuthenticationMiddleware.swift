@@ -30,6 +30,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
         }
         if let identity = context.identity {
             context.logger[metadataKey: "user"] = .string(identity.username)
+            context.accessLog.username = identity.username
         }
         return try await next(request, context)
     }

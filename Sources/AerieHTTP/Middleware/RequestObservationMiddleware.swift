@@ -33,10 +33,12 @@ struct RequestObservationMiddleware: RouterMiddleware {
         let elapsed = clock.now - start
         let route = context.endpointPath.flatMap { $0 == "NotFound" ? nil : $0 } ?? "unmatched"
         metrics.recordRequest(route: route, method: request.method.rawValue, status: Int(response.status.code), duration: elapsed)
-        context.logger.info("request", metadata: [
+        var metadata: Logger.Metadata = [
             "method": .string(request.method.rawValue), "path": .string(request.uri.path), "route": .string(route),
             "status": .stringConvertible(response.status.code), "duration_ms": .string(String(format: "%.3f", elapsed.seconds * 1000)),
-        ])
+        ]
+        if let user = context.accessLog.username { metadata["user"] = .string(user) }
+        context.logger.info("request", metadata: metadata)
         return response
     }
 

@@ -91,7 +91,7 @@ struct AuthRoutes {
             GatewayRoute(.post, "/console/login", summary: "Page sign-in form: sets the session and CSRF cookies and redirects",
                          tag: "console", access: .anyone, request: .form, status: 303) { [auth, configuration] request, _ in
                 let form = try await FormFields(request: request, limit: limit)
-                let next = form["next"].flatMap { $0.hasPrefix("/") && !$0.hasPrefix("//") ? $0 : nil } ?? "/console"
+                let next = form["next"].flatMap(Self.localRedirect) ?? "/console"
                 guard let username = form["username"], let password = form["password"],
                       let user = try await auth.verifyPassword(username: username, password: password) else {
                     return Response.empty(.seeOther, headers: [.location: "/console/login?error=1"])
@@ -113,6 +113,16 @@ struct AuthRoutes {
                 return response
             },
         ]
+    }
+}
+
+extension AuthRoutes {
+    /// `target` when it is a path on this site (`/console/x`), nil for anything a browser could treat as another
+    /// origin (`//evil.example`, `/\evil.example`, `https://…`), so the login form cannot be an open redirect.
+    static func localRedirect(_ target: String) -> String? {
+        guard target.hasPrefix("/"), !target.hasPrefix("//"), !target.contains("\\"),
+              !target.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else { return nil }
+        return target
     }
 }
 

@@ -1,0 +1,281 @@
+import AerieCore
+import Foundation
+import Logging
+
+/// Where a delivery came from: the function's own queue (async invocations) or a user queue (a queue trigger).
+enum DeliverySource: Sendable {
+    case functionQueue
+    /// A queue trigger; `maxAttempts` is the queue's own, whose dead-letter queue takes what keeps failing.
+    case userQueue(maxAttempts: Int)
+}
+
+extension FunctionRuntime {
+    // MARK: Worker loop
+
+    /// Takes messages from `queue` only while the function has a free slot, and runs each in a child task.
+    func workerLoop(_ host: FunctionHost) async {
+        await consume(host, queue: host.queueName, source: .functionQueue, reconcile: true)
+    }
+
+    func consume(_ host: FunctionHost, queue: String, source: DeliverySource, reconcile: Bool) async {
+        let wake = makeWakeSignal(host.name)
+        var lastReconcile: ContinuousClock.Instant?
+        await withDiscardingTaskGroup { group in
+            while !Task.isCancelled {
+                if reconcile, lastReconcile.map({ ContinuousClock.now - $0 >= configuration.reconcileInterval }) ?? true {
+                    lastReconcile = .now
+                    await reconcileDeadLetters(host)
+                }
+                do {
+                    try await host.acquireWorkerSlot()
+                } catch {
+                    return
+                }
+                let messages: [ReceivedMessage]
+                do {
+                    messages = try await primitives.queues.receive(queue: queue, max: 1, visibilityTimeout: configuration.visibilityTimeout, now: Date())
+                } catch {
+                    await host.releaseSlot()
+                    logger.warning("Could not receive from a queue", metadata: ["queue": "\(queue)", "error": "\(error)"])
+                    await wake.wait(upTo: configuration.pollInterval)
+                    continue
+                }
+                guard let message = messages.first else {
+                    await host.releaseSlot()
+                    await wake.wait(upTo: configuration.pollInterval)
+                    continue
+                }
+                group.addTask {
+                    await self.processDelivery(host, queue: queue, message: message, source: source)
+                }
+            }
+        }
+    }
+
+    // MARK: One delivery
+
+    /// Runs the invocation a message stands for, with the slot the loop took.
+    func processDelivery(_ host: FunctionHost, queue: String, message: ReceivedMessage, source: DeliverySource) async {
+        var slotHeld = true
+        func releaseSlotIfHeld() async {
+            if slotHeld {
+                slotHeld = false
+                await host.releaseSlot()
+            }
+        }
+        do {
+            let prepared = try await claimDelivery(host, queue: queue, message: message, source: source)
+            guard let (stored, input, startSequence) = prepared else {
+                await releaseSlotIfHeld()
+                try await primitives.queues.ack(queue: queue, receipt: message.receipt)
+                return
+            }
+            slotHeld = false
+            try await runDelivery(host, queue: queue, message: message, source: source, stored: stored, input: input, startSequence: startSequence)
+        } catch {
+            await releaseSlotIfHeld()
+            // Left unacked, the message is delivered again after its visibility timeout.
+            logger.warning("Could not process a message; it will be delivered again", metadata: [
+                "function": "\(host.name)", "queue": "\(queue)", "message": "\(message.id)", "error": "\(error)",
+            ])
+        }
+    }
+
+    /// Loads or creates the record and marks it running under this delivery's lease. Nil when there is nothing to
+    /// run (already finished, cancelled while queued, or a duplicate message); the caller acks.
+    private func claimDelivery(_ host: FunctionHost, queue: String, message: ReceivedMessage, source: DeliverySource) async throws -> (StoredInvocation, Data, Int64)? {
+        var initial: InvocationRecord
+        let input: Data
+        switch source {
+        case .functionQueue:
+            guard let decoded = try? JSONCoding.decode(AsyncInvocationMessage.self, from: message.body) else {
+                logger.error("Dropping an unreadable message from a function queue", metadata: ["queue": "\(queue)", "message": "\(message.id)"])
+                return nil
+            }
+            initial = decoded.record
+            input = decoded.input
+        case .userQueue:
+            let now = Date()
+            let scoped = "-|\(host.name)|queue:\(queue):\(message.id)"
+            var id = ids.next(now: UInt64(now.timeIntervalSince1970 * 1000))
+            if let existing = try await store.claimIdempotency(scoped, invocation: id, expires: now.adding(host.configuration.idempotencyWindow)) {
+                id = existing
+            }
+            initial = InvocationRecord(id: id, function: host.name, trigger: TriggerInfo(kind: .queue, source: queue), owner: nil,
+                                       status: .queued, async: true, createdAt: message.sentAt)
+            input = message.body
+        }
+        for _ in 0..<5 {
+            var stored: StoredInvocation
+            if let existing = try await store.load(initial.id) {
+                stored = existing
+            } else {
+                do {
+                    let version = try await store.write(StoredInvocation(record: initial), condition: .absent)
+                    stored = StoredInvocation(record: initial, version: version)
+                } catch let error as AerieError where error.code == .conditionFailed {
+                    continue
+                }
+            }
+            if stored.record.status.isFinished { return nil }
+            if stored.record.status == .running, let holder = stored.leaseMessage, holder != message.id,
+               let until = stored.leaseUntil, until > Date() {
+                // Another live delivery of the same invocation runs it; this message is a duplicate.
+                return nil
+            }
+            let last = try await store.lastEvent(stored.record.id)
+            if let last, last.kind == .result || last.kind == .error {
+                // The previous attempt stored its final event but stopped before updating the record.
+                stored.record.status = Self.status(fromTerminal: last)
+                stored.record.finishedAt = last.time
+                stored.record.output = last.kind == .result ? last.data : nil
+                try await store.write(stored, condition: .version(stored.version))
+                return nil
+            }
+            stored.record.status = .running
+            stored.record.attempts = message.attempts
+            stored.record.startedAt = Date()
+            stored.leaseMessage = message.id
+            stored.leaseUntil = Date().adding(configuration.visibilityTimeout)
+            do {
+                stored.version = try await store.write(stored, condition: .version(stored.version))
+                return (stored, input, last?.sequence ?? 0)
+            } catch let error as AerieError where error.code == .conditionFailed {
+                continue
+            }
+        }
+        throw AerieError(.unavailable, "Invocation \(initial.id) kept changing while a worker claimed it.")
+    }
+
+    static func status(fromTerminal event: InvocationEvent) -> InvocationStatus {
+        if event.kind == .result { return .succeeded }
+        switch event.data["type"]?.stringValue {
+        case AerieError.Code.timedOut.rawValue?: return .timedOut
+        case AerieError.Code.cancelled.rawValue?: return .cancelled
+        default: return .failed
+        }
+    }
+
+    private func runDelivery(_ host: FunctionHost, queue: String, message: ReceivedMessage, source: DeliverySource,
+                             stored: StoredInvocation, input: Data, startSequence: Int64) async throws {
+        var stored = stored
+        let id = stored.record.id
+        let control = activate(id)
+        defer { deactivate(id, control) }
+        if stored.cancelRequested { control.requestCancel(.user) }
+        hub.begin(id)
+        let reporter = RecordingReporter(id: id, startSequence: startSequence, store: store, hub: hub, deferred: false,
+                                         logger: invocationLogger(stored.record))
+        let heartbeat = Task { await self.heartbeat(queue: queue, receipt: message.receipt, id: id, control: control, reporter: reporter) }
+        let record = stored.record
+        let attempt = await runControlled(control, defaultReason: .shutdown) {
+            await self.runAttempt(host, record: record, input: input, attempt: message.attempts, reporter: reporter)
+        }
+        heartbeat.cancel()
+        await heartbeat.value
+        if case .cancelled = attempt.outcome, control.reason != .user {
+            // The runtime is stopping: leave the invocation running under this message and make the message visible
+            // again now, so another node (or this one after a restart) runs it again without waiting.
+            hub.end(id)
+            try? await primitives.queues.extendVisibility(queue: queue, receipt: message.receipt, by: .zero, now: Date())
+            return
+        }
+        if let latest = try? await store.load(id) { stored.version = latest.version }
+        let maxAttempts: Int
+        switch source {
+        case .functionQueue: maxAttempts = host.configuration.retries + 1
+        case .userQueue(let queueMax): maxAttempts = queueMax
+        }
+        let retryable: Bool
+        switch attempt.outcome {
+        case .failed(let error): retryable = error.code != .invalidArgument
+        case .timedOut: retryable = true
+        case .succeeded, .cancelled: retryable = false
+        }
+        if retryable && message.attempts < maxAttempts {
+            var failed = stored.record
+            _ = Self.finalize(&failed, attempt: attempt, progress: reporter.latestProgress)
+            stored.record.status = .queued
+            stored.record.error = failed.error
+            stored.record.durationMs = attempt.durationMs
+            stored.record.coldStart = attempt.coldStart
+            stored.record.initMs = attempt.initMs
+            stored.leaseMessage = nil
+            stored.leaseUntil = nil
+            await reporter.emit(.log, .object([
+                "level": .string("warning"),
+                "message": .string("Attempt \(message.attempts) of \(maxAttempts) failed: \(failed.error?.message ?? "unknown error"). Retrying."),
+            ]))
+            try await store.write(stored, condition: .none)
+            hub.end(id)
+            try await primitives.queues.nack(queue: queue, receipt: message.receipt, error: failed.error?.message, delay: nil, now: Date())
+            return
+        }
+        let terminal = Self.finalize(&stored.record, attempt: attempt, progress: reporter.latestProgress)
+        stored.leaseMessage = nil
+        stored.leaseUntil = nil
+        stored.cancelRequested = false
+        await reporter.emit(terminal.kind, terminal.data)
+        try await store.write(stored, condition: .none)
+        hub.end(id)
+        await host.recordOutcome(stored.record.status, durationMs: attempt.durationMs)
+        if case .userQueue = source, stored.record.status != .succeeded, stored.record.status != .cancelled {
+            // Hand the message to the queue's dead-letter queue.
+            try await primitives.queues.nack(queue: queue, receipt: message.receipt, error: stored.record.error?.message, delay: nil, now: Date())
+        } else {
+            try await primitives.queues.ack(queue: queue, receipt: message.receipt)
+        }
+    }
+
+    /// While an attempt runs: keeps its message invisible and its lease fresh, saves progress, and notices a
+    /// cancel requested on another node.
+    private func heartbeat(queue: String, receipt: String, id: String, control: InvocationControl, reporter: RecordingReporter) async {
+        let visibility = configuration.visibilityTimeout
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: visibility / 3)
+            } catch {
+                return
+            }
+            do {
+                try await primitives.queues.extendVisibility(queue: queue, receipt: receipt, by: visibility, now: Date())
+                guard var stored = try await store.load(id) else { continue }
+                if stored.cancelRequested { control.requestCancel(.user) }
+                stored.leaseUntil = Date().adding(visibility)
+                if let progress = reporter.latestProgress { stored.record.progress = progress }
+                if Task.isCancelled { return }
+                try await store.write(stored, condition: .version(stored.version))
+            } catch {
+                logger.debug("Heartbeat failed", metadata: ["invocation": "\(id)", "error": "\(error)"])
+            }
+        }
+    }
+
+    // MARK: Dead letters
+
+    /// Finishes invocations whose message went to the dead-letter queue while the record still says queued or
+    /// running (the worker died during the last attempt).
+    func reconcileDeadLetters(_ host: FunctionHost) async {
+        guard let page = try? await primitives.queues.deadLetters(queue: host.queueName, limit: 100, cursor: nil) else { return }
+        for letter in page.items {
+            guard let message = try? JSONCoding.decode(AsyncInvocationMessage.self, from: letter.body),
+                  var stored = try? await store.load(message.record.id), !stored.record.status.isFinished else { continue }
+            stored.record.status = .failed
+            stored.record.finishedAt = Date()
+            stored.record.error = InvocationError(
+                type: AerieError.Code.functionFailed.rawValue,
+                message: "The last attempt stopped with its worker and no attempts are left (\(letter.lastError ?? "no error recorded")). Invoke the function again to run it.")
+            stored.leaseMessage = nil
+            stored.leaseUntil = nil
+            do {
+                try await store.write(stored, condition: .version(stored.version))
+                let last = try await store.lastEvent(stored.record.id)
+                let reporter = RecordingReporter(id: stored.record.id, startSequence: last?.sequence ?? 0, store: store, hub: hub, deferred: false, logger: logger)
+                await reporter.emit(.error, Self.errorEventData(stored.record.error))
+                await host.recordOutcome(.failed, durationMs: nil)
+            } catch {
+                logger.debug("Could not reconcile a dead letter", metadata: ["invocation": "\(stored.record.id)", "error": "\(error)"])
+            }
+        }
+    }
+}

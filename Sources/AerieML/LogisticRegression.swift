@@ -1,0 +1,96 @@
+import COpenBLAS
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Multinomial logistic regression with L2 regularisation, fitted by L-BFGS.
+///
+/// Minimises `C · Σ cross-entropy + ½‖W‖²` (the bias is not penalised), as scikit-learn does.
+public struct LogisticRegression: Sendable, Equatable {
+    /// `classes × features`, row-major.
+    public var weights: [Double]
+    public var bias: [Double]
+    public var classes: Int
+    public var features: Int
+
+    public static func fit(
+        _ x: Matrix, labels: [Int], classes k: Int, c: Double = 1, maxIterations: Int = 100, tolerance: Double = 1e-4
+    ) -> LogisticRegression {
+        let n = x.rows
+        let d = x.cols
+        let invN = 1 / Double(max(1, n))
+        let lambda = 1 / (c * Double(max(1, n)))  // objective divided by C·n
+        let start = [Double](repeating: 0, count: k * d + k)
+        var scores = [Double](repeating: 0, count: n * k)
+        let result = LBFGS.minimize(start: start, maxIterations: maxIterations, tolerance: tolerance) { theta in
+            let model = LogisticRegression(
+                weights: Array(theta[0..<(k * d)]), bias: Array(theta[(k * d)...]), classes: k, features: d)
+            model.probabilities(x, into: &scores)
+            var loss = 0.0
+            for i in 0..<n {
+                loss -= log(max(scores[i * k + labels[i]], 1e-300))
+                scores[i * k + labels[i]] -= 1  // now P - Y
+            }
+            loss *= invN
+            var grad = [Double](repeating: 0, count: k * d + k)
+            // gradW = (P - Y)ᵀ X / n
+            scores.withUnsafeBufferPointer { p in
+                x.values.withUnsafeBufferPointer { xv in
+                    grad.withUnsafeMutableBufferPointer { gv in
+                        cblas_dgemm(
+                            CblasRowMajor, CblasTrans, CblasNoTrans, Int32(k), Int32(d), Int32(n), invN,
+                            p.baseAddress, Int32(k), xv.baseAddress, Int32(d), 0, gv.baseAddress, Int32(d))
+                    }
+                }
+            }
+            for i in 0..<n {
+                for j in 0..<k { grad[k * d + j] += scores[i * k + j] * invN }
+            }
+            for w in 0..<(k * d) {
+                loss += 0.5 * lambda * theta[w] * theta[w]
+                grad[w] += lambda * theta[w]
+            }
+            return (loss, grad)
+        }
+        let theta = result.x
+        return LogisticRegression(weights: Array(theta[0..<(k * d)]), bias: Array(theta[(k * d)...]), classes: k, features: d)
+    }
+
+    /// Softmax probabilities, row-major `rows × classes`, written into `out`.
+    func probabilities(_ x: Matrix, into out: inout [Double]) {
+        let n = x.rows
+        let k = classes
+        if out.count != n * k { out = [Double](repeating: 0, count: n * k) }
+        for i in 0..<n {
+            for j in 0..<k { out[i * k + j] = bias[j] }
+        }
+        x.values.withUnsafeBufferPointer { xv in
+            weights.withUnsafeBufferPointer { wv in
+                out.withUnsafeMutableBufferPointer { ov in
+                    cblas_dgemm(
+                        CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(k), Int32(features), 1,
+                        xv.baseAddress, Int32(features), wv.baseAddress, Int32(features), 1, ov.baseAddress, Int32(k))
+                }
+            }
+        }
+        for i in 0..<n {
+            var m = -Double.infinity
+            for j in 0..<k { m = max(m, out[i * k + j]) }
+            var s = 0.0
+            for j in 0..<k {
+                let e = exp(out[i * k + j] - m)
+                out[i * k + j] = e
+                s += e
+            }
+            for j in 0..<k { out[i * k + j] /= s }
+        }
+    }
+
+    public func predictValues(_ x: Matrix) -> [Double] {
+        var out: [Double] = []
+        probabilities(x, into: &out)
+        return out
+    }
+}

@@ -1,0 +1,423 @@
+import AerieCore
+import Crypto
+import Foundation
+import GRDB
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The embedded ``ObjectStore`` driver: bucket and object metadata in SQLite, bytes in files.
+///
+/// An object's file lives at `<directory>/<bucket>/<first 2 hex of sha256(key)>/<sha256(key)>-<version>`: names come
+/// from a hash of the key, never from its text, so no key can reach outside its bucket. A put streams the body to a
+/// temporary file (computing size and MD5), syncs it, renames it into place under a fresh version name, then commits
+/// the metadata row and the ``ObjectEvent`` in one transaction, and only then deletes the previous version's file.
+/// A crash at any point leaves either the old or the new object, never a torn one, and never a change without its
+/// event. Files no metadata references (left by a crash) are deleted when the store is opened.
+///
+/// Open one store per data directory and process. Tables: `object_buckets`, `objects`.
+public struct FileObjectStore: ObjectStore {
+    let database: SQLiteDatabase
+    /// The folder holding the object files (`<data>/objects`).
+    public let directory: URL
+    let reaper = ObjectFileReaper()
+
+    /// The folder of files being written; everything in it is garbage after a restart.
+    var temporaryDirectory: URL { directory.appendingPathComponent(".tmp", isDirectory: true) }
+
+    /// Opens the store on `directory` and deletes orphan files: temporary files and versions no metadata references.
+    /// The database must be migrated.
+    public init(database: SQLiteDatabase, directory: URL) throws {
+        self.database = database
+        self.directory = directory
+        do {
+            try FileManager.default.createDirectory(at: temporaryDirectory, withIntermediateDirectories: true)
+        } catch {
+            throw AerieError(.unavailable, "Cannot create the object folder \(directory.path): \(error). Check that the data directory is writable.")
+        }
+        try removeOrphans()
+    }
+
+    static func registerMigrations(in migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("objects-v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE object_buckets (
+                    name TEXT PRIMARY KEY NOT NULL,
+                    created_at REAL NOT NULL
+                ) WITHOUT ROWID;
+                CREATE TABLE objects (
+                    bucket TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    file TEXT NOT NULL,
+                    size INTEGER NOT NULL,
+                    etag TEXT NOT NULL,
+                    content_type TEXT NOT NULL,
+                    metadata TEXT NOT NULL,
+                    last_modified REAL NOT NULL,
+                    PRIMARY KEY (bucket, key)
+                ) WITHOUT ROWID;
+                """)
+        }
+    }
+
+    // MARK: - Buckets
+
+    public func createBucket(_ name: String) async throws -> BucketInfo {
+        try ObjectNames.validateBucket(name)
+        let info = BucketInfo(name: name, createdAt: Date())
+        try await database.write { db in
+            guard try Self.bucketRow(db, name: name) == nil else {
+                throw AerieError(.alreadyExists, "Bucket \"\(name)\" already exists. Use it, or pick another name.")
+            }
+            try db.execute(sql: "INSERT INTO object_buckets (name, created_at) VALUES (?, ?)",
+                           arguments: [name, info.createdAt.storedSeconds])
+        }
+        return info
+    }
+
+    public func deleteBucket(_ name: String) async throws {
+        try ObjectNames.validateBucket(name)
+        try await database.write { db in
+            _ = try Self.existingBucket(db, name: name)
+            let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM objects WHERE bucket = ?", arguments: [name]) ?? 0
+            guard count == 0 else {
+                throw AerieError(.conflict, "Bucket \"\(name)\" still holds \(count) object(s). Delete them first.")
+            }
+            try db.execute(sql: "DELETE FROM object_buckets WHERE name = ?", arguments: [name])
+        }
+        // Only empty shard folders (or files of puts that lost the race and delete their own) remain.
+        try? FileManager.default.removeItem(at: directory.appendingPathComponent(name, isDirectory: true))
+    }
+
+    public func listBuckets() async throws -> [BucketInfo] {
+        try await database.read { db in
+            try Row.fetchAll(db, sql: "SELECT name, created_at FROM object_buckets ORDER BY name").map(Self.bucketInfo)
+        }
+    }
+
+    public func bucket(_ name: String) async throws -> BucketInfo? {
+        try ObjectNames.validateBucket(name)
+        return try await database.read { db in try Self.bucketRow(db, name: name) }
+    }
+
+    // MARK: - Objects
+
+    @discardableResult
+    public func put<Body: AsyncSequence & Sendable>(
+        bucket: String, key: String, body: Body, attributes: ObjectAttributes, maxSize: Int64
+    ) async throws -> ObjectInfo where Body.Element == Data {
+        try ObjectNames.validateBucket(bucket)
+        try ObjectNames.validateKey(key)
+        try await database.read { db in _ = try Self.existingBucket(db, name: bucket) }
+
+        let written = try await writeTemporaryFile(body: body, maxSize: maxSize)
+        let relative = Self.relativePath(bucket: bucket, key: key, version: Self.newVersion())
+        let destination = directory.appendingPathComponent(relative)
+        do {
+            let shard = destination.deletingLastPathComponent()
+            try FileManager.default.createDirectory(at: shard, withIntermediateDirectories: true)
+            try FileManager.default.moveItem(at: written.url, to: destination)
+            if database.configuration.durability == .strict {
+                try Self.syncDirectory(shard)
+            }
+        } catch {
+            try? FileManager.default.removeItem(at: written.url)
+            throw AerieError(.unavailable, "Cannot store the object's file: \(error). Check the disk space and permissions of \(directory.path).")
+        }
+
+        let metadata = Dictionary(attributes.metadata.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { _, last in last })
+        let contentType = attributes.contentType.isEmpty ? "application/octet-stream" : attributes.contentType
+        let metadataText = String(decoding: try JSONCoding.encode(metadata), as: UTF8.self)
+        let previous: String?
+        let info: ObjectInfo
+        do {
+            (info, previous) = try await database.write { db in
+                _ = try Self.existingBucket(db, name: bucket)
+                let now = Date()
+                let info = ObjectInfo(bucket: bucket, key: key, size: written.size, etag: written.etag, contentType: contentType,
+                                      metadata: metadata, lastModified: now)
+                let previous = try String.fetchOne(db.cachedStatement(sql: "SELECT file FROM objects WHERE bucket = ? AND key = ?"),
+                                                   arguments: [bucket, key])
+                try db.cachedStatement(sql: """
+                    INSERT INTO objects (bucket, key, file, size, etag, content_type, metadata, last_modified) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (bucket, key) DO UPDATE SET file = excluded.file, size = excluded.size, etag = excluded.etag,
+                        content_type = excluded.content_type, metadata = excluded.metadata, last_modified = excluded.last_modified
+                    """).execute(arguments: [bucket, key, relative, written.size, written.etag, contentType, metadataText, now.storedSeconds])
+                let event = ObjectEvent(kind: .created, bucket: bucket, key: key, size: written.size, etag: written.etag,
+                                        contentType: contentType, metadata: metadata, time: now)
+                try Self.record(db, event: event)
+                return (info, previous)
+            }
+        } catch {
+            try? FileManager.default.removeItem(at: destination)
+            throw error
+        }
+        if let previous {
+            await reaper.remove(directory.appendingPathComponent(previous))
+        }
+        return info
+    }
+
+    public func get(bucket: String, key: String, range: ByteRange?) async throws -> ObjectData {
+        try ObjectNames.validateBucket(bucket)
+        try ObjectNames.validateKey(key)
+        // A concurrent put or delete may remove the file between reading the row and opening it: read the row again.
+        for _ in 0..<5 {
+            let found = try await database.read { db -> (ObjectInfo, String)? in
+                _ = try Self.existingBucket(db, name: bucket)
+                return try Self.objectRow(db, bucket: bucket, key: key)
+            }
+            guard let (info, relative) = found else {
+                throw AerieError.notFound("Object \"\(key)\" does not exist in bucket \"\(bucket)\".")
+            }
+            var resolved: ClosedRange<Int64>?
+            if let range {
+                guard let satisfiable = range.resolve(size: info.size) else {
+                    throw AerieError.invalid(
+                        "The range is not satisfiable for an object of \(info.size) bytes. Ask for bytes within the object.",
+                        field: "range")
+                }
+                resolved = satisfiable
+            }
+            guard let handle = FileHandle(forReadingAtPath: directory.appendingPathComponent(relative).path) else { continue }
+            defer { try? handle.close() }
+            do {
+                let start = resolved?.lowerBound ?? 0
+                let count = resolved.map { Int($0.upperBound - $0.lowerBound + 1) } ?? Int(info.size)
+                if start > 0 { try handle.seek(toOffset: UInt64(start)) }
+                let body = count == 0 ? Data() : (try handle.read(upToCount: count) ?? Data())
+                guard body.count == count else {
+                    throw AerieError(.internal, "The file of object \"\(key)\" in bucket \"\(bucket)\" is shorter than its metadata says. Restore it from a backup.")
+                }
+                return ObjectData(info: info, range: resolved, body: body)
+            } catch let error as AerieError {
+                throw error
+            } catch {
+                throw AerieError(.unavailable, "Cannot read the file of object \"\(key)\" in bucket \"\(bucket)\": \(error). Retry; check the disk if it persists.")
+            }
+        }
+        throw AerieError(.unavailable, "Object \"\(key)\" in bucket \"\(bucket)\" kept changing while it was read. Retry.")
+    }
+
+    public func head(bucket: String, key: String) async throws -> ObjectInfo? {
+        try ObjectNames.validateBucket(bucket)
+        try ObjectNames.validateKey(key)
+        return try await database.read { db in
+            _ = try Self.existingBucket(db, name: bucket)
+            return try Self.objectRow(db, bucket: bucket, key: key)?.0
+        }
+    }
+
+    @discardableResult
+    public func delete(bucket: String, key: String) async throws -> Bool {
+        try ObjectNames.validateBucket(bucket)
+        try ObjectNames.validateKey(key)
+        let removed = try await database.write { db -> String? in
+            _ = try Self.existingBucket(db, name: bucket)
+            guard let (info, relative) = try Self.objectRow(db, bucket: bucket, key: key) else { return nil }
+            try db.execute(sql: "DELETE FROM objects WHERE bucket = ? AND key = ?", arguments: [bucket, key])
+            try Self.record(db, event: ObjectEvent(kind: .removed, bucket: bucket, key: key, size: info.size, etag: info.etag,
+                                                   contentType: info.contentType, metadata: info.metadata, time: Date()))
+            return relative
+        }
+        guard let removed else { return false }
+        await reaper.remove(directory.appendingPathComponent(removed))
+        return true
+    }
+
+    public func list(bucket: String, _ request: ListObjectsRequest) async throws -> ObjectListing {
+        try ObjectNames.validateBucket(bucket)
+        guard request.limit >= 1 else {
+            throw AerieError.invalid("limit must be at least 1 (got \(request.limit)).", field: "limit")
+        }
+        if let delimiter = request.delimiter, delimiter.isEmpty {
+            throw AerieError.invalid("The delimiter must not be empty; leave it out to list without one.", field: "delimiter")
+        }
+        var after: [UInt8]?
+        if let cursor = request.cursor {
+            guard let data = Base64URL.decode(cursor), String(data: data, encoding: .utf8) != nil else {
+                throw AerieError.invalid("The cursor is not one this store returned. Pass back nextCursor unchanged, or leave it out to start over.", field: "cursor")
+            }
+            after = Array(data)
+        }
+        let start = after
+        return try await database.read { db in
+            _ = try Self.existingBucket(db, name: bucket)
+            return try Self.scan(db, bucket: bucket, request: request, after: start)
+        }
+    }
+
+    // MARK: - Backup
+
+    /// Runs `body` while no object file is deleted (deletions wait until it ends), so that a database snapshot taken
+    /// inside it finds every file it references.
+    func retainingFiles<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        await reaper.hold()
+        do {
+            let result = try await body()
+            await reaper.release()
+            return result
+        } catch {
+            await reaper.release()
+            throw error
+        }
+    }
+
+    // MARK: - Internals
+
+    /// Streams the body to a temporary file, computing size and MD5; syncs it. Deletes it on failure.
+    private func writeTemporaryFile<Body: AsyncSequence & Sendable>(body: Body, maxSize: Int64) async throws
+        -> (url: URL, size: Int64, etag: String) where Body.Element == Data {
+        let url = temporaryDirectory.appendingPathComponent(UUID().uuidString.lowercased())
+        guard FileManager.default.createFile(atPath: url.path, contents: nil),
+              let handle = FileHandle(forWritingAtPath: url.path) else {
+            throw AerieError(.unavailable, "Cannot create a temporary file in \(temporaryDirectory.path). Check the disk space and permissions.")
+        }
+        var md5 = Insecure.MD5()
+        var size: Int64 = 0
+        do {
+            for try await chunk in body {
+                size += Int64(chunk.count)
+                guard size <= maxSize else {
+                    throw AerieError(.tooLarge, "The object is larger than the limit of \(maxSize) bytes. Send a smaller object; nothing was stored.")
+                }
+                md5.update(data: chunk)
+                try handle.write(contentsOf: chunk)
+            }
+            try handle.synchronize()
+            try handle.close()
+        } catch {
+            try? handle.close()
+            try? FileManager.default.removeItem(at: url)
+            if error is AerieError || error is CancellationError { throw error }
+            throw AerieError(.unavailable, "Cannot write the object's file: \(error). Check the disk space of \(directory.path).")
+        }
+        let etag = "\"" + md5.finalize().map { String(format: "%02x", $0) }.joined() + "\""
+        return (url, size, etag)
+    }
+
+    /// Lists keys in byte order from the prefix, rolling keys up to common prefixes at the delimiter.
+    private static func scan(_ db: Database, bucket: String, request: ListObjectsRequest, after: [UInt8]?) throws -> ObjectListing {
+        let prefix = Array(request.prefix.utf8)
+        let delimiter = request.delimiter.map { Array($0.utf8) }
+        let batch = 256
+        let inclusive = try db.cachedStatement(sql: """
+            SELECT key, file, size, etag, content_type, metadata, last_modified FROM objects
+            WHERE bucket = ? AND key >= ? ORDER BY key LIMIT ?
+            """)
+        let exclusive = try db.cachedStatement(sql: """
+            SELECT key, file, size, etag, content_type, metadata, last_modified FROM objects
+            WHERE bucket = ? AND key > ? ORDER BY key LIMIT ?
+            """)
+
+        var listing = ObjectListing(objects: [], commonPrefixes: [], nextCursor: nil)
+        var count = 0
+        var last: [UInt8]?
+        // Where the next batch starts: a key, and whether that key itself is included.
+        var lower = (key: request.prefix, inclusive: true)
+        if let after, after.lexicographicallyPrecedes(prefix) == false, let text = String(validating: after, as: UTF8.self) {
+            lower = (text, false)
+        }
+        scanning: while true {
+            let rows = try Row.fetchAll(lower.inclusive ? inclusive : exclusive, arguments: [bucket, lower.key, batch])
+            for row in rows {
+                let key: String = row["key"]
+                let bytes = Array(key.utf8)
+                guard bytes.starts(with: prefix) else { break scanning }
+                var entry = bytes
+                var isPrefix = false
+                if let delimiter, let range = bytes[prefix.count...].firstRange(of: delimiter) {
+                    entry = Array(bytes[..<range.upperBound])
+                    isPrefix = true
+                }
+                let skipped = (after.map { !$0.lexicographicallyPrecedes(entry) } ?? false) || last == entry
+                if !skipped {
+                    if count == request.limit {
+                        listing.nextCursor = last.map { Base64URL.encode(Data($0)) }
+                        break scanning
+                    }
+                    if isPrefix {
+                        listing.commonPrefixes.append(String(decoding: entry, as: UTF8.self))
+                    } else {
+                        listing.objects.append(try objectInfo(row, bucket: bucket))
+                    }
+                    last = entry
+                    count += 1
+                }
+                // Jump over every other key under a common prefix rather than reading them.
+                if isPrefix, let next = successor(of: entry) {
+                    lower = (next, true)
+                    continue scanning
+                }
+                lower = (key, false)
+            }
+            if rows.count < batch { break }
+        }
+        return listing
+    }
+
+    /// The smallest string greater than every string starting with `prefix`, when the prefix ends in an ASCII
+    /// byte below DEL (as common delimiters do); nil otherwise.
+    private static func successor(of prefix: [UInt8]) -> String? {
+        guard let lastByte = prefix.last, lastByte < 0x7F else { return nil }
+        var bytes = prefix
+        bytes[bytes.count - 1] = lastByte + 1
+        return String(validating: bytes, as: UTF8.self)
+    }
+
+    /// Appends an object event to the event log in the caller's transaction.
+    private static func record(_ db: Database, event: ObjectEvent) throws {
+        let payload = try JSONCoding.encode(event)
+        _ = try SQLiteEventLog.append(db, topic: ObjectEvent.topic,
+                                      events: [OutgoingEvent(key: "\(event.bucket)/\(event.key)", payload: payload)], now: event.time)
+    }
+
+    static func relativePath(bucket: String, key: String, version: String) -> String {
+        let hash = SHA256.hash(data: Data(key.utf8)).map { String(format: "%02x", $0) }.joined()
+        return "\(bucket)/\(hash.prefix(2))/\(hash)-\(version)"
+    }
+
+    static func newVersion() -> String {
+        UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+    }
+
+    private static func bucketRow(_ db: Database, name: String) throws -> BucketInfo? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT name, created_at FROM object_buckets WHERE name = ?"), arguments: [name])
+            .map(bucketInfo)
+    }
+
+    private static func existingBucket(_ db: Database, name: String) throws -> BucketInfo {
+        guard let info = try bucketRow(db, name: name) else {
+            throw AerieError.notFound("Bucket \"\(name)\" does not exist. Create it first.")
+        }
+        return info
+    }
+
+    private static func bucketInfo(_ row: Row) -> BucketInfo {
+        BucketInfo(name: row["name"], createdAt: Date(storedSeconds: row["created_at"]))
+    }
+
+    private static func objectRow(_ db: Database, bucket: String, key: String) throws -> (ObjectInfo, String)? {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: """
+            SELECT key, file, size, etag, content_type, metadata, last_modified FROM objects WHERE bucket = ? AND key = ?
+            """), arguments: [bucket, key]) else { return nil }
+        return (try objectInfo(row, bucket: bucket), row["file"])
+    }
+
+    private static func objectInfo(_ row: Row, bucket: String) throws -> ObjectInfo {
+        let metadataText: String = row["metadata"]
+        let metadata = try JSONCoding.decode([String: String].self, from: Data(metadataText.utf8))
+        return ObjectInfo(bucket: bucket, key: row["key"], size: row["size"], etag: row["etag"], contentType: row["content_type"],
+                          metadata: metadata, lastModified: Date(storedSeconds: row["last_modified"]))
+    }
+
+    /// Syncs a directory so a rename in it survives power loss.
+    static func syncDirectory(_ url: URL) throws {
+        let descriptor = open(url.path, O_RDONLY)
+        guard descriptor >= 0 else { throw AerieError(.unavailable, "Cannot open \(url.path) to sync it (errno \(errno)).") }
+        defer { close(descriptor) }
+        guard fsync(descriptor) == 0 else { throw AerieError(.unavailable, "Cannot sync \(url.path) (errno \(errno)).") }
+    }
+}

@@ -1,0 +1,3 @@
+// The OpenBLAS C interface (Debian: libopenblas-dev).
+#pragma once
+#include <cblas.h>

@@ -1,0 +1,124 @@
+import AerieCore
+import AerieFunctions
+import AerieHTTP
+import AerieSQLite
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import Metrics
+import Prometheus
+import Quickstart
+import NIOCore
+import ServiceLifecycle
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run Aerie: the gateway, the functions runtime and the enabled apps, on the embedded storage.",
+        discussion: """
+        On first start the admin user is created with the password in $AERIE_ADMIN_PASSWORD, or a generated one
+        written to <data>/admin-password (mode 0600). Stop with Ctrl-C (or SIGTERM): in-flight requests finish first.
+
+        Examples:
+          aerie serve
+          aerie serve --data /var/lib/aerie --host 0.0.0.0 --port 9000 --durability strict
+        """
+    )
+
+    @OptionGroup var data: DataOptions
+    @Option(help: "The address to listen on.") var host = "127.0.0.1"
+    @Option(help: "The port to listen on.") var port = 8080
+    @Option(help: "Largest object upload accepted, in MiB.") var maxBodyMib = 100
+    @Option(name: .customLong("cors-origin"), help: "An origin allowed to call the API from a browser (repeatable; '*' for any).")
+    var corsOrigins: [String] = []
+    @Option(help: "Requests per second allowed per caller (token or key); 0 disables the limit.") var rateLimit = 50.0
+    @Option(help: "Apps to enable, comma-separated (available: quickstart), or 'none'.") var apps = "quickstart"
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
+    @Option(help: ArgumentHelp("For `make bench`: also serve a bare Hummingbird route POST /noop on this port and register function bench-noop.", visibility: .hidden))
+    var benchPort: Int?
+
+    func validate() throws {
+        guard (1...65535).contains(port) else { throw ValidationError("--port must be between 1 and 65535.") }
+        guard maxBodyMib > 0 else { throw ValidationError("--max-body-mib must be positive.") }
+        guard rateLimit >= 0 else { throw ValidationError("--rate-limit must be 0 (off) or positive.") }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical.") }
+        _ = try enabledApps()
+    }
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = JSONLogHandler(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let logger = Logger(label: "aerie")
+
+        let storage = try data.openStorage()
+        let primitives = storage.primitives
+        let runtime = FunctionRuntime(primitives: primitives, logger: Logger(label: "aerie.functions"))
+        for app in try enabledApps() {
+            try await app.setUp(primitives: primitives, runtime: runtime, logger: Logger(label: "aerie.apps.\(type(of: app).name)"))
+        }
+
+        var services: [any Service] = [runtime]
+        if let benchPort {
+            try runtime.register(BenchNoop())
+            services.append(BenchNoop.bareApplication(host: host, port: benchPort))
+        }
+
+        let adminPassword = ProcessInfo.processInfo.environment["AERIE_ADMIN_PASSWORD"].flatMap { $0.isEmpty ? nil : $0 }
+        let gatewayConfiguration = GatewayConfiguration(
+            maxBodySize: Int64(maxBodyMib) * 1024 * 1024,
+            corsOrigins: corsOrigins,
+            rateLimit: rateLimit > 0 ? .init(burst: max(10, Int(rateLimit * 2)), perSecond: rateLimit) : nil,
+            dataDirectory: data.directory,
+            adminPassword: adminPassword
+        )
+        let gateway = try await AerieGateway.build(primitives: primitives, runtime: runtime, configuration: gatewayConfiguration,
+                                                   registry: registry, logger: logger)
+        let app = gateway.makeApplication(configuration: .init(address: .hostname(host, port: port), serverName: "aerie"))
+        let serviceGroup = ServiceGroup(
+            configuration: .init(services: services + [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        )
+        let shown = host == "0.0.0.0" ? "127.0.0.1" : host
+        logger.notice("Aerie is running", metadata: [
+            "url": "http://\(shown):\(port)", "console": "http://\(shown):\(port)/console", "data": "\(data.directory.path)",
+        ])
+        FileHandle.standardError.write(Data("\nAerie is running at http://\(shown):\(port)  (console: http://\(shown):\(port)/console, data: \(data.directory.path))\n\n".utf8))
+        try await serviceGroup.run()
+    }
+
+    private func enabledApps() throws -> [any AerieApp] {
+        let names = apps.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty }
+        if names == ["none"] { return [] }
+        return try names.map { name -> any AerieApp in
+            switch name {
+            case QuickstartApp.name: return QuickstartApp()
+            default: throw ValidationError("--apps: unknown app \"\(name)\"; available: quickstart.")
+            }
+        }
+    }
+}
+
+/// A function that does nothing, and a bare Hummingbird application with one route that does nothing either:
+/// `make bench` compares the two to measure what the gateway and the runtime add to a call.
+struct BenchNoop: Function {
+    static let name = "bench-noop"
+
+    func handle(_ input: JSONValue, state: Void, context: InvocationContext) async throws -> JSONValue {
+        .object([:])
+    }
+
+    static func bareApplication(host: String, port: Int) -> some Service {
+        let router = Router()
+        router.post("/noop") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{}")))
+        }
+        router.get("/noop") { _, _ in "ok" }
+        return Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "bare"))
+    }
+}

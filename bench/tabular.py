@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+"""Tabular ML benchmark: Aerie's native Swift engine next to scikit-learn, in one run.
+
+Usage (from the repo root; `make bench-tabular` does all of this):
+    .venv/bin/python bench/tabular.py --swift-bin .build/release/aerie-bench-tabular
+
+Data: make_classification(n_samples=100_000, n_features=20, n_informative=10, random_state=0),
+split 80/20 (20k test rows for batch prediction); the RBF SVM uses a 10k-row subsample
+(8k train / 2k test); plus Iris (120 / 30). Both sides get the same CSV files, and the same
+preprocessing (standard scaling for logistic regression and SVM, none for the others).
+
+Reports fit time, batch predict time, median single-row predict latency, accuracy and model file
+size (Swift's file vs sklearn's pickle) with Swift/sklearn ratios, as bench/results/tabular.json
+and bench/results/tabular.md.
+"""
+import argparse
+import json
+import os
+import pathlib
+import pickle
+import platform
+import subprocess
+import tempfile
+import time
+
+import numpy as np
+import sklearn
+from sklearn.datasets import load_iris, make_classification
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+from sklearn.naive_bayes import GaussianNB
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+from sklearn.tree import DecisionTreeClassifier
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+LATENCY_ROWS = 200
+
+
+def write_csv(path, x, y):
+    names = [f"f{i}" for i in range(x.shape[1])]
+    with open(path, "w") as f:
+        f.write(",".join(names + ["y"]) + "\n")
+        for row, label in zip(x, y):
+            f.write(",".join(repr(float(v)) for v in row) + f",{int(label)}\n")
+
+
+def sklearn_run(name, estimator, xtr, ytr, xte, yte, workdir):
+    t = time.perf_counter()
+    estimator.fit(xtr, ytr)
+    fit = time.perf_counter() - t
+    t = time.perf_counter()
+    pred = estimator.predict(xte)
+    batch = time.perf_counter() - t
+    latencies = []
+    for i in range(min(LATENCY_ROWS, len(xte))):
+        row = xte[i : i + 1]
+        t = time.perf_counter()
+        estimator.predict(row)
+        latencies.append(time.perf_counter() - t)
+    path = pathlib.Path(workdir) / f"{name}.pkl"
+    with open(path, "wb") as f:
+        pickle.dump(estimator, f, protocol=pickle.HIGHEST_PROTOCOL)
+    return {
+        "fit_seconds": fit,
+        "batch_predict_seconds": batch,
+        "single_row_latency_seconds": float(np.median(latencies)),
+        "accuracy": float(np.mean(pred == yte)),
+        "model_bytes": path.stat().st_size,
+    }
+
+
+def swift_run(binary, name, model, params, train_csv, test_csv, workdir):
+    cmd = [binary, "--train", train_csv, "--test", test_csv, "--target", "y", "--model", model,
+           "--latency-rows", str(LATENCY_ROWS), "--out", str(pathlib.Path(workdir) / f"{name}.aerieml")]
+    for p in params:
+        cmd += ["--param", p]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--swift-bin", default=str(ROOT / ".build/release/aerie-bench-tabular"))
+    ap.add_argument("--results", default=str(ROOT / "bench/results"))
+    ap.add_argument("--samples", type=int, default=100_000, help="rows of the synthetic data set")
+    ap.add_argument("--only", default="", help="comma-separated case names to run")
+    args = ap.parse_args()
+
+    x, y = make_classification(n_samples=args.samples, n_features=20, n_informative=10, random_state=0)
+    xtr, xte, ytr, yte = train_test_split(x, y, test_size=0.2, random_state=0)
+    xs, ys = x[:10_000], y[:10_000]
+    xstr, xste, ystr, yste = train_test_split(xs, ys, test_size=0.2, random_state=0)
+    iris = load_iris()
+    xitr, xite, yitr, yite = train_test_split(iris.data, iris.target, test_size=0.2, random_state=0, stratify=iris.target)
+
+    cores = os.cpu_count() or 1
+    cases = [
+        # name, data, sklearn estimator, swift model, swift params
+        ("random_forest", "big", RandomForestClassifier(n_estimators=100, n_jobs=-1, random_state=0), "random-forest", []),
+        ("decision_tree", "big", DecisionTreeClassifier(random_state=0), "decision-tree", []),
+        ("logistic_regression", "big", make_pipeline(StandardScaler(), LogisticRegression(max_iter=100)), "logistic-regression", []),
+        ("svm_rbf_10k", "svm", make_pipeline(StandardScaler(), SVC(kernel="rbf")), "svm", ["kernel=rbf"]),
+        ("naive_bayes", "big", GaussianNB(), "naive-bayes", []),
+        ("iris_random_forest", "iris", RandomForestClassifier(n_estimators=100, n_jobs=-1, random_state=0), "random-forest", []),
+        ("iris_logistic_regression", "iris", make_pipeline(StandardScaler(), LogisticRegression(max_iter=100)), "logistic-regression", []),
+    ]
+    only = set(filter(None, args.only.split(",")))
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="aerie-bench-tabular-") as work:
+        data = {
+            "big": (xtr, ytr, xte, yte),
+            "svm": (xstr, ystr, xste, yste),
+            "iris": (xitr, yitr, xite, yite),
+        }
+        files = {}
+        for key, (a, b, c, d) in data.items():
+            tr, te = f"{work}/{key}_train.csv", f"{work}/{key}_test.csv"
+            write_csv(tr, a, b)
+            write_csv(te, c, d)
+            files[key] = (tr, te)
+        for name, key, estimator, model, params in cases:
+            if only and name not in only:
+                continue
+            a, b, c, d = data[key]
+            print(f"[bench-tabular] {name}: scikit-learn …", flush=True)
+            sk = sklearn_run(name, estimator, a, b, c, d, work)
+            print(f"[bench-tabular] {name}: swift …", flush=True)
+            sw = swift_run(args.swift_bin, name, model, params, files[key][0], files[key][1], work)
+            ratios = {k: (sw[k] / sk[k] if sk[k] else None) for k in
+                      ["fit_seconds", "batch_predict_seconds", "single_row_latency_seconds", "accuracy", "model_bytes"]}
+            rows.append({"case": name, "train_rows": len(a), "test_rows": len(c), "sklearn": sk, "swift": sw,
+                         "swift_over_sklearn": ratios})
+            print(json.dumps(rows[-1]), flush=True)
+
+    results = pathlib.Path(args.results)
+    results.mkdir(parents=True, exist_ok=True)
+    meta = {"machine": platform.platform(), "cores": cores, "python": platform.python_version(),
+            "sklearn": sklearn.__version__, "numpy": np.__version__, "samples": args.samples}
+    (results / "tabular.json").write_text(json.dumps({"meta": meta, "results": rows}, indent=2) + "\n")
+    lines = [
+        "# Tabular ML: Aerie (Swift) vs scikit-learn",
+        "",
+        f"{meta['machine']}, {cores} cores, scikit-learn {meta['sklearn']}. Ratios are Swift / sklearn "
+        "(below 1: Swift is faster or smaller; accuracy ratio near 1 is parity).",
+        "",
+        "| case | train/test rows | fit s (sk / swift / ratio) | batch predict s (sk / swift / ratio) | 1-row latency ms (sk / swift / ratio) | accuracy (sk / swift) | model bytes (sk / swift / ratio) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        sk, sw, q = r["sklearn"], r["swift"], r["swift_over_sklearn"]
+        lines.append(
+            f"| {r['case']} | {r['train_rows']}/{r['test_rows']} "
+            f"| {sk['fit_seconds']:.3f} / {sw['fit_seconds']:.3f} / {q['fit_seconds']:.2f} "
+            f"| {sk['batch_predict_seconds']:.4f} / {sw['batch_predict_seconds']:.4f} / {q['batch_predict_seconds']:.2f} "
+            f"| {sk['single_row_latency_seconds']*1e3:.3f} / {sw['single_row_latency_seconds']*1e3:.3f} / {q['single_row_latency_seconds']:.2f} "
+            f"| {sk['accuracy']:.4f} / {sw['accuracy']:.4f} "
+            f"| {sk['model_bytes']} / {sw['model_bytes']} / {q['model_bytes']:.2f} |")
+    (results / "tabular.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
