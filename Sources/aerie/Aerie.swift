@@ -23,6 +23,7 @@ struct Aerie: AsyncParsableCommand {
             BackupCommand.self,
             RestoreCommand.self,
             BenchCommand.self,
+            MLCommand.self,
             LoginCommand.self,
             InvokeCommand.self,
             ObjectsCommand.self,
