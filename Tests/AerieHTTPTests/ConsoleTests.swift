@@ -3,33 +3,22 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
-import Logging
 import NIOCore
-import Prometheus
 import Testing
 
 @testable import AerieHTTP
 
-/// A gateway on in-memory primitives with an admin (`admin` / `admin-password`) and a plain user (`ann` / `ann-password`),
-/// for the console tests.
+/// The gateway harness's admin (`admin` / `admin-password`) and plain user (`ann` / `ann-password`), for the console tests.
 private struct ConsoleHarness {
-    let gateway: AerieGateway
-    let primitives: Primitives
+    let harness: GatewayHarness
+    var primitives: Primitives { harness.primitives }
 
     static func make() async throws -> ConsoleHarness {
-        let configuration = GatewayConfiguration(maxBodySize: 64 * 1024, maxJSONBodySize: 16 * 1024, rateLimit: nil,
-                                                 adminPassword: "admin-password", bcryptCost: 4)
-        let primitives = Primitives.memory()
-        var logger = Logger(label: "console-test")
-        logger.logLevel = .warning
-        let gateway = try await AerieGateway.build(primitives: primitives, configuration: configuration,
-                                                   registry: PrometheusCollectorRegistry(), logger: logger)
-        _ = try await gateway.auth.createUser("ann", password: "ann-password", role: .user)
-        return ConsoleHarness(gateway: gateway, primitives: primitives)
+        ConsoleHarness(harness: try await GatewayHarness.make())
     }
 
     func run(_ test: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
-        try await gateway.makeApplication().test(.router) { client in try await test(client) }
+        try await harness.test { client in try await test(client) }
     }
 }
 

@@ -130,8 +130,7 @@ struct ConsoleRoutes {
     func renderLogin(request: Request, context: AerieRequestContext) throws -> Response {
         let assets = try assets.get()
         let failed = request.uri.queryParameters.get("error") != nil
-        let next = request.uri.queryParameters.get("next")
-            .flatMap { $0.hasPrefix("/") && !$0.hasPrefix("//") ? $0 : nil } ?? "/console"
+        let next = request.uri.queryParameters.get("next").flatMap { AuthRoutes.localRedirect(String($0)) } ?? "/console"
         var values: [String: Any] = ["title": "Sign in", "next": next]
         if failed {
             values["error"] = "The user name or password is wrong, or the user is disabled."
