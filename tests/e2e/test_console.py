@@ -5,6 +5,7 @@ import uuid
 import pytest
 import requests
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
@@ -16,7 +17,7 @@ from conftest import ADMIN_PASSWORD, wait_for
 @pytest.fixture(scope="module")
 def browser():
     options = webdriver.ChromeOptions()
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1000"):
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1800"):
         options.add_argument(argument)
     driver = webdriver.Chrome(options=options, service=Service("/usr/bin/chromedriver"))
     driver.set_page_load_timeout(30)
@@ -25,7 +26,16 @@ def browser():
 
 
 def wait(browser, condition, timeout=20):
-    return WebDriverWait(browser, timeout).until(condition)
+    # Tables refresh every few seconds and replace their rows: a row found a moment ago may be gone.
+    return WebDriverWait(browser, timeout, ignored_exceptions=[StaleElementReferenceException]).until(condition)
+
+
+def click(browser, selector, timeout=20):
+    """Clicks the element matching selector, looking it up again when a refresh replaced it."""
+    def attempt(b):
+        b.find_element(By.CSS_SELECTOR, selector).click()
+        return True
+    wait(browser, attempt, timeout)
 
 
 def sign_in(browser, server, path="/console", username="admin", password=ADMIN_PASSWORD):
@@ -78,13 +88,13 @@ def test_invocation_is_listed_with_its_logs(browser, server, admin_token):
     browser.delete_all_cookies()
     sign_in(browser, server, "/console/invocations?function=wordcount")
     assert browser.current_url.endswith("/console/invocations?function=wordcount")
-    row = wait(browser, EC.presence_of_element_located((By.CSS_SELECTOR, f'tr[data-invocation="{invocation_id}"]')))
-    assert "wordcount" in row.text and "succeeded" in row.text
-    row.find_element(By.CSS_SELECTOR, "a.invocation-link").click()
+    row_text = wait(browser, lambda b: b.find_element(By.CSS_SELECTOR, f'tr[data-invocation="{invocation_id}"]').text)
+    assert "wordcount" in row_text and "succeeded" in row_text
+    click(browser, f'tr[data-invocation="{invocation_id}"] a.invocation-link')
 
     wait(browser, EC.url_contains(f"/console/invocations/{invocation_id}"))
-    log_line = wait(browser, EC.presence_of_element_located((By.CSS_SELECTOR, "#logs tr.log-line")))
-    assert "counted 6 words" in log_line.text
+    log_text = wait(browser, lambda b: b.find_element(By.CSS_SELECTOR, "#logs tr.log-line").text)
+    assert "counted 6 words" in log_text
     record = json.loads(wait(browser, lambda b: b.find_element(By.ID, "record").text.startswith("{") and b.find_element(By.ID, "record").text))
     assert record["id"] == invocation_id and record["function"] == "wordcount" and record["status"] == "succeeded"
     # The live stream replays the finished invocation's events and ends.
@@ -110,10 +120,8 @@ def test_redrive_a_dead_letter(browser, server, admin_token):
     wait_for(lambda: stats()["dead_letters"] == 1, what="the dead letter")
 
     sign_in(browser, server, "/console/queues")
-    row = wait(browser, EC.presence_of_element_located((By.CSS_SELECTOR, f'tr[data-queue="{queue}"]')))
-    row.find_element(By.TAG_NAME, "button").click()
-    redrive = wait(browser, EC.element_to_be_clickable((By.CSS_SELECTOR, f'tr[data-message="{message["id"]}"] button.redrive')))
-    redrive.click()
+    click(browser, f'tr[data-queue="{queue}"] button')
+    click(browser, f'tr[data-message="{message["id"]}"] button.redrive')
     flash = wait(browser, EC.visibility_of_element_located((By.ID, "flash")))
     assert "Moved 1" in flash.text, flash.text
     assert stats()["dead_letters"] == 0
@@ -145,11 +153,12 @@ def test_screenshots_of_overview_and_functions(browser, server, admin_token):
     wait(browser, EC.presence_of_element_located((By.CSS_SELECTOR, "#latency-routes svg")))
     wait(browser, EC.presence_of_element_located((By.CSS_SELECTOR, "#function-latency svg")))
     assert int(browser.find_element(By.CSS_SELECTOR, '[data-count="functions"]').text) >= 1
+    # The page's own polling is traffic: after a second sample the history chart draws lines.
+    wait(browser, EC.presence_of_element_located((By.CSS_SELECTOR, "#latency-history polyline")), timeout=30)
     browser.save_screenshot("/tmp/console-overview.png")
 
     browser.get(server.url + "/console/functions")
-    row = wait(browser, EC.presence_of_element_located((By.CSS_SELECTOR, 'tr[data-function="wordcount"]')))
-    cells = [cell.text for cell in row.find_elements(By.TAG_NAME, "td")]
+    cells = wait(browser, lambda b: [cell.text for cell in b.find_elements(By.CSS_SELECTOR, 'tr[data-function="wordcount"] td')])
     assert cells[0] == "wordcount"
     assert int(cells[3]) >= 1  # invocations
     browser.save_screenshot("/tmp/console-functions.png")

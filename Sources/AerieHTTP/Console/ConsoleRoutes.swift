@@ -52,8 +52,9 @@ struct ConsoleRoutes {
         Page(path: "/console/users", template: "users", title: "Users and API keys", navigation: "Users & keys"),
     ]
 
-    /// Routes left out of the latency charts: the console's own polling and files.
-    static let unchartedRoutes: Set<String> = ["/console/api/latency", "/console/static/{file}", "/metrics"]
+    /// Routes left out of the latency charts: the console's own polling and files, and event streams (their
+    /// "latency" is how long a client kept listening).
+    static let unchartedRoutes: Set<String> = ["/console/api/latency", "/console/static/{file}", "/metrics", "/v1/invocations/{id}/events"]
 
     var routes: [GatewayRoute] {
         var routes = Self.pages.map { page in
