@@ -67,6 +67,7 @@ public struct AerieGateway: Sendable {
         table.add(contentsOf: QueueRoutes(queues: primitives.queues, configuration: configuration).routes)
         table.add(contentsOf: TableRoutes(tables: primitives.tables, configuration: configuration).routes)
         table.add(contentsOf: TopicRoutes(events: primitives.events, configuration: configuration).routes)
+        table.add(contentsOf: ConsoleRoutes(metrics: metrics, events: primitives.events, configuration: configuration).routes)
 
         // The document describes every route, itself included.
         var openAPI = GatewayRoute(.get, "/openapi.json", summary: "This API's OpenAPI 3.1 document", tag: "system",

@@ -100,8 +100,12 @@ public struct FileObjectStore: ObjectStore {
             }
             try db.execute(sql: "DELETE FROM object_buckets WHERE name = ?", arguments: [name])
         }
-        // Only empty shard folders (or files of puts that lost the race and delete their own) remain.
-        try? FileManager.default.removeItem(at: directory.appendingPathComponent(name, isDirectory: true))
+        // Remove the folders that are empty; anything else belongs to a put racing with a re-created bucket.
+        let bucketFolder = directory.appendingPathComponent(name, isDirectory: true)
+        for shard in (try? FileManager.default.contentsOfDirectory(atPath: bucketFolder.path)) ?? [] {
+            _ = rmdir(bucketFolder.appendingPathComponent(shard, isDirectory: true).path)
+        }
+        _ = rmdir(bucketFolder.path)
     }
 
     public func listBuckets() async throws -> [BucketInfo] {

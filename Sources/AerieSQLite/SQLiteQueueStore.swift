@@ -27,7 +27,7 @@ public struct SQLiteQueueStore: QueueStore {
                 CREATE TABLE queue_messages (
                     seq INTEGER PRIMARY KEY AUTOINCREMENT,
                     queue TEXT NOT NULL,
-                    id TEXT NOT NULL UNIQUE,
+                    id TEXT NOT NULL,
                     body BLOB NOT NULL,
                     sent_at REAL NOT NULL,
                     visible_at REAL NOT NULL,
@@ -35,8 +35,9 @@ public struct SQLiteQueueStore: QueueStore {
                     receipt TEXT,
                     last_error TEXT
                 );
+                -- Few indexes: each one costs on every send, receive and ack. Ids are random UUIDs (no unique index);
+                -- receive walks (queue, seq) and stats scan it too.
                 CREATE INDEX queue_messages_order ON queue_messages (queue);
-                CREATE INDEX queue_messages_visible ON queue_messages (queue, visible_at);
                 CREATE UNIQUE INDEX queue_messages_receipt ON queue_messages (receipt) WHERE receipt IS NOT NULL;
                 CREATE TABLE queue_dead_letters (
                     seq INTEGER PRIMARY KEY AUTOINCREMENT,

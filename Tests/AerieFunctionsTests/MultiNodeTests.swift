@@ -1,4 +1,5 @@
 import AerieCore
+import AerieTesting
 @testable import AerieFunctions
 import Foundation
 import Testing

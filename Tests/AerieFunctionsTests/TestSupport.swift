@@ -1,4 +1,5 @@
 import AerieCore
+import AerieTesting
 @testable import AerieFunctions
 import Foundation
 import Logging
@@ -162,28 +163,7 @@ enum TestRuntime {
 
 /// Runs the runtime's service loops while `body` runs, then stops it gracefully.
 func whileRunning<T>(_ runtime: FunctionRuntime, _ body: () async throws -> T) async throws -> T {
-    let task = Task { try await runtime.run() }
-    do {
-        let result = try await body()
-        task.cancel()
-        try await task.value
-        return result
-    } catch {
-        task.cancel()
-        _ = try? await task.value
-        throw error
-    }
-}
-
-/// Polls `condition` until it holds; fails the test after `limit` (a safety net, not a timing assertion).
-func eventually(_ what: String = "condition", limit: Duration = .seconds(10), _ condition: () async throws -> Bool) async throws {
-    let deadline = ContinuousClock.now + limit
-    while ContinuousClock.now < deadline {
-        if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(5))
-    }
-    Issue.record("Timed out waiting for \(what)")
-    throw CancellationError()
+    try await whileRunning({ try await runtime.run() }, body)
 }
 
 /// JSON bytes from JSON text.

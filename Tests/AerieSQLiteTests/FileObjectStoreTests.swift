@@ -162,6 +162,7 @@ func quotedMD5(_ data: Data) -> String {
             try await objects.delete(bucket: "a-one", key: "k")
             try await objects.deleteBucket("a-one")
             #expect(try await objects.bucket("a-one") == nil)
+            #expect(!FileManager.default.fileExists(atPath: objects.directory.appendingPathComponent("a-one").path))
             #expect(await errorCode { try await objects.deleteBucket("a-one") } == .notFound)
         }
     }

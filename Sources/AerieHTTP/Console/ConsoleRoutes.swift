@@ -1,0 +1,209 @@
+import AerieCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// The console at `/console`: server-rendered pages (Mustache) for admins, whose small script fills them from
+/// the JSON API with the page session cookie, plus the two JSON endpoints the API lacks (latency from the
+/// metrics, topics with their consumer groups) and the console's static files.
+///
+/// Signing in and out are the gateway's form routes `POST /console/login` and `POST /console/logout`.
+/// A page request without a session is redirected to the sign-in page; a signed-in user who is not an admin
+/// gets a 403 page.
+///
+/// Register with `table.add(contentsOf: ConsoleRoutes(…).routes)`.
+struct ConsoleRoutes {
+    let metrics: GatewayMetrics
+    let events: any EventLog
+    let configuration: GatewayConfiguration
+    let assets: Result<ConsoleAssets, AerieError>
+
+    init(metrics: GatewayMetrics, events: any EventLog, configuration: GatewayConfiguration) {
+        self.metrics = metrics
+        self.events = events
+        self.configuration = configuration
+        do {
+            assets = .success(try ConsoleAssets.load())
+        } catch let error as AerieError {
+            assets = .failure(error)
+        } catch {
+            assets = .failure(AerieError(.internal, "The console's assets did not load: \(error)."))
+        }
+    }
+
+    /// A page of the console: its path, template, title and navigation label.
+    struct Page: Sendable {
+        var path: String
+        var template: String
+        var title: String
+        /// Nil for pages not in the navigation bar.
+        var navigation: String?
+    }
+
+    static let pages: [Page] = [
+        Page(path: "/console", template: "overview", title: "Overview", navigation: "Overview"),
+        Page(path: "/console/functions", template: "functions", title: "Functions", navigation: "Functions"),
+        Page(path: "/console/invocations", template: "invocations", title: "Invocations", navigation: "Invocations"),
+        Page(path: "/console/invocations/{id}", template: "invocation", title: "Invocation", navigation: nil),
+        Page(path: "/console/queues", template: "queues", title: "Queues", navigation: "Queues"),
+        Page(path: "/console/topics", template: "topics", title: "Topics", navigation: "Topics"),
+        Page(path: "/console/objects", template: "objects", title: "Objects", navigation: "Objects"),
+        Page(path: "/console/users", template: "users", title: "Users and API keys", navigation: "Users & keys"),
+    ]
+
+    /// Routes left out of the latency charts: the console's own polling and files, and event streams (their
+    /// "latency" is how long a client kept listening).
+    static let unchartedRoutes: Set<String> = ["/console/api/latency", "/console/static/{file}", "/metrics", "/v1/invocations/{id}/events"]
+
+    var routes: [GatewayRoute] {
+        var routes = Self.pages.map { page in
+            GatewayRoute(.get, page.path, summary: "Console page: \(page.title) (HTML; signs in first when there is no session)",
+                         tag: "console", access: .anyone) { [self] request, context in
+                try renderPage(page, request: request, context: context)
+            }
+        }
+        routes.append(contentsOf: [
+            GatewayRoute(.get, "/console/login", summary: "Console sign-in form (HTML)", tag: "console", access: .anyone) { [self] request, context in
+                try renderLogin(request: request, context: context)
+            },
+            GatewayRoute(.get, "/console/static/{file}", summary: "The console's stylesheet and script", tag: "console", access: .anyone,
+                         response: .binary) { [self] request, context in
+                try staticFile(try context.pathParameter("file"), request: request)
+            },
+            GatewayRoute(.get, "/console/api/latency", summary: "Request counts and p50/p95/p99 latency per route, from the metrics",
+                         tag: "console", access: .admin) { [metrics] _, _ in
+                let summary = LatencySummary(exposition: metrics.exposition(), excluding: Self.unchartedRoutes)
+                return try Response.json(LatencyBody(summary: summary, time: Date()))
+            },
+            GatewayRoute(.get, "/console/api/topics", summary: "Topics with their next offset and every consumer group's committed offset and lag",
+                         tag: "console", access: .platform(scope: APIKeyScope.topics)) { [events] _, _ in
+                var items: [TopicOverview] = []
+                for topic in try await events.topics() {
+                    let consumers = try await events.consumerOffsets(topic: topic.name).map { offset in
+                        TopicOverview.Consumer(group: offset.group, offset: offset.offset, lag: max(0, topic.nextOffset - offset.offset),
+                                               updatedAt: offset.updatedAt)
+                    }
+                    items.append(TopicOverview(name: topic.name, nextOffset: topic.nextOffset, consumers: consumers.sorted { $0.group < $1.group }))
+                }
+                return try Response.json(ListBody(items: items.sorted { $0.name < $1.name }, nextCursor: nil))
+            },
+        ])
+        return routes
+    }
+
+    // MARK: Pages
+
+    func renderPage(_ page: Page, request: Request, context: AerieRequestContext) throws -> Response {
+        let assets = try assets.get()
+        guard let identity = context.identity else {
+            var target = request.uri.path
+            if let query = request.uri.query, !query.isEmpty { target += "?" + query }
+            let next = target.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "/-_.~"))) ?? "/console"
+            return Response.empty(.seeOther, headers: [.location: "/console/login?next=\(next)", .cacheControl: "no-store"])
+        }
+        guard identity.isAdmin else {
+            let html = try assets.render("forbidden", [
+                "title": "Not allowed", "username": identity.username, "csrf": context.expectedCSRFToken ?? "",
+            ])
+            return Self.html(html, status: .forbidden)
+        }
+        var values: [String: Any] = [
+            "title": page.title,
+            "page": page.template,
+            "username": identity.username,
+            "csrf": context.expectedCSRFToken ?? "",
+            "nav": Self.pages.compactMap { candidate -> [String: Any]? in
+                guard let label = candidate.navigation else { return nil }
+                let active = candidate.template == page.template || (page.template == "invocation" && candidate.template == "invocations")
+                return ["label": label, "href": candidate.path, "active": active]
+            },
+        ]
+        if page.path.contains("{id}") {
+            values["id"] = try context.pathParameter("id")
+        }
+        if page.template == "users" {
+            values["scopes"] = APIKeyScope.all.map { ["scope": $0] }
+        }
+        return Self.html(try assets.render(page.template, values))
+    }
+
+    func renderLogin(request: Request, context: AerieRequestContext) throws -> Response {
+        let assets = try assets.get()
+        let failed = request.uri.queryParameters.get("error") != nil
+        let next = request.uri.queryParameters.get("next").flatMap { AuthRoutes.localRedirect(String($0)) } ?? "/console"
+        var values: [String: Any] = ["title": "Sign in", "next": next]
+        if failed {
+            values["error"] = "The user name or password is wrong, or the user is disabled."
+        }
+        if let identity = context.identity {
+            values["signedIn"] = identity.username
+        }
+        // The failed sign-in lands here (POST /console/login redirects with ?error=1): answer 401 with the form.
+        return Self.html(try assets.render("login", values), status: failed ? .unauthorized : .ok)
+    }
+
+    func staticFile(_ name: String, request: Request) throws -> Response {
+        guard let file = try assets.get().files[name] else {
+            throw AerieError.notFound("No console file named \"\(name)\".")
+        }
+        if request.headers[.ifNoneMatch] == file.etag {
+            return Response.empty(.notModified, headers: [.eTag: file.etag])
+        }
+        return Response(status: .ok, headers: [.contentType: file.contentType, .eTag: file.etag, .cacheControl: "no-cache"],
+                        body: .init(byteBuffer: file.body))
+    }
+
+    /// An HTML page with headers that keep it out of caches and frames and allow only Aerie's own scripts.
+    static func html(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [
+            .contentType: "text/html; charset=utf-8",
+            .cacheControl: "no-store",
+            .contentSecurityPolicy: "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+            .xContentTypeOptions: "nosniff",
+            .referrerPolicy: "same-origin",
+        ], body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    // MARK: Bodies
+
+    struct LatencyBody: Encodable {
+        var summary: LatencySummary
+        var time: Date
+
+        enum CodingKeys: String, CodingKey { case routes, total, time }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(summary.routes, forKey: .routes)
+            try container.encode(summary.total, forKey: .total)
+            try container.encode(time, forKey: .time)
+        }
+    }
+
+    struct TopicOverview: Encodable {
+        struct Consumer: Encodable {
+            var group: String
+            var offset: Int64
+            /// Events appended after the committed offset.
+            var lag: Int64
+            var updatedAt: Date
+            enum CodingKeys: String, CodingKey {
+                case group, offset, lag
+                case updatedAt = "updated_at"
+            }
+        }
+        var name: String
+        var nextOffset: Int64
+        var consumers: [Consumer]
+        enum CodingKeys: String, CodingKey {
+            case name, consumers
+            case nextOffset = "next_offset"
+        }
+    }
+}
+
+extension HTTPField.Name {
+    static let xContentTypeOptions = HTTPField.Name("X-Content-Type-Options")!
+    static let referrerPolicy = HTTPField.Name("Referrer-Policy")!
+}
