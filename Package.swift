@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "AerieTesting", targets: ["AerieTesting"]),
         .library(name: "AerieText", targets: ["AerieText"]),
         .library(name: "AerieVectors", targets: ["AerieVectors"]),
+        .library(name: "AerieONNX", targets: ["AerieONNX"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -190,6 +191,18 @@ let package = Package(
         .testTarget(
             name: "AerieVectorsTests",
             dependencies: ["AerieVectors", "AerieCore"],
+            swiftSettings: strict
+        ),
+        // ONNX Runtime's C API, loaded with dlopen from the onnxruntime wheel's shared library.
+        .target(
+            name: "AerieONNX",
+            dependencies: ["AerieCore"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AerieONNXTests",
+            dependencies: ["AerieONNX", "AerieText", "AerieCore"],
+            resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),
     ]

