@@ -171,6 +171,7 @@ let package = Package(
             name: "AerieText",
             dependencies: [
                 "AerieCore",
+                "AerieONNX",
                 "COpenBLAS",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -178,7 +179,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AerieTextTests",
-            dependencies: ["AerieText", "AerieCore"],
+            dependencies: ["AerieText", "AerieONNX", "AerieCore"],
             resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),

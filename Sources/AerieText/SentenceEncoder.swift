@@ -6,7 +6,7 @@ import Foundation
 ///
 /// Immutable once loaded, so one encoder can serve concurrent callers. Loading reads ~90 MB of
 /// weights; keep the encoder for the life of the process (or of a function's warm state).
-public struct SentenceEncoder: Sendable {
+public struct SentenceEncoder: SentenceEmbedder {
     /// The model's upstream name, as printed by `aerie embed`.
     public let modelName: String
     public let tokenizer: WordPieceTokenizer
@@ -21,6 +21,17 @@ public struct SentenceEncoder: Sendable {
     /// `sentence_bert_config.json`, `1_Pooling/config.json`).
     public init(directory: URL, modelName: String = ModelSpec.minilm.displayName) throws {
         let configuration = try BertConfiguration(contentsOf: directory.appendingPathComponent("config.json"))
+        self.modelName = modelName
+        self.tokenizer = try Self.tokenizer(in: directory, configuration: configuration)
+        self.model = try BertModel(
+            configuration: configuration,
+            weights: SafetensorsFile(url: directory.appendingPathComponent("model.safetensors")))
+    }
+
+    /// The model directory's tokenizer: `vocab.txt` with the casing, accent and CJK settings of
+    /// `tokenizer_config.json` and the length limit of `sentence_bert_config.json`; refuses a pooling
+    /// other than the mean.
+    static func tokenizer(in directory: URL, configuration: BertConfiguration) throws -> WordPieceTokenizer {
         var tokenizerConfiguration = WordPieceTokenizer.Configuration()
         tokenizerConfiguration.maxLength = min(configuration.maxPositionEmbeddings, 512)
         if let data = try? Data(contentsOf: directory.appendingPathComponent("sentence_bert_config.json")),
@@ -42,12 +53,8 @@ public struct SentenceEncoder: Sendable {
         {
             throw AerieError.invalid("\(directory.path) asks for a pooling other than the mean of the tokens, which is the only one supported.")
         }
-        self.modelName = modelName
-        self.tokenizer = try WordPieceTokenizer(
+        return try WordPieceTokenizer(
             vocabularyFile: directory.appendingPathComponent("vocab.txt"), configuration: tokenizerConfiguration)
-        self.model = try BertModel(
-            configuration: configuration,
-            weights: SafetensorsFile(url: directory.appendingPathComponent("model.safetensors")))
     }
 
     /// Loads an installed model from a store; a missing model throws `not-found` naming the install command.

@@ -20,15 +20,21 @@ struct EmbedCommand: AsyncParsableCommand {
     @Flag(help: #"Print {"model": …, "dimensions": 384, "embedding": […]} as JSON."#)
     var json = false
 
+    @Option(help: "native (Swift on OpenBLAS) or onnx (ONNX Runtime; needs `aerie models install onnxruntime` and model.onnx from scripts/minilm_onnx.py).")
+    var backend: String = SentenceEmbedderBackend.native.rawValue
+
     @OptionGroup var data: DataOptions
 
     func run() async throws {
         let clock = ContinuousClock()
         let start = clock.now
-        let encoder = try SentenceEncoder(store: ModelStore(dataDirectory: data.directory))
+        guard let backend = SentenceEmbedderBackend(rawValue: backend) else {
+            throw AerieError.invalid("Unknown backend \(backend); use native or onnx.", field: "backend")
+        }
+        let encoder = try backend.load(store: ModelStore(dataDirectory: data.directory))
         let loaded = clock.now
         let tokens = encoder.tokenizer.encode(text).count
-        let embedding = encoder.embed(text)
+        let embedding = try encoder.embed([text])[0]
         let done = clock.now
         if json {
             let numbers = embedding.map { "\($0)" }.joined(separator: ", ")

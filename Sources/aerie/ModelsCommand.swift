@@ -63,8 +63,8 @@ struct ModelsCommand: AsyncParsableCommand {
             }
             for model in models {
                 let columns = [
-                    model.name.padding(toLength: 10, withPad: " ", startingAt: 0),
-                    model.displayName.padding(toLength: 20, withPad: " ", startingAt: 0),
+                    model.name.padding(toLength: 12, withPad: " ", startingAt: 0),
+                    model.displayName.padding(toLength: 22, withPad: " ", startingAt: 0),
                     "\(model.package)==\(model.version)".padding(toLength: 28, withPad: " ", startingAt: 0),
                     ModelsCommand.format(bytes: model.size),
                 ]

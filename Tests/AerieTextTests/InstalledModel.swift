@@ -42,6 +42,27 @@ enum InstalledModel {
         try loadedEncoder.get()
     }
 
+    /// The ONNX Runtime backend: installs the runtime if missing and builds `model.onnx` with
+    /// `scripts/minilm_onnx.py` (the repository's `.venv`, as `make test` sets it up) if missing.
+    private static let loadedONNXEncoder: Result<any SentenceEmbedder, any Error> = Result {
+        let directory = try minilmDirectory()
+        if (try? store.requireModel(.onnxruntime)) == nil {
+            try installer.install(.onnxruntime, into: store)
+        }
+        if !FileManager.default.fileExists(atPath: directory.appendingPathComponent("model.onnx").path) {
+            let process = Process()
+            process.executableURL = repositoryRoot.appendingPathComponent(".venv/bin/python")
+            process.arguments = [repositoryRoot.appendingPathComponent("scripts/minilm_onnx.py").path, directory.path]
+            try process.run()
+            process.waitUntilExit()
+        }
+        return try SentenceEmbedderBackend.onnxRuntime.load(store: store)
+    }
+
+    static func onnxEncoder() throws -> any SentenceEmbedder {
+        try loadedONNXEncoder.get()
+    }
+
     static func fixture(_ name: String) throws -> URL {
         guard let url = Bundle.module.url(forResource: "Fixtures/\(name)", withExtension: nil) else {
             throw CocoaError(.fileNoSuchFile)

@@ -1,3 +1,5 @@
+import AerieCore
+import AerieONNX
 import AerieText
 import Foundation
 import Testing
@@ -35,6 +37,37 @@ struct SentenceEncoderTests {
             let similarity = Self.cosine(embedding, reference.embeddings[index])
             #expect(similarity >= 0.9999, "\(reference.sentences[index].debugDescription): cosine \(similarity)")
         }
+    }
+
+    /// The ONNX Runtime backend (model.onnx built from the same safetensors) against the same reference.
+    @Test func onnxBackendMatchesTheNumpyReference() throws {
+        let encoder = try InstalledModel.onnxEncoder()
+        let reference = try JSONDecoder().decode(
+            Reference.self, from: Data(contentsOf: InstalledModel.fixture("minilm-reference.json")))
+        let embeddings = try encoder.embed(reference.sentences)
+        #expect(embeddings.count == reference.sentences.count)
+        for (index, embedding) in embeddings.enumerated() {
+            let similarity = Self.cosine(embedding, reference.embeddings[index])
+            #expect(similarity >= 0.9999, "\(reference.sentences[index].debugDescription): cosine \(similarity)")
+        }
+        #expect(encoder.dimensions == 384)
+        #expect(try encoder.embed([]).isEmpty)
+    }
+
+    @Test func onnxBackendWithoutItsGraphNamesTheScript() throws {
+        _ = try InstalledModel.onnxEncoder()  // installs the runtime
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("aerie-minilm-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let source = try InstalledModel.minilmDirectory()
+        for file in ["config.json", "vocab.txt"] {
+            try FileManager.default.copyItem(at: source.appendingPathComponent(file), to: directory.appendingPathComponent(file))
+        }
+        let library = try InstalledModel.store.requireModel(.onnxruntime).appendingPathComponent("libonnxruntime.so")
+        let error = #expect(throws: AerieError.self) {
+            try ONNXSentenceEncoder(directory: directory, runtime: ONNXRuntime(libraryPath: library.path))
+        }
+        #expect(error?.message.contains("scripts/minilm_onnx.py") == true)
     }
 
     @Test func embeddingsHaveUnitLengthAndDoNotDependOnTheBatch() throws {
