@@ -18,6 +18,28 @@ public actor VectorIndex {
         /// The log is folded into a new snapshot once it is larger than this many bytes
         /// and larger than the snapshot would be.
         public var compactionThreshold: Int = 64 << 20
+        /// When and how unfiltered searches switch to the approximate HNSW index; `nil` keeps every
+        /// search exact.
+        public var approximate: Approximate? = Approximate()
+
+        /// Settings of the approximate index.
+        public struct Approximate: Sendable, Hashable {
+            /// Unfiltered searches are approximate from this many vectors on (filtered ones stay exact).
+            public var threshold: Int = 20_000
+            /// Links per node (twice as many on the bottom layer).
+            public var m: Int = 16
+            /// Candidates considered while inserting.
+            public var efConstruction: Int = 100
+            /// Candidates considered while searching; raise it for better recall at some speed.
+            public var efSearch: Int = 64
+
+            public init(threshold: Int = 20_000, m: Int = 16, efConstruction: Int = 100, efSearch: Int = 64) {
+                self.threshold = threshold
+                self.m = m
+                self.efConstruction = efConstruction
+                self.efSearch = efSearch
+            }
+        }
 
         public init(dimensions: Int, metric: VectorMetric = .cosine, directory: URL? = nil) {
             self.dimensions = dimensions
@@ -30,6 +52,10 @@ public actor VectorIndex {
     private var state: VectorRows
     private var generation: UInt64 = 0
     private let files: VectorFiles?
+    /// The approximate index, built on the first search past the threshold and kept up to date after.
+    private var graph: HNSWGraph?
+    private var nodeOf: [String: Int] = [:]
+    private var idOfNode: [String] = []
 
     /// Opens the index, loading the snapshot and replaying the log when a directory is configured.
     public init(configuration: Configuration) throws {
@@ -82,7 +108,10 @@ public actor VectorIndex {
             operations.append(.upsert(id: item.id, vector: try prepare(item.vector), metadata: item.metadata))
         }
         try files?.append(operations)
-        for operation in operations { state.apply(operation) }
+        for operation in operations {
+            state.apply(operation)
+            updateGraph(operation)
+        }
         try compactIfNeeded()
     }
 
@@ -92,16 +121,25 @@ public actor VectorIndex {
         guard state.rows[id] != nil else { return false }
         try files?.append([.remove(id: id)])
         state.apply(.remove(id: id))
+        updateGraph(.remove(id: id))
         try compactIfNeeded()
         return true
     }
 
     /// The `k` best matches for `query`, best first, among the vectors whose metadata holds every
     /// key-value pair of `filter`.
-    public func search(_ query: [Float], k: Int, filter: [String: String] = [:]) throws -> [VectorMatch] {
+    ///
+    /// Without a filter, an index of at least ``Configuration/Approximate/threshold`` vectors answers
+    /// from its HNSW graph (approximate) unless `exact` is set.
+    public func search(_ query: [Float], k: Int, filter: [String: String] = [:], exact: Bool = false) throws -> [VectorMatch] {
         let q = try prepare(query)
         let n = state.ids.count
         guard k > 0, n > 0 else { return [] }
+        if !exact, filter.isEmpty, let approximate = configuration.approximate, n >= approximate.threshold {
+            let found = approximateSearch(q, k: k, approximate: approximate)
+            // Deleted nodes can crowd out live ones; then answer exactly.
+            if found.count >= min(k, n) { return found }
+        }
         let d = configuration.dimensions
         var scores = [Float](repeating: 0, count: n)
         state.matrix.withUnsafeBufferPointer { m in
@@ -124,6 +162,46 @@ public actor VectorIndex {
         }
         try files.writeSnapshot(VectorFiles.Snapshot(generation: generation + 1, entries: entries))
         generation += 1
+    }
+
+    private func approximateSearch(_ query: [Float], k: Int, approximate: Configuration.Approximate) -> [VectorMatch] {
+        if graph == nil {
+            var built = HNSWGraph(
+                dimensions: configuration.dimensions,
+                parameters: .init(m: approximate.m, efConstruction: approximate.efConstruction, efSearch: approximate.efSearch))
+            nodeOf = [:]
+            idOfNode = []
+            for row in state.ids.indices {
+                let node = built.insert(state.vector(at: row))
+                nodeOf[state.ids[row]] = node
+                idOfNode.append(state.ids[row])
+            }
+            graph = built
+        }
+        guard var searched = graph else { return [] }
+        let found = searched.search(query, k: k)
+        graph = searched
+        return found.compactMap { hit in
+            let id = idOfNode[hit.node]
+            guard let row = state.rows[id] else { return nil }
+            return VectorMatch(id: id, score: hit.score, metadata: state.metadata[row])
+        }
+    }
+
+    private func updateGraph(_ operation: VectorFiles.Operation) {
+        guard var updated = graph else { return }
+        graph = nil  // keep the graph uniquely referenced while it changes
+        switch operation {
+        case .upsert(let id, let vector, _):
+            if let old = nodeOf[id] { updated.markDeleted(old) }
+            let node = updated.insert(vector)
+            nodeOf[id] = node
+            idOfNode.append(id)
+        case .remove(let id):
+            if let old = nodeOf.removeValue(forKey: id) { updated.markDeleted(old) }
+        }
+        // Rebuild (lazily, on the next search) once half the nodes are dead.
+        if updated.deletedCount * 2 <= updated.nodeCount { graph = updated }
     }
 
     private func compactIfNeeded() throws {

@@ -203,3 +203,64 @@ struct VectorIndexTests {
         #expect(await reopened.count == 400)
     }
 }
+
+@Suite("Approximate vector search")
+struct ApproximateVectorSearchTests {
+    /// A Gaussian mixture: 20 centres, points spread around them (closer to real embeddings than uniform noise).
+    static func mixture(_ count: Int, dimensions: Int, seed: UInt64) -> [[Float]] {
+        var generator = VectorIndexTests.Generator(state: seed)
+        let centres = (0..<20).map { _ in (0..<dimensions).map { _ in Float.random(in: -1...1, using: &generator) } }
+        func gaussian() -> Float {
+            let u = Float.random(in: Float.ulpOfOne...1, using: &generator)
+            let v = Float.random(in: 0...1, using: &generator)
+            return (-2 * log(u)).squareRoot() * cos(2 * .pi * v)
+        }
+        return (0..<count).map { _ in
+            let centre = centres[Int.random(in: 0..<centres.count, using: &generator)]
+            return centre.map { $0 + 0.35 * gaussian() }
+        }
+    }
+
+    static func recall(_ index: VectorIndex, queries: [[Float]], k: Int) async throws -> Double {
+        var hits = 0
+        for query in queries {
+            let exact = Set(try await index.search(query, k: k, exact: true).map(\.id))
+            let approximate = try await index.search(query, k: k)
+            hits += approximate.filter { exact.contains($0.id) }.count
+        }
+        return Double(hits) / Double(queries.count * k)
+    }
+
+    @Test(arguments: VectorMetric.allCases)
+    func recallAt10IsAtLeast95Percent(metric: VectorMetric) async throws {
+        var configuration = VectorIndex.Configuration(dimensions: 24, metric: metric)
+        configuration.approximate = .init(threshold: 500, m: 12, efConstruction: 80, efSearch: 64)
+        let index = try VectorIndex(configuration: configuration)
+        let vectors = Self.mixture(2_000, dimensions: 24, seed: 11)
+        try await index.upsert(vectors.enumerated().map { (id: "v\($0.offset)", vector: $0.element, metadata: [:]) })
+        let queries = Self.mixture(40, dimensions: 24, seed: 12)
+        let recall = try await Self.recall(index, queries: queries, k: 10)
+        #expect(recall >= 0.95, "recall@10 \(recall)")
+
+        // Updates and removals reach the graph: removed ids never come back, moved ones are found at their new place.
+        for i in 0..<300 { try await index.remove(id: "v\(i)") }
+        try await index.upsert(id: "v1000", vector: queries[0])
+        let hits = try await index.search(queries[0], k: 10)
+        #expect(hits.first?.id == "v1000")
+        #expect(hits.allSatisfy { Int($0.id.dropFirst())! >= 300 })
+        #expect(try await Self.recall(index, queries: queries, k: 10) >= 0.95)
+    }
+
+    @Test func filteredAndSmallIndexesStayExact() async throws {
+        var configuration = VectorIndex.Configuration(dimensions: 8, metric: .innerProduct)
+        configuration.approximate = .init(threshold: 100)
+        let index = try VectorIndex(configuration: configuration)
+        let vectors = Self.mixture(300, dimensions: 8, seed: 5)
+        try await index.upsert(vectors.enumerated().map { (id: "v\($0.offset)", vector: $0.element, metadata: ["even": "\($0.offset % 2 == 0)"]) })
+        for query in Self.mixture(10, dimensions: 8, seed: 6) {
+            let filtered = try await index.search(query, k: 5, filter: ["even": "true"])
+            let exact = try await index.search(query, k: 300, exact: true).filter { $0.metadata["even"] == "true" }.prefix(5)
+            #expect(filtered.map(\.id) == exact.map(\.id))
+        }
+    }
+}
