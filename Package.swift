@@ -206,5 +206,11 @@ let package = Package(
             resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),
+        // The Swift side of `make bench-neural` (bench/neural.py runs it next to numpy, ONNX Runtime Python and faiss).
+        .executableTarget(
+            name: "aerie-bench-neural",
+            dependencies: ["AerieText", "AerieVectors", "AerieONNX"],
+            swiftSettings: strict
+        ),
     ]
 )

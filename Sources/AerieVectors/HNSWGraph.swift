@@ -1,3 +1,4 @@
+import COpenBLAS
 import Foundation
 
 /// A hierarchical navigable small-world graph (Malkov & Yashunin) over inner-product similarity: the
@@ -36,10 +37,7 @@ struct HNSWGraph {
 
     private func score(_ query: UnsafeBufferPointer<Float>, _ node: Int) -> Float {
         vectors.withUnsafeBufferPointer { v in
-            var sum: Float = 0
-            let base = node * dimensions
-            for k in 0..<dimensions { sum += query[k] * v[base + k] }
-            return sum
+            cblas_sdot(Int32(dimensions), query.baseAddress, 1, v.baseAddress.map { $0 + node * dimensions }, 1)
         }
     }
 
@@ -175,11 +173,7 @@ struct HNSWGraph {
     /// The similarity of two stored nodes.
     private func similarity(_ a: Int, _ b: Int) -> Float {
         vectors.withUnsafeBufferPointer { v in
-            var sum: Float = 0
-            let x = a * dimensions
-            let y = b * dimensions
-            for k in 0..<dimensions { sum += v[x + k] * v[y + k] }
-            return sum
+            cblas_sdot(Int32(dimensions), v.baseAddress.map { $0 + a * dimensions }, 1, v.baseAddress.map { $0 + b * dimensions }, 1)
         }
     }
 
