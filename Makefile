@@ -52,7 +52,7 @@ test-e2e:
 
 bench: deps-bench
 	swift build -c release -j $(SWIFT_JOBS) --product aerie
-	.venv/bin/python bench/platform.py --bin $(RELEASE_BIN)
+	.venv/bin/python bench/bench_platform.py --bin $(RELEASE_BIN)
 
 clean:
 	rm -rf .build

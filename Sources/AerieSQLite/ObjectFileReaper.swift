@@ -50,7 +50,7 @@ actor ObjectFileReaper {
         retryScheduled = true
         Task {
             try? await Task.sleep(for: .milliseconds(100))
-            await self.retry()
+            self.retry()
         }
     }
 

@@ -13,6 +13,7 @@ public enum QueueStoreConformance {
         check("every operation on a missing queue is not-found", missingQueue),
         check("send, receive and ack, oldest first", sendReceiveAck),
         check("batch send and receive", batches),
+        check("batch ack removes the acked and reports stale receipts", batchAck),
         check("an unacked message is delivered again after the visibility timeout", visibilityTimeout),
         check("a receive can set its own visibility timeout", customVisibility),
         check("extending visibility", extendVisibility),
@@ -135,6 +136,20 @@ public enum QueueStoreConformance {
         try await store.ack(queue: "jobs", receipt: third.receipt)
         try await expectNothing(store, at: at(1_000))
         #expect(try await store.stats("jobs", now: at(1_000)) == QueueStats(name: "jobs", visible: 0, inFlight: 0, delayed: 0, deadLetters: 0))
+    }
+
+    @Sendable static func batchAck(_ p: Primitives) async throws {
+        let store = p.queues
+        try await store.createQueue(QueueConfiguration(name: "jobs", visibilityTimeout: .seconds(30)))
+        _ = try await send(store, ["a", "b", "c"], at: t0)
+        let received = try await store.receive(queue: "jobs", max: 3, visibilityTimeout: nil, now: at(1))
+        #expect(received.count == 3)
+        try await store.ack(queue: "jobs", receipt: received[2].receipt)
+        let stale = try await store.ack(queue: "jobs", receipts: received.map(\.receipt) + ["never-issued"])
+        #expect(stale == [received[2].receipt, "never-issued"])
+        try await expectNothing(store, at: at(1_000))
+        #expect(try await store.stats("jobs", now: at(1_000)).inFlight == 0)
+        await expectAerieError(.notFound) { _ = try await store.ack(queue: "nowhere", receipts: ["r"]) }
     }
 
     @Sendable static func batches(_ p: Primitives) async throws {

@@ -135,6 +135,9 @@ public protocol QueueStore: Sendable {
     /// Acknowledges a delivery: the message is gone. Throws `.notFound` if the receipt is stale (the message was
     /// redelivered or already acked).
     func ack(queue: String, receipt: String) async throws
+    /// Acknowledges several deliveries at once (in one transaction where the driver can); returns the receipts that
+    /// were stale and acknowledged nothing.
+    func ack(queue: String, receipts: [String]) async throws -> [String]
     /// Rejects a delivery: the message becomes visible again after `delay` or the queue's backoff, or moves to the
     /// dead-letter queue if it has used all its attempts. `error` is kept with the message.
     func nack(queue: String, receipt: String, error: String?, delay: Duration?, now: Date) async throws
@@ -148,6 +151,21 @@ public protocol QueueStore: Sendable {
 }
 
 extension QueueStore {
+    /// Acknowledges one receipt at a time; drivers that can do it in one transaction override this.
+    public func ack(queue: String, receipts: [String]) async throws -> [String] {
+        var stale: [String] = []
+        for receipt in receipts {
+            do {
+                try await ack(queue: queue, receipt: receipt)
+            } catch let error as AerieError where error.code == .notFound {
+                // Not found: a stale receipt, unless the queue itself is missing.
+                guard try await self.queue(queue) != nil else { throw error }
+                stale.append(receipt)
+            }
+        }
+        return stale
+    }
+
     @discardableResult
     public func send(queue: String, _ messages: [OutgoingMessage]) async throws -> [String] {
         try await send(queue: queue, messages, now: Date())

@@ -14,7 +14,7 @@ struct BenchCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "queue",
             abstract: "Send, receive and ack messages on the embedded SQLite queue; prints JSON with messages per second.",
-            discussion: "Each batch is one send, one receive and one ack per message of the batch, every step durable.\n\nExample:\n  aerie bench queue --data /tmp/q --messages 20000 --batch 10"
+            discussion: "Each batch is one send, one receive and one (batch) ack, every step a durable transaction.\n\nExample:\n  aerie bench queue --data /tmp/q --messages 20000 --batch 10"
         )
 
         @OptionGroup var data: DataOptions
@@ -38,9 +38,8 @@ struct BenchCommand: AsyncParsableCommand {
                 let count = min(batch, messages - done)
                 try await queues.send(queue: name, Array(repeating: OutgoingMessage(body: body), count: count), now: Date())
                 let received = try await queues.receive(queue: name, max: count, visibilityTimeout: nil, now: Date())
-                for message in received {
-                    try await queues.ack(queue: name, receipt: message.receipt)
-                }
+                let stale = try await queues.ack(queue: name, receipts: received.map(\.receipt))
+                guard stale.isEmpty else { throw CLIError("\(stale.count) receipts were stale; the benchmark cannot continue.") }
                 done += received.count
                 if received.isEmpty { throw CLIError("the queue returned no messages after a send; the benchmark cannot continue.") }
             }
