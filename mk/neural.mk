@@ -10,8 +10,9 @@ NEURAL_DATA ?= ./aerie-data
 neural-models:
 	@test -x $(NEURAL_VENV)/bin/python || python3 -m venv $(NEURAL_VENV)
 	@$(NEURAL_VENV)/bin/python -c "import onnx, safetensors, numpy" 2>/dev/null || $(NEURAL_VENV)/bin/pip install -q onnx==1.23.2 safetensors numpy
-	swift run aerie models install minilm --data $(NEURAL_DATA)
-	swift run aerie models install onnxruntime --data $(NEURAL_DATA)
+	swift build --product aerie
+	.build/debug/aerie models install minilm --data $(NEURAL_DATA)
+	.build/debug/aerie models install onnxruntime --data $(NEURAL_DATA)
 	@test -f $(NEURAL_DATA)/models/minilm/model.onnx || $(NEURAL_VENV)/bin/python scripts/minilm_onnx.py $(NEURAL_DATA)/models/minilm
 
 bench-neural: neural-models

@@ -24,6 +24,8 @@ struct Aerie: AsyncParsableCommand {
             RestoreCommand.self,
             BenchCommand.self,
             MLCommand.self,
+            ModelsCommand.self,
+            EmbedCommand.self,
             LoginCommand.self,
             InvokeCommand.self,
             ObjectsCommand.self,
