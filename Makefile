@@ -45,7 +45,7 @@ test: deps-test
 	$(MAKE) --no-print-directory neural-models test-swift test-e2e
 
 test-swift:
-	swift test --skip-build --parallel --num-workers $(SWIFT_JOBS)
+	swift test --skip-build --no-parallel
 
 test-e2e:
 	AERIE_BIN=$(abspath $(DEBUG_BIN)) .venv/bin/python -m pytest -q tests/e2e

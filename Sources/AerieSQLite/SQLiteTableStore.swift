@@ -167,21 +167,7 @@ public struct SQLiteTableStore: TableStore {
         let start = after
         return try await database.read { db in
             let schema = try Self.existing(db, name: name, cache: schemas)
-            let index: TableSchema.Index?
-            if let indexName = query.index {
-                guard let found = schema.indexes.first(where: { $0.name == indexName }) else {
-                    throw AerieError.notFound("Table \"\(name)\" has no index \"\(indexName)\". Declare it in the table's schema.")
-                }
-                index = found
-            } else {
-                index = nil
-            }
-            let sortAttribute = index.map(\.sortKey) ?? schema.sortKey
-            if query.sort != nil, sortAttribute == nil {
-                throw AerieError.invalid(
-                    "\(index.map { "Index \"\($0.name)\"" } ?? "Table \"\(name)\"") has no sort key, so a sort condition cannot apply. Leave it out.",
-                    field: "sort")
-            }
+            let index = try schema.index(for: query)
             return try Self.scan(db, table: name, index: index, query: query, after: start)
         }
     }

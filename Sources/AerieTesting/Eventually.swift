@@ -2,7 +2,7 @@ import Testing
 
 /// Polls `condition` until it holds, recording a test issue and throwing if it does not within `limit`.
 /// For asynchronous effects (a trigger firing, a record being written) that have no completion to await.
-public func eventually(_ what: String = "condition", limit: Duration = .seconds(10), poll: Duration = .milliseconds(5),
+public func eventually(_ what: String = "condition", limit: Duration = .seconds(30), poll: Duration = .milliseconds(5),
                        _ condition: () async throws -> Bool) async throws {
     let deadline = ContinuousClock.now + limit
     while ContinuousClock.now < deadline {

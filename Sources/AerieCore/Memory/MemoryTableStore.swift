@@ -75,21 +75,7 @@ public actor MemoryTableStore: TableStore {
         guard query.limit >= 1 else {
             throw AerieError.invalid("limit must be at least 1 (got \(query.limit)).", field: "limit")
         }
-        let index: TableSchema.Index?
-        if let indexName = query.index {
-            guard let found = schema.indexes.first(where: { $0.name == indexName }) else {
-                throw AerieError.notFound("Table \"\(name)\" has no index \"\(indexName)\". Declare it in the table's schema.")
-            }
-            index = found
-        } else {
-            index = nil
-        }
-        let sortAttribute = index.map(\.sortKey) ?? schema.sortKey
-        if query.sort != nil, sortAttribute == nil {
-            throw AerieError.invalid(
-                "\(index.map { "Index \"\($0.name)\"" } ?? "Table \"\(name)\"") has no sort key, so a sort condition cannot apply. Leave it out.",
-                field: "sort")
-        }
+        let index = try schema.index(for: query)
         let after = try query.cursor.map(QueryPosition.decode)
         let partition = Array(query.partition.sortable.utf8)
         let now = Date()

@@ -237,3 +237,25 @@ extension TableSchema {
         return (partition, sort)
     }
 }
+
+extension TableSchema {
+    /// The secondary index a query names (nil for the primary key), after checking that it exists and that a sort
+    /// condition has a sort key to apply to. Every driver's `query` starts here.
+    public func index(for query: TableQuery) throws -> Index? {
+        let index: Index?
+        if let indexName = query.index {
+            guard let found = indexes.first(where: { $0.name == indexName }) else {
+                throw AerieError.notFound("Table \"\(name)\" has no index \"\(indexName)\". Declare it in the table's schema.")
+            }
+            index = found
+        } else {
+            index = nil
+        }
+        if query.sort != nil, (index.map(\.sortKey) ?? sortKey) == nil {
+            throw AerieError.invalid(
+                "\(index.map { "Index \"\($0.name)\"" } ?? "Table \"\(name)\"") has no sort key, so a sort condition cannot apply. Leave it out.",
+                field: "sort")
+        }
+        return index
+    }
+}
