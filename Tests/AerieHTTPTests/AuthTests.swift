@@ -159,8 +159,22 @@ struct AuthTests {
     @Test("Page sessions: login form sets an HttpOnly cookie; unsafe requests need the CSRF token")
     func sessions() async throws {
         try await withGateway { client, _ in
-            let login = try await client.send(.post, "/console/login", body: ByteBuffer(string: "username=admin&password=admin-password&next=%2Fconsole%2Ffunctions"),
-                                              headers: [.contentType: "application/x-www-form-urlencoded"])
+            // The sign-in form carries a CSRF token that must match its cookie.
+            let form = try await client.send(.get, "/console/login")
+            let loginCookie = try #require(form.headers[values: .setCookie].first { $0.hasPrefix("aerie_login_csrf=") })
+            #expect(loginCookie.contains("HttpOnly"))
+            let loginToken = String(loginCookie.dropFirst("aerie_login_csrf=".count).prefix { $0 != ";" })
+            #expect(String(buffer: form.body).contains(#"name="csrf_token" value="\#(loginToken)""#))
+            let formHeaders: HTTPFields = [.contentType: "application/x-www-form-urlencoded", .cookie: "aerie_login_csrf=\(loginToken)"]
+            let forged = try await client.send(.post, "/console/login", body: ByteBuffer(string: "username=admin&password=admin-password"),
+                                               headers: [.contentType: "application/x-www-form-urlencoded"])
+            try forged.expectProblem("forbidden", status: 403)
+            let mismatched = try await client.send(.post, "/console/login", body: ByteBuffer(string: "username=admin&password=admin-password&csrf_token=other"),
+                                                   headers: formHeaders)
+            try mismatched.expectProblem("forbidden", status: 403)
+            let login = try await client.send(.post, "/console/login",
+                                              body: ByteBuffer(string: "username=admin&password=admin-password&next=%2Fconsole%2Ffunctions&csrf_token=\(loginToken)"),
+                                              headers: formHeaders)
             #expect(login.status == .seeOther)
             #expect(login.headers[.location] == "/console/functions")
             let cookies = login.headers[values: .setCookie]
@@ -179,8 +193,8 @@ struct AuthTests {
             let withToken = try await client.send(.post, "/v1/keys", json: keyBody, headers: [.cookie: cookieHeader, .csrfToken: csrfValue])
             #expect(withToken.status == .created)
 
-            let failed = try await client.send(.post, "/console/login", body: ByteBuffer(string: "username=admin&password=wrong"),
-                                               headers: [.contentType: "application/x-www-form-urlencoded"])
+            let failed = try await client.send(.post, "/console/login", body: ByteBuffer(string: "username=admin&password=wrong&csrf_token=\(loginToken)"),
+                                               headers: formHeaders)
             #expect(failed.status == .seeOther)
             #expect(failed.headers[.location] == "/console/login?error=1")
             #expect(failed.headers[.setCookie] == nil)

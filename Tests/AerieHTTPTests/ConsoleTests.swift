@@ -32,9 +32,19 @@ private struct ConsoleSession {
 private let formType: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
 
 extension TestClientProtocol {
+    /// Posts the sign-in form as a browser does: first the form page (its CSRF cookie and token), then the form.
+    fileprivate func postLogin(_ fields: String) async throws -> TestResponse {
+        let page = try await executeRequest(uri: "/console/login", method: .get, headers: [:], body: nil)
+        let cookie = try #require(page.headers[values: .setCookie].first { $0.hasPrefix("aerie_login_csrf=") })
+        let token = String(cookie.dropFirst("aerie_login_csrf=".count).prefix { $0 != ";" })
+        var headers = formType
+        headers[.cookie] = "aerie_login_csrf=\(token)"
+        return try await executeRequest(uri: "/console/login", method: .post, headers: headers,
+                                        body: ByteBuffer(string: "\(fields)&csrf_token=\(token)"))
+    }
+
     fileprivate func signIn(_ username: String, _ password: String) async throws -> ConsoleSession {
-        let response = try await executeRequest(uri: "/console/login", method: .post, headers: formType,
-                                                body: ByteBuffer(string: "username=\(username)&password=\(password)"))
+        let response = try await postLogin("username=\(username)&password=\(password)")
         #expect(response.status == .seeOther)
         let cookies = response.headers[values: .setCookie]
         let session = try #require(cookies.first { $0.hasPrefix("aerie_session=") })
@@ -76,8 +86,7 @@ struct ConsoleTests {
     @Test("A wrong password sets no cookie and lands on the form again with an error and 401")
     func badPassword() async throws {
         try await ConsoleHarness.make().run { client in
-            let failed = try await client.executeRequest(uri: "/console/login", method: .post, headers: formType,
-                                                         body: ByteBuffer(string: "username=admin&password=wrong-password"))
+            let failed = try await client.postLogin("username=admin&password=wrong-password")
             #expect(failed.headers[.setCookie] == nil)
             let location = try #require(failed.headers[.location])
             let page = try await client.get(location)
@@ -90,8 +99,7 @@ struct ConsoleTests {
     @Test("A good sign-in sets an HttpOnly, SameSite=Lax session cookie and redirects to the console")
     func goodLogin() async throws {
         try await ConsoleHarness.make().run { client in
-            let response = try await client.executeRequest(uri: "/console/login", method: .post, headers: formType,
-                                                           body: ByteBuffer(string: "username=admin&password=admin-password"))
+            let response = try await client.postLogin("username=admin&password=admin-password")
             #expect(response.status == .seeOther)
             #expect(response.headers[.location] == "/console")
             let session = try #require(response.headers[values: .setCookie].first { $0.hasPrefix("aerie_session=") })

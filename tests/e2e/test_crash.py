@@ -1,13 +1,14 @@
 """kill -9 in the middle of processing uploads: after a restart every upload is processed, exactly once in effect."""
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
 from conftest import Server, wait_for
 
-UPLOADS = 24
+UPLOADS = 32
 # Large enough that counting takes longer than uploading, so the kill lands while work is queued or running.
-FILLER_WORDS = 60_000
+FILLER_WORDS = 120_000
 
 
 def put(server, token, key, body: bytes):
@@ -42,12 +43,19 @@ def test_kill_9_mid_processing_loses_nothing_and_duplicates_nothing(workdir):
         token = server.login()
         expected = {}
         filler = " ".join(f"w{n % 997}" for n in range(FILLER_WORDS))
-        for index in range(UPLOADS):
+
+        def upload(index):
             words = " ".join(["crash"] * (index + 1) + [f"doc{index}", filler])
             put(server, token, f"incoming/batch/doc{index}.txt", words.encode())
+
+        # Parallel uploads outpace the counting, so work is still queued or running at the kill.
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(upload, range(UPLOADS)))
+        for index in range(UPLOADS):
             expected[f"results/batch/doc{index}.json"] = (index + 2 + FILLER_WORDS, index + 1)
         # Every upload was acknowledged (201); kill before the triggers can have finished them all.
         done_before_kill = len(list_keys(server, token, "results/batch/"))
+        print(f"results before the kill: {done_before_kill} of {UPLOADS}")
         server.kill()
         assert done_before_kill < UPLOADS, "processing finished before the kill; the test must kill mid-processing"
     finally:

@@ -139,8 +139,13 @@ struct ConsoleRoutes {
         if let identity = context.identity {
             values["signedIn"] = identity.username
         }
+        let cookies = SessionCookies(configuration: configuration.cookies)
+        let token = SessionCookies.newLoginCSRFToken()
+        values["csrf"] = token
         // The failed sign-in lands here (POST /console/login redirects with ?error=1): answer 401 with the form.
-        return Self.html(try assets.render("login", values), status: failed ? .unauthorized : .ok)
+        var response = Self.html(try assets.render("login", values), status: failed ? .unauthorized : .ok)
+        cookies.setLoginCSRF(token, on: &response)
+        return response
     }
 
     func staticFile(_ name: String, request: Request) throws -> Response {

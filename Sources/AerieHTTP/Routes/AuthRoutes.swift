@@ -91,6 +91,7 @@ struct AuthRoutes {
             GatewayRoute(.post, "/console/login", summary: "Page sign-in form: sets the session and CSRF cookies and redirects",
                          tag: "console", access: .anyone, request: .form, status: 303) { [auth, configuration] request, _ in
                 let form = try await FormFields(request: request, limit: limit)
+                try SessionCookies.verifyLoginCSRF(request: request, formToken: form["csrf_token"])
                 let next = form["next"].flatMap(Self.localRedirect) ?? "/console"
                 guard let username = form["username"], let password = form["password"],
                       let user = try await auth.verifyPassword(username: username, password: password) else {
@@ -160,6 +161,29 @@ public struct SessionCookies: Sendable {
                                   secure: configuration.secure, httpOnly: true, sameSite: .lax))
         response.setCookie(Cookie(name: configuration.csrfName, value: session.csrfToken, maxAge: maxAge, path: "/",
                                   secure: configuration.secure, httpOnly: false, sameSite: .strict))
+    }
+
+    /// The cookie that carries the sign-in form's CSRF token (double submit): set when the form is shown, checked
+    /// against the form's `csrf_token` field, so another site cannot sign a browser in to an account of its choosing.
+    public static let loginCSRFName = "aerie_login_csrf"
+
+    /// A fresh random token for the sign-in form.
+    public static func newLoginCSRFToken() -> String {
+        AuthService.hex(AuthService.randomBytes(24))
+    }
+
+    /// Sets the sign-in CSRF cookie; the same token goes into the form's hidden `csrf_token` field.
+    public func setLoginCSRF(_ token: String, on response: inout Response) {
+        response.setCookie(Cookie(name: Self.loginCSRFName, value: token, maxAge: 3600, path: "/console/login",
+                                  secure: configuration.secure, httpOnly: true, sameSite: .strict))
+    }
+
+    /// Checks the sign-in form's `csrf_token` field against the cookie; throws `.forbidden` when they differ.
+    public static func verifyLoginCSRF(request: Request, formToken: String?) throws {
+        guard let expected = request.cookies[loginCSRFName]?.value, !expected.isEmpty, let formToken,
+              AuthService.constantTimeEqual(formToken, expected) else {
+            throw AerieError(.forbidden, "The sign-in form is missing its CSRF token or did not come from this site; reload /console/login and sign in again.")
+        }
     }
 
     /// Expires both cookies.
