@@ -100,7 +100,7 @@ public struct SQLiteTableStore: TableStore {
             let sk = key.sort?.sortable ?? ""
             let now = Date()
             let current = try Self.currentVersion(db, table: name, pk: pk, sk: sk, now: now)
-            try Self.check(condition, current: current, table: name)
+            try condition.check(currentVersion: current, table: name)
             let stored = StoredItem(item: item, version: (current ?? 0) + 1, owner: owner, updatedAt: now)
             try db.cachedStatement(sql: """
                 INSERT INTO table_items (tbl, pk, sk, item, version, owner, updated_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -143,7 +143,7 @@ public struct SQLiteTableStore: TableStore {
             let schema = try Self.existing(db, name: name, cache: schemas)
             let (pk, sk) = try Self.storedKey(key, schema: schema)
             let current = try Self.currentVersion(db, table: name, pk: pk, sk: sk, now: Date())
-            try Self.check(condition, current: current, table: name)
+            try condition.check(currentVersion: current, table: name)
             try db.cachedStatement(sql: "DELETE FROM table_index_entries WHERE tbl = ? AND pk = ? AND sk = ?")
                 .execute(arguments: [name, pk, sk])
             try db.cachedStatement(sql: "DELETE FROM table_items WHERE tbl = ? AND pk = ? AND sk = ?")
@@ -295,24 +295,6 @@ public struct SQLiteTableStore: TableStore {
             SELECT version FROM table_items
             WHERE tbl = ? AND pk = ? AND sk = ? AND (expires_at IS NULL OR expires_at > ?)
             """), arguments: [table, pk, sk, now.storedSeconds])
-    }
-
-    private static func check(_ condition: WriteCondition, current: Int64?, table: String) throws {
-        switch condition {
-        case .none:
-            return
-        case .absent:
-            if current != nil {
-                throw AerieError(.conditionFailed, "An item with this key already exists in table \"\(table)\". Read it and update it with its version instead.")
-            }
-        case .version(let expected):
-            guard let current else {
-                throw AerieError(.conditionFailed, "No item with this key exists in table \"\(table)\", so version \(expected) cannot match.")
-            }
-            if current != expected {
-                throw AerieError(.conditionFailed, "The item is at version \(current), not \(expected): it changed since it was read. Read it again and retry.")
-            }
-        }
     }
 
     /// The stored (partition, sort) text of `key`, checked against the schema's shape.

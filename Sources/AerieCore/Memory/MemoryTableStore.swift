@@ -47,7 +47,7 @@ public actor MemoryTableStore: TableStore {
         let key = try Self.primaryKey(schema.key(of: item))
         let now = Date()
         let current = tables[name]?.items[key].flatMap { Self.isExpired($0, schema: schema, now: now) ? nil : $0 }
-        try Self.check(condition, current: current, table: name)
+        try condition.check(currentVersion: current?.version, table: name)
         let stored = StoredItem(item: item, version: (current?.version ?? 0) + 1, owner: owner, updatedAt: now)
         tables[name]?.items[key] = stored
         return stored
@@ -64,7 +64,7 @@ public actor MemoryTableStore: TableStore {
         let schema = try existing(name).schema
         let primary = try Self.primaryKey(key, schema: schema)
         let current = tables[name]?.items[primary].flatMap { Self.isExpired($0, schema: schema, now: Date()) ? nil : $0 }
-        try Self.check(condition, current: current, table: name)
+        try condition.check(currentVersion: current?.version, table: name)
         tables[name]?.items[primary] = nil
         return current != nil
     }
@@ -132,24 +132,6 @@ public actor MemoryTableStore: TableStore {
     private static func isExpired(_ item: StoredItem, schema: TableSchema, now: Date) -> Bool {
         guard let expiry = schema.expiry(of: item.item) else { return false }
         return expiry <= now
-    }
-
-    private static func check(_ condition: WriteCondition, current: StoredItem?, table: String) throws {
-        switch condition {
-        case .none:
-            return
-        case .absent:
-            if current != nil {
-                throw AerieError(.conditionFailed, "An item with this key already exists in table \"\(table)\". Read it and update it with its version instead.")
-            }
-        case .version(let expected):
-            guard let current else {
-                throw AerieError(.conditionFailed, "No item with this key exists in table \"\(table)\", so version \(expected) cannot match.")
-            }
-            if current.version != expected {
-                throw AerieError(.conditionFailed, "The item is at version \(current.version), not \(expected): it changed since it was read. Read it again and retry.")
-            }
-        }
     }
 
     private static func primaryKey(_ key: ItemKey) -> PrimaryKey {

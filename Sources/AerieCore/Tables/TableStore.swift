@@ -99,6 +99,28 @@ public enum WriteCondition: Sendable, Hashable {
     case version(Int64)
 }
 
+extension WriteCondition {
+    /// Checks the condition against the version of the live item with the same key (nil when there is none);
+    /// throws `.conditionFailed` saying what to do. Every driver's conditional write calls this.
+    public func check(currentVersion current: Int64?, table: String) throws {
+        switch self {
+        case .none:
+            return
+        case .absent:
+            if current != nil {
+                throw AerieError(.conditionFailed, "An item with this key already exists in table \"\(table)\". Read it and update it with its version instead.")
+            }
+        case .version(let expected):
+            guard let current else {
+                throw AerieError(.conditionFailed, "No item with this key exists in table \"\(table)\", so version \(expected) cannot match.")
+            }
+            if current != expected {
+                throw AerieError(.conditionFailed, "The item is at version \(current), not \(expected): it changed since it was read. Read it again and retry.")
+            }
+        }
+    }
+}
+
 /// A condition on the sort key in a query.
 public enum SortCondition: Sendable, Hashable {
     case equal(KeyValue)
