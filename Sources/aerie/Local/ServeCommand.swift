@@ -63,7 +63,8 @@ struct ServeCommand: AsyncParsableCommand {
         // the runtime first positioned its consumer groups can be skipped; idempotency keys prevent repeats.
         let runtimeConfiguration = RuntimeConfiguration(triggerStartPosition: .earliest)
         let runtime = FunctionRuntime(primitives: primitives, configuration: runtimeConfiguration, logger: Logger(label: "aerie.functions"))
-        for app in try enabledApps() {
+        let apps = try enabledApps()
+        for app in apps {
             try await app.setUp(primitives: primitives, runtime: runtime, logger: Logger(label: "aerie.apps.\(type(of: app).name)"))
         }
 
@@ -82,7 +83,7 @@ struct ServeCommand: AsyncParsableCommand {
             adminPassword: adminPassword
         )
         let gateway = try await AerieGateway.build(primitives: primitives, runtime: runtime, configuration: gatewayConfiguration,
-                                                   registry: registry, logger: logger)
+                                                   registry: registry, apps: apps, logger: logger)
         let app = gateway.makeApplication(configuration: .init(address: .hostname(host, port: port), serverName: "aerie"))
         let serviceGroup = ServiceGroup(
             configuration: .init(services: services + [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
