@@ -93,6 +93,29 @@ let package = Package(
             path: "Sources/Apps/Quickstart",
             swiftSettings: strict
         ),
+        // Imagine: text-to-image with a semantic prompt cache (issue 6).
+        .target(
+            name: "Imagine",
+            dependencies: [
+                "AerieCore", "AerieFunctions", "AerieHTTP", "AerieText", "AerieVectors", "AerieDiffusion",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Sources/Apps/Imagine",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "ImagineTests",
+            dependencies: [
+                "Imagine", "AerieCore", "AerieFunctions", "AerieHTTP", "AerieTesting", "AerieText", "AerieVectors", "AerieDiffusion",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: strict
+        ),
         // Shared conformance suites every driver runs, and test fixtures.
         .target(
             name: "AerieTesting",
@@ -102,7 +125,7 @@ let package = Package(
         .executableTarget(
             name: "aerie",
             dependencies: [
-                "AerieCore", "AerieSQLite", "AerieFunctions", "AerieHTTP", "Quickstart", "AerieML", "AerieText",
+                "AerieCore", "AerieSQLite", "AerieFunctions", "AerieHTTP", "Quickstart", "AerieML", "AerieText", "Imagine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
