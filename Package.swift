@@ -112,7 +112,9 @@ let package = Package(
             dependencies: [
                 "Imagine", "AerieCore", "AerieFunctions", "AerieHTTP", "AerieTesting", "AerieText", "AerieVectors", "AerieDiffusion",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: strict
         ),

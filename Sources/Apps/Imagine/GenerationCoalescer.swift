@@ -79,6 +79,9 @@ actor GenerationCoalescer {
         if finished.count > 64 { flights[finished.removeFirst()] = nil }
     }
 
+    /// Followers waiting now (for tests).
+    var waiting: Int { flights.values.reduce(0) { $0 + $1.waiters.count } }
+
     /// Flights running now (for tests).
     var inFlight: Int { flights.values.filter { $0.result == nil }.count }
 

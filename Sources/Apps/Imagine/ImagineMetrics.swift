@@ -5,7 +5,7 @@ import Foundation
 /// `imagine_cache_hits_total`, `imagine_cache_misses_total`, `imagine_cache_bypass_total`,
 /// `imagine_cache_similarity` (the best similarity each lookup found), `imagine_generation_seconds`,
 /// `imagine_step_seconds` and `imagine_queue_wait_seconds`.
-struct ImagineMetrics: Sendable {
+public struct ImagineMetrics: Sendable {
     let hits: Counter
     let misses: Counter
     let bypasses: Counter
@@ -26,12 +26,17 @@ struct ImagineMetrics: Sendable {
         queueWait = CoreMetrics.Timer(label: "imagine_queue_wait_seconds", factory: factory)
     }
 
-    /// Histogram buckets for the similarity (0…1) and the durations, for a Prometheus factory's
-    /// `valueHistogramBuckets` / `durationHistogramBuckets`.
-    static let similarityBuckets: [Double] = [0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.88, 0.9, 0.92, 0.94, 0.96, 0.98, 0.99, 1.0]
-    static let generationBuckets: [Duration] = [
-        .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2), .seconds(5),
-        .seconds(10), .seconds(20), .seconds(30), .seconds(60), .seconds(120), .seconds(300),
+    /// Histogram buckets by metric label for a Prometheus factory's `valueHistogramBuckets`: the similarity (0…1).
+    public static let valueBuckets: [String: [Double]] = [
+        "imagine_cache_similarity": [0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.88, 0.9, 0.92, 0.94, 0.96, 0.98, 0.99, 1.0],
     ]
-    static let durationLabels = ["imagine_generation_seconds", "imagine_queue_wait_seconds"]
+    /// Histogram buckets by metric label for a Prometheus factory's `durationHistogramBuckets`: generation and
+    /// queue wait last up to minutes with a real model.
+    public static let durationBuckets: [String: [Duration]] = {
+        let long: [Duration] = [
+            .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2), .seconds(5),
+            .seconds(10), .seconds(20), .seconds(30), .seconds(60), .seconds(120), .seconds(300),
+        ]
+        return ["imagine_generation_seconds": long, "imagine_queue_wait_seconds": long]
+    }()
 }

@@ -8,6 +8,7 @@ import Hummingbird
 import Logging
 import Metrics
 import Prometheus
+import Imagine
 import Quickstart
 import NIOCore
 import ServiceLifecycle
@@ -33,7 +34,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("cors-origin"), help: "An origin allowed to call the API from a browser (repeatable; '*' for any).")
     var corsOrigins: [String] = []
     @Option(help: "Requests per second allowed per caller (token or key); 0 disables the limit.") var rateLimit = 50.0
-    @Option(help: "Apps to enable, comma-separated (available: quickstart), or 'none'.") var apps = "quickstart"
+    @Option(help: "Apps to enable, comma-separated (available: quickstart, imagine), or 'none'. Imagine reads AERIE_IMAGINE_* (see README).")
+    var apps = "quickstart,imagine"
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
     @Option(help: ArgumentHelp("For `make bench`: also serve a bare Hummingbird route POST /noop on this port and register function bench-noop.", visibility: .hidden))
     var benchPort: Int?
@@ -54,7 +56,10 @@ struct ServeCommand: AsyncParsableCommand {
             return handler
         }
         let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        var metricsFactory = PrometheusMetricsFactory(registry: registry)
+        metricsFactory.valueHistogramBuckets.merge(ImagineMetrics.valueBuckets) { $1 }
+        metricsFactory.durationHistogramBuckets.merge(ImagineMetrics.durationBuckets) { $1 }
+        MetricsSystem.bootstrap(metricsFactory)
         let logger = Logger(label: "aerie")
 
         let storage = try data.openStorage()
@@ -102,7 +107,14 @@ struct ServeCommand: AsyncParsableCommand {
         return try names.map { name -> any AerieApp in
             switch name {
             case QuickstartApp.name: return QuickstartApp()
-            default: throw ValidationError("--apps: unknown app \"\(name)\"; available: quickstart.")
+            case ImagineApp.name:
+                do {
+                    return ImagineApp(configuration: try ImagineConfiguration.fromEnvironment(ProcessInfo.processInfo.environment),
+                                      dataDirectory: data.directory)
+                } catch let error as AerieError {
+                    throw ValidationError(error.message)
+                }
+            default: throw ValidationError("--apps: unknown app \"\(name)\"; available: quickstart, imagine.")
             }
         }
     }
