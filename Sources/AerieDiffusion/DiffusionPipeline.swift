@@ -67,20 +67,18 @@ public final class DiffusionPipeline: Sendable {
         let config = try SchedulerConfig.load(directory.appendingPathComponent("scheduler/scheduler_config.json"))
         let tokenizer = try CLIPTokenizer(directory: directory.appendingPathComponent("tokenizer", isDirectory: true))
         let options = ONNXSession.Options(intraOpThreads: threads, interOpThreads: 1)
-        func session(_ name: String, inputs: [String], output: String) throws -> ONNXSession {
+        func session(_ name: String, inputs: [String]) throws -> ONNXSession {
             let session = try ONNXSession(runtime: runtime, modelPath: directory.appendingPathComponent("\(name)/model.onnx").path, options: options)
             for input in inputs where !session.inputNames.contains(input) {
                 throw AerieError.invalid(
                     "\(name)/model.onnx has no input \(input) (it has \(session.inputNames.joined(separator: ", "))); it is not a Stable Diffusion 1.x ONNX export.")
             }
-            guard session.outputNames.contains(output) || !session.outputNames.isEmpty else {
-                throw AerieError.invalid("\(name)/model.onnx has no outputs.")
-            }
+            guard !session.outputNames.isEmpty else { throw AerieError.invalid("\(name)/model.onnx has no outputs.") }
             return session
         }
-        let textEncoder = try session("text_encoder", inputs: ["input_ids"], output: "last_hidden_state")
-        let unet = try session("unet", inputs: ["sample", "timestep", "encoder_hidden_states"], output: "out_sample")
-        let vaeDecoder = try session("vae_decoder", inputs: ["latent_sample"], output: "sample")
+        let textEncoder = try session("text_encoder", inputs: ["input_ids"])
+        let unet = try session("unet", inputs: ["sample", "timestep", "encoder_hidden_states"])
+        let vaeDecoder = try session("vae_decoder", inputs: ["latent_sample"])
         return DiffusionPipeline(
             directory: directory, tokenizer: tokenizer, schedulerConfig: config,
             defaultScheduler: SchedulerKind(diffusersClassName: config.className) ?? .pndm,
