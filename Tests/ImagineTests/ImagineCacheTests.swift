@@ -217,7 +217,7 @@ struct ImagineCacheTests {
             let text = String(decoding: buffer, as: UTF8.self)
             #expect(text.contains("imagine_cache_hits_total 1"))
             #expect(text.contains("imagine_cache_misses_total 1"))
-            #expect(text.contains("imagine_cache_similarity_count"))
+            #expect(text.contains("imagine_cache_similarity_count 1"), "a miss that found nothing records no similarity; the hit records one")
             #expect(text.contains("imagine_generation_seconds_count 1"))
             #expect(text.contains("imagine_step_seconds_count 3"))
             #expect(text.contains("imagine_queue_wait_seconds_count"))

@@ -66,10 +66,28 @@ final class ImagineService: Sendable {
         var bypass: Bool
         /// When the request was accepted (seconds since 1970), for the queue-wait metric.
         var enqueuedAt: Double
+        /// Whether the route already looked the cache up (and recorded the similarity) before invoking.
+        var lookedUp: Bool = false
 
         enum CodingKeys: String, CodingKey {
             case parameters, bypass
             case enqueuedAt = "enqueued_at"
+            case lookedUp = "looked_up"
+        }
+
+        init(parameters: ImageParameters, bypass: Bool, enqueuedAt: Double, lookedUp: Bool = false) {
+            self.parameters = parameters
+            self.bypass = bypass
+            self.enqueuedAt = enqueuedAt
+            self.lookedUp = lookedUp
+        }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            parameters = try container.decode(ImageParameters.self, forKey: .parameters)
+            bypass = try container.decodeIfPresent(Bool.self, forKey: .bypass) ?? false
+            enqueuedAt = try container.decodeIfPresent(Double.self, forKey: .enqueuedAt) ?? 0
+            lookedUp = try container.decodeIfPresent(Bool.self, forKey: .lookedUp) ?? false
         }
     }
 
@@ -129,8 +147,9 @@ final class ImagineService: Sendable {
     /// generation through `generate` (which invokes `imagine-generate`). Returns the image's API body.
     func serve(_ parameters: ImageParameters, owner: String, bypass: Bool,
                generate: @Sendable (GenerateInput) async throws -> JSONValue) async throws -> JSONValue {
-        let input = GenerateInput(parameters: parameters, bypass: bypass, enqueuedAt: now().timeIntervalSince1970)
+        var input = GenerateInput(parameters: parameters, bypass: bypass, enqueuedAt: now().timeIntervalSince1970)
         guard !bypass else { return try await generate(input) }
+        input.lookedUp = true
         let embedding = try embed(parameters.prompt)
         if let hit = try await lookupHit(parameters, embedding: embedding, owner: owner).record {
             return try await body(hit)
@@ -161,10 +180,10 @@ final class ImagineService: Sendable {
     }
 
     /// A hit for the caller (recorded, counted), or nil on a miss (counted when a generation follows).
-    private func lookupHit(_ parameters: ImageParameters, embedding: [Float], owner: String) async throws
+    private func lookupHit(_ parameters: ImageParameters, embedding: [Float], owner: String, recordSimilarity: Bool = true) async throws
         -> (record: ImageRecord?, similarity: Float?) {
         let lookup = try await cache.lookup(embedding, parameters: parameters, owner: owner)
-        if let similarity = lookup.similarity { metrics.similarity.record(Double(similarity)) }
+        if recordSimilarity, let similarity = lookup.similarity { metrics.similarity.record(Double(similarity)) }
         guard lookup.isHit, let match = lookup.entry, let similarity = lookup.similarity,
             let entry = try? await cache.recordHit(match.hash)
         else { return (nil, lookup.similarity) }
@@ -188,7 +207,7 @@ final class ImagineService: Sendable {
         if input.bypass {
             metrics.bypasses.increment()
         } else {
-            let lookup = try await lookupHit(parameters, embedding: embedding, owner: owner)
+            let lookup = try await lookupHit(parameters, embedding: embedding, owner: owner, recordSimilarity: !input.lookedUp)
             if let hit = lookup.record {
                 await context.progress(1, "cache hit", details: .object(["cache": .string("hit")]))
                 return try await body(hit)
