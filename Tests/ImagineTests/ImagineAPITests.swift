@@ -104,11 +104,12 @@ struct ImagineAPITests {
             #expect(accepted.status == .accepted, "\(accepted.text)")
             let id = try #require(try accepted.json()["id"]?.stringValue)
             #expect(accepted.headers[.location] == "/v1/invocations/\(id)")
-            try await eventually("the invocation succeeds") {
+            try await eventually("the invocation finishes") {
                 let record = try await client.send(.get, "/v1/invocations/\(id)", token: harness.annToken).json()
-                return record["status"] == "succeeded"
+                return ["succeeded", "failed", "cancelled", "timed_out"].contains(record["status"]?.stringValue ?? "")
             }
             let record = try await client.send(.get, "/v1/invocations/\(id)", token: harness.annToken).json()
+            #expect(record["status"] == "succeeded", "\(record)")
             #expect(record["output"]?["cache"] == "miss")
             #expect(record["output"]?["prompt"] == .string(Prompts.lighthouse))
             let events = try await client.send(.get, "/v1/invocations/\(id)/events", token: harness.annToken).text

@@ -102,6 +102,9 @@ struct ImagineCacheTests {
             _ = try await client.imagine(Self.request(Prompts.unrelated), token: harness.annToken)
             let stats = try await client.send(.get, "/v1/apps/imagine/cache", token: harness.annToken).json()
             #expect(stats["entries"] == 2)
+            #expect(stats["hits"] == 1)
+            #expect(stats["misses"] == 3)
+            #expect(stats["hit_ratio"] == 0.25)
             #expect(try await client.imagine(Self.request(Prompts.lighthouseParaphrase), token: harness.annToken).cacheHeader == "miss")
             #expect(try await client.imagine(Self.request(Prompts.catParaphrase), token: harness.annToken).cacheHeader == "miss",
                     "the cat entry was the least recently used once the lighthouse came back")

@@ -124,9 +124,21 @@ struct ImagineRoutes {
                 }
                 return Response.empty(.noContent)
             },
-            GatewayRoute(.get, "\(Self.prefix)/cache", summary: "The semantic cache's size, limits and threshold", tag: "imagine",
+            GatewayRoute(.get, "\(Self.prefix)/cache", summary: "The semantic cache: entries, bytes, limits, threshold, and hits and misses since start", tag: "imagine",
                          access: Self.signedIn, response: .json("ImagineCache")) { [holder] _, _ in
-                try Response.json(await holder.service().cache.statistics())
+                let service = try holder.service()
+                let statistics = await service.cache.statistics()
+                let counts = service.requestCounts
+                var body = try JSONValue.parse(try JSONCoding.encode(statistics))
+                if case .object(var object) = body {
+                    object["hits"] = .number(Double(counts.hits))
+                    object["misses"] = .number(Double(counts.misses))
+                    object["bypasses"] = .number(Double(counts.bypasses))
+                    let served = counts.hits + counts.misses
+                    object["hit_ratio"] = served > 0 ? .number(Double(counts.hits) / Double(served)) : .null
+                    body = .object(object)
+                }
+                return try Response.json(body)
             },
         ]
     }

@@ -3,6 +3,7 @@ import AerieFunctions
 import AerieText
 import AerieVectors
 import Foundation
+import Synchronization
 
 /// The Imagine app's logic: the semantic cache in front of generation, the user's image records and signed URLs.
 ///
@@ -100,6 +101,34 @@ final class ImagineService: Sendable {
     let signer: ImageURLSigner
     let metrics: ImagineMetrics
     let now: @Sendable () -> Date
+    private let counts = Mutex(Counts())
+
+    /// Requests served since start, for `GET /v1/apps/imagine/cache`.
+    struct Counts: Sendable, Encodable {
+        var hits = 0
+        var misses = 0
+        var bypasses = 0
+    }
+
+    var requestCounts: Counts { counts.withLock { $0 } }
+
+    enum Outcome { case hit, miss, bypass }
+
+    /// Counts a request in the metrics and in ``requestCounts``.
+    private func count(_ outcome: Outcome) {
+        counts.withLock { counts in
+            switch outcome {
+            case .hit: counts.hits += 1
+            case .miss: counts.misses += 1
+            case .bypass: counts.bypasses += 1
+            }
+        }
+        switch outcome {
+        case .hit: metrics.hits.increment()
+        case .miss: metrics.misses.increment()
+        case .bypass: metrics.bypasses.increment()
+        }
+    }
 
     init(primitives: Primitives, configuration: ImagineConfiguration, generator: any ImageGenerating, embedder: any SentenceEmbedder,
          cache: PromptCache, signer: ImageURLSigner, metrics: ImagineMetrics, now: @escaping @Sendable () -> Date) {
@@ -158,7 +187,7 @@ final class ImagineService: Sendable {
         switch await coalescer.join(parameters: parameters, embedding: embedding, owner: owner, scopeOwner: scopeOwner) {
         case .follower(let token, let similarity, let prompt, let leader):
             if let hash = try? await coalescer.wait(for: token), let entry = try? await cache.recordHit(hash) {
-                metrics.hits.increment()
+                count(.hit)
                 metrics.similarity.record(Double(similarity))
                 let record = try await saveRecord(owner: owner, prompt: parameters.prompt, parameters: entry.parameters, hit: true,
                                                   similarity: similarity, matchedPrompt: leader == owner ? prompt : nil, hash: entry.hash)
@@ -187,7 +216,7 @@ final class ImagineService: Sendable {
         guard lookup.isHit, let match = lookup.entry, let similarity = lookup.similarity,
             let entry = try? await cache.recordHit(match.hash)
         else { return (nil, lookup.similarity) }
-        metrics.hits.increment()
+        count(.hit)
         let record = try await saveRecord(owner: owner, prompt: parameters.prompt, parameters: entry.parameters, hit: true,
                                           similarity: similarity, matchedPrompt: entry.owner == owner ? entry.prompt : nil, hash: entry.hash)
         return (record, similarity)
@@ -205,7 +234,7 @@ final class ImagineService: Sendable {
         let embedding = try embed(parameters.prompt)
         var bestSimilarity: Float?
         if input.bypass {
-            metrics.bypasses.increment()
+            count(.bypass)
         } else {
             let lookup = try await lookupHit(parameters, embedding: embedding, owner: owner, recordSimilarity: !input.lookedUp)
             if let hit = lookup.record {
@@ -214,7 +243,7 @@ final class ImagineService: Sendable {
             }
             bestSimilarity = lookup.similarity
         }
-        metrics.misses.increment()
+        count(.miss)
         let png = try await generateWithProgress(parameters, context: context)
         let entry = try await cache.store(png: png, parameters: parameters, embedding: embedding, owner: owner)
         let record = try await saveRecord(owner: owner, prompt: parameters.prompt, parameters: parameters, hit: false,
