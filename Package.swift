@@ -102,7 +102,7 @@ let package = Package(
         .executableTarget(
             name: "aerie",
             dependencies: [
-                "AerieCore", "AerieSQLite", "AerieFunctions", "AerieHTTP", "Quickstart", "AerieML", "AerieText",
+                "AerieCore", "AerieSQLite", "AerieFunctions", "AerieHTTP", "Quickstart", "AerieML", "AerieText", "AerieDiffusion",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -223,6 +223,12 @@ let package = Package(
         .target(
             name: "AerieDiffusion",
             dependencies: ["AerieCore", "AerieONNX", "CZlib"],
+            swiftSettings: strict
+        ),
+        // The Swift side of `make bench-imagine-steps` (bench/imagine_steps.py runs it next to ONNX Runtime Python).
+        .executableTarget(
+            name: "aerie-bench-imagine",
+            dependencies: ["AerieDiffusion", "AerieONNX"],
             swiftSettings: strict
         ),
         .testTarget(

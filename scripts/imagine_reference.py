@@ -482,8 +482,10 @@ def main():
         times = []
         pipeline.generate("warm up", width=size, height=size, steps=1, scheduler=args.scheduler)
         for repeat in range(args.repeats):
+            run = []
             pipeline.generate("a lighthouse at dawn", width=size, height=size, steps=args.steps, scheduler=args.scheduler,
-                              seed=repeat, step_times=times)
+                              seed=repeat, step_times=run)
+            times.extend(run[1:])  # like the Swift side, which times the steps after the first
         json.dump({"step_seconds": times, "size": size, "scheduler": args.scheduler, "threads": args.threads}, sys.stdout)
         print()
 
