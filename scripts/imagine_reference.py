@@ -423,7 +423,9 @@ def write_fixtures(model_dir, out):
         name = f"tiny-{scheduler}.png"
         with open(os.path.join(out, name), "wb") as f:
             f.write(png_bytes(rgb))
-        images.append(dict(request, png=name))
+        with open(os.path.join(out, name.replace(".png", ".rgb")), "wb") as f:
+            f.write(rgb.tobytes())
+        images.append(dict(request, png=name, rgb=name.replace(".png", ".rgb")))
     with open(os.path.join(out, "tiny-images.json"), "w") as f:
         json.dump({"model": model_fingerprint(model_dir), "threads": 1, "images": images}, f, indent=1)
     print(f"fixtures in {out}: {len(prompts())} prompts, {len(cases)} scheduler runs, {len(images)} images")
