@@ -127,7 +127,7 @@ let package = Package(
         .executableTarget(
             name: "aerie",
             dependencies: [
-                "AerieCore", "AerieSQLite", "AerieFunctions", "AerieHTTP", "Quickstart", "AerieML", "AerieText", "Imagine",
+                "AerieCore", "AerieSQLite", "AerieFunctions", "AerieHTTP", "Quickstart", "AerieML", "AerieText", "AerieDiffusion", "Imagine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -248,6 +248,12 @@ let package = Package(
         .target(
             name: "AerieDiffusion",
             dependencies: ["AerieCore", "AerieONNX", "CZlib"],
+            swiftSettings: strict
+        ),
+        // The Swift side of `make bench-imagine-steps` (bench/imagine_steps.py runs it next to ONNX Runtime Python).
+        .executableTarget(
+            name: "aerie-bench-imagine",
+            dependencies: ["AerieDiffusion", "AerieONNX"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -45,7 +45,8 @@ def start_server(binary, data):
     for name in ("minilm", "onnxruntime", "imagine"):
         source = pathlib.Path(data).resolve() / "models" / name
         if not source.exists():
-            sys.exit(f"{source} is missing: run `make neural-models imagine-model` first.")
+            sys.exit(f"{source} is missing: run `make neural-models imagine-models` first.")
+        # `imagine` holds the manifest and an absolute link to the pipeline, so linking the folder is enough.
         os.symlink(source, work / "data" / "models" / name)
     port = free_port()
     env = dict(os.environ, AERIE_ADMIN_PASSWORD="bench-password")

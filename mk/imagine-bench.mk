@@ -9,7 +9,7 @@ BENCH_IMAGINE_ARGS ?=
 bench-imagine:
 	@test -x .venv/bin/python || python3 -m venv .venv
 	@.venv/bin/python -c "import requests" 2>/dev/null || .venv/bin/pip install -q requests
-	@test -d $(DATA)/models/imagine || $(MAKE) --no-print-directory imagine-model
+	@$(MAKE) --no-print-directory neural-models imagine-models
 	swift build -c release --product aerie
 	.venv/bin/python bench/imagine_hits.py --bin .build/release/aerie --data $(DATA) \
 		$(if $(BENCH_IMAGINE_URL),--url $(BENCH_IMAGINE_URL)) $(BENCH_IMAGINE_ARGS)

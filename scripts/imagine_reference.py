@@ -423,7 +423,9 @@ def write_fixtures(model_dir, out):
         name = f"tiny-{scheduler}.png"
         with open(os.path.join(out, name), "wb") as f:
             f.write(png_bytes(rgb))
-        images.append(dict(request, png=name))
+        with open(os.path.join(out, name.replace(".png", ".rgb")), "wb") as f:
+            f.write(rgb.tobytes())
+        images.append(dict(request, png=name, rgb=name.replace(".png", ".rgb")))
     with open(os.path.join(out, "tiny-images.json"), "w") as f:
         json.dump({"model": model_fingerprint(model_dir), "threads": 1, "images": images}, f, indent=1)
     print(f"fixtures in {out}: {len(prompts())} prompts, {len(cases)} scheduler runs, {len(images)} images")
@@ -482,8 +484,10 @@ def main():
         times = []
         pipeline.generate("warm up", width=size, height=size, steps=1, scheduler=args.scheduler)
         for repeat in range(args.repeats):
+            run = []
             pipeline.generate("a lighthouse at dawn", width=size, height=size, steps=args.steps, scheduler=args.scheduler,
-                              seed=repeat, step_times=times)
+                              seed=repeat, step_times=run)
+            times.extend(run[1:])  # like the Swift side, which times the steps after the first
         json.dump({"step_seconds": times, "size": size, "scheduler": args.scheduler, "threads": args.threads}, sys.stdout)
         print()
 

@@ -17,12 +17,15 @@ struct DiffusionPipelineTests {
             var seed: UInt32
             var scheduler: String
             var png: String
+            var rgb: String
         }
         var model: String
         var images: [Image]
     }
 
-    /// The same PNG bytes as the Python reference (numpy + onnxruntime, one thread) for every scheduler.
+    /// The Python reference's image (numpy + onnxruntime, one thread) for every scheduler: on the machine the
+    /// fixtures were made on the pixels and PNG bytes are identical; another CPU's ONNX Runtime kernels may move
+    /// a few pixels by one level, which is all that is tolerated.
     @Test func imagesEqualThePythonReference() async throws {
         let pipeline = try DiffusionFixtures.pipeline()
         let fixture = try DiffusionFixtures.decode(Images.self, "tiny-images.json")
@@ -33,8 +36,36 @@ struct DiffusionPipelineTests {
                 guidance: image.guidance, seed: image.seed, scheduler: SchedulerKind(rawValue: image.scheduler))
             let result = try await pipeline.generate(request)
             #expect(result.width == image.width && result.height == image.height && result.rgb.count == image.width * image.height * 3)
-            #expect(result.png == (try DiffusionFixtures.data(image.png)), "\(image.scheduler) differs from \(image.png)")
+            let expected = [UInt8](try DiffusionFixtures.data(image.rgb))
+            #expect(expected.count == result.rgb.count)
+            let differences = zip(result.rgb, expected).map { abs(Int($0) - Int($1)) }
+            #expect(differences.allSatisfy { $0 <= 1 }, "\(image.scheduler): a pixel differs by more than one level")
+            let moved = differences.filter { $0 != 0 }.count
+            #expect(moved * 100 <= expected.count, "\(image.scheduler): \(moved) of \(expected.count) values differ")
+            if moved == 0 {
+                #expect(result.png == (try DiffusionFixtures.data(image.png)), "\(image.scheduler): PNG bytes differ from \(image.png)")
+            }
         }
+    }
+
+    /// An export whose UNet takes an int64 timestep (read from the session) gives the same image with PNDM's integer timesteps.
+    @Test func int64TimestepExportsWork() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tiny-int64-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let process = Process()
+        process.executableURL = DiffusionFixtures.repository.appendingPathComponent(".venv/bin/python")
+        process.arguments = [
+            DiffusionFixtures.repository.appendingPathComponent("scripts/make-diffusion-model.py").path, "--preset", "tiny",
+            "--timestep-dtype", "int64", directory.path,
+        ]
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        try #require(process.terminationStatus == 0)
+        let int64 = try DiffusionPipeline.load(directory: directory, runtime: DiffusionFixtures.runtime(), threads: 1)
+        let request = DiffusionRequest(prompt: "a red car", width: 64, height: 64, steps: 3, seed: 3, scheduler: .pndm)
+        let expected = try await DiffusionFixtures.pipeline().generate(request)
+        #expect(try await int64.generate(request) == expected)
     }
 
     @Test func modelInfoSizesAndDeterminism() async throws {

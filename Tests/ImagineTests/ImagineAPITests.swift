@@ -170,7 +170,7 @@ struct ImagineAPITests {
             let response = try await client.imagine(["prompt": "a cat"], token: harness.annToken)
             #expect(response.status == .serviceUnavailable)
             #expect(response.headers[.contentType] == "application/problem+json")
-            #expect(response.text.contains("make imagine-model"))
+            #expect(response.text.contains("make imagine-models"))
         }
     }
 

@@ -39,16 +39,23 @@ enum TestModels {
 
     static func encoder() throws -> SentenceEncoder { try loadedEncoder.get() }
 
-    /// The tiny random-weight diffusion model in `<data>/models/imagine`, generated with
-    /// `scripts/make-diffusion-model.py --preset tiny` when missing, on ONNX Runtime.
+    /// The diffusion model registered as `imagine` (`make imagine-models`: the tiny random-weight one); when none is,
+    /// generates `<data>/models/imagine-tiny` with `scripts/make-diffusion-model.py --preset tiny` and registers it.
     private static let loadedGenerator: Result<DiffusionImageGenerator, any Error> = Result {
-        let directory = store.directory(for: "imagine")
-        if (try? DiffusionPipeline.validateLayout(directory: directory)) == nil {
-            let process = Process()
-            process.executableURL = repositoryRoot.appendingPathComponent(".venv/bin/python")
-            process.arguments = [repositoryRoot.appendingPathComponent("scripts/make-diffusion-model.py").path, "--preset", "tiny", directory.path]
-            try process.run()
-            process.waitUntilExit()
+        let models = DiffusionModelStore(dataDirectory: dataDirectory)
+        let directory: URL
+        if let registered = try? models.pipelineDirectory() {
+            directory = registered
+        } else {
+            let tiny = store.directory(for: "imagine-tiny")
+            if (try? DiffusionPipeline.validateLayout(directory: tiny)) == nil {
+                let process = Process()
+                process.executableURL = repositoryRoot.appendingPathComponent(".venv/bin/python")
+                process.arguments = [repositoryRoot.appendingPathComponent("scripts/make-diffusion-model.py").path, "--preset", "tiny", tiny.path]
+                try process.run()
+                process.waitUntilExit()
+            }
+            directory = try models.use(tiny)
         }
         if (try? store.requireModel(.onnxruntime)) == nil {
             try ModelInstaller(configuration: .default(dataDirectory: dataDirectory)).install(.onnxruntime, into: store)

@@ -32,8 +32,9 @@ public struct ImagineApp: AerieHTTPApp {
     let now: @Sendable () -> Date
     let holder = Holder()
 
-    /// The app on the models of the data directory `data` (`<data>/models/imagine`, `<data>/models/minilm`,
-    /// `<data>/models/onnxruntime`), with its vector index under `<data>/imagine/vectors`.
+    /// The app on the models of the data directory `data` (the pipeline registered as `imagine` with
+    /// `aerie models use imagine DIR`, `<data>/models/minilm`, `<data>/models/onnxruntime`), with its vector index
+    /// under `<data>/imagine/vectors`.
     public init(configuration: ImagineConfiguration, dataDirectory data: URL, metricsFactory: (any MetricsFactory)? = nil) {
         let threads = configuration.threads
         self.init(configuration: configuration, vectorDirectory: data.appendingPathComponent("imagine/vectors", isDirectory: true),
@@ -56,13 +57,13 @@ public struct ImagineApp: AerieHTTPApp {
     /// The models of a data directory; errors name the command that installs what is missing.
     public static func loadModels(dataDirectory data: URL, threads: Int) throws -> (generator: any ImageGenerating, embedder: any SentenceEmbedder) {
         let store = ModelStore(dataDirectory: data)
-        let modelDirectory = store.directory(for: "imagine")
+        let modelDirectory: URL
         do {
+            modelDirectory = try DiffusionModelStore(dataDirectory: data).pipelineDirectory()
             try DiffusionPipeline.validateLayout(directory: modelDirectory)
         } catch let error as AerieError {
-            throw AerieError(.unavailable, "Imagine has no diffusion model in \(modelDirectory.path) (\(error.message)) "
-                + "Run `make imagine-model DATA=\(data.path)` for the tiny random-weight model, or `aerie models use imagine DIR` "
-                + "with a Stable Diffusion 1.x ONNX export, then restart `aerie serve`.")
+            throw AerieError(.unavailable, "Imagine has no diffusion model: \(error.message) "
+                + "(`make imagine-models DATA=\(data.path)` or `aerie models use imagine DIR --data \(data.path)`), then restart `aerie serve`.")
         }
         let library: URL
         let embedder: any SentenceEmbedder
