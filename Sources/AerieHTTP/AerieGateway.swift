@@ -49,15 +49,17 @@ public struct AerieGateway: Sendable {
         try await auth.bootstrapAdmin(password: configuration.adminPassword, dataDirectory: configuration.dataDirectory)
         let context = AppGatewayContext(primitives: primitives, runtime: runtime, configuration: configuration, auth: auth, logger: logger)
         var appRoutes: [GatewayRoute] = []
+        var appSchemas: [String: JSONValue] = [:]
         for case let app as any AerieHTTPApp in apps {
             appRoutes += try app.checkedRoutes(gateway: context)
+            appSchemas.merge(app.openAPISchemas()) { first, _ in first }
         }
         return AerieGateway(primitives: primitives, runtime: runtime, configuration: configuration, auth: auth,
-                            metrics: GatewayMetrics(registry: registry), appRoutes: appRoutes, logger: logger)
+                            metrics: GatewayMetrics(registry: registry), appRoutes: appRoutes, appSchemas: appSchemas, logger: logger)
     }
 
     init(primitives: Primitives, runtime: FunctionRuntime, configuration: GatewayConfiguration, auth: AuthService,
-         metrics: GatewayMetrics, appRoutes: [GatewayRoute] = [], logger: Logger) {
+         metrics: GatewayMetrics, appRoutes: [GatewayRoute] = [], appSchemas: [String: JSONValue] = [:], logger: Logger) {
         self.primitives = primitives
         self.runtime = runtime
         self.configuration = configuration
@@ -80,7 +82,7 @@ public struct AerieGateway: Sendable {
         // The document describes every route, itself included.
         var openAPI = GatewayRoute(.get, "/openapi.json", summary: "This API's OpenAPI 3.1 document", tag: "system",
                                    access: .anyone, response: .json("OpenAPI")) { _, _ in Response.empty(.ok) }
-        let document = OpenAPIDocument(routes: table.routes + [openAPI]).json().encoded()
+        let document = OpenAPIDocument(routes: table.routes + [openAPI], schemas: appSchemas).json().encoded()
         openAPI.handler = { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: document)))
         }

@@ -11,6 +11,8 @@ import Logging
 public protocol AerieHTTPApp: AerieApp {
     /// The app's routes; every path must start with `/v1/apps/<name>/` or `/<name>/` (or be `/<name>`).
     func routes(gateway: AppGatewayContext) throws -> [GatewayRoute]
+    /// JSON schemas (by name) that the routes' `BodySpec.json(name)` refer to, for `/openapi.json`.
+    func openAPISchemas() -> [String: JSONValue]
 }
 
 /// What the gateway lends an app's routes.
@@ -24,6 +26,8 @@ public struct AppGatewayContext: Sendable {
 }
 
 extension AerieHTTPApp {
+    public func openAPISchemas() -> [String: JSONValue] { [:] }
+
     /// The prefixes this app's routes may use.
     static var routePrefixes: [String] { ["/v1/apps/\(name)/", "/\(name)/"] }
 

@@ -160,6 +160,22 @@ struct ImagineAPITests {
         }
     }
 
+    @Test("the OpenAPI document lists the Imagine routes and every schema they refer to")
+    func openAPI() async throws {
+        let harness = try await ImagineHarness.fake()
+        try await harness.test { client in
+            let document = try await client.send(.get, "/openapi.json")
+            let text = document.text
+            #expect(text.contains("/v1/apps/imagine/images/{id}"))
+            let schemas = try document.json()["components"]?["schemas"]?.objectValue ?? [:]
+            let references = Set(text.components(separatedBy: "#/components/schemas/").dropFirst().compactMap { $0.split(separator: "\"").first.map(String.init) })
+            for name in references {
+                #expect(schemas[name] != nil, "no schema \(name)")
+            }
+            #expect(schemas["ImagineRequest"]?["required"] == .array(["prompt"]))
+        }
+    }
+
     @Test("without its models the app starts and its routes answer 503 naming the command to run")
     func unavailable() async throws {
         let harness = try await ImagineHarness.make {

@@ -100,6 +100,10 @@ public struct ImagineApp: AerieHTTPApp {
         ImagineRoutes(holder: holder, runtime: gateway.runtime).routes
     }
 
+    public func openAPISchemas() -> [String: JSONValue] {
+        ImagineSchemas.all
+    }
+
     /// What `setUp` produced, for the routes built after it.
     final class Holder: Sendable {
         enum State: Sendable {
