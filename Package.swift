@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "AerieText", targets: ["AerieText"]),
         .library(name: "AerieVectors", targets: ["AerieVectors"]),
         .library(name: "AerieONNX", targets: ["AerieONNX"]),
+        .library(name: "AerieDiffusion", targets: ["AerieDiffusion"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -210,6 +211,24 @@ let package = Package(
         .executableTarget(
             name: "aerie-bench-neural",
             dependencies: ["AerieText", "AerieVectors", "AerieONNX"],
+            swiftSettings: strict
+        ),
+        // zlib from the system (Debian: zlib1g-dev), for PNG files.
+        .systemLibrary(
+            name: "CZlib",
+            path: "Sources/CZlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        // Text-to-image: the CLIP tokenizer, numpy's RandomState, the schedulers and the Stable Diffusion pipeline on AerieONNX.
+        .target(
+            name: "AerieDiffusion",
+            dependencies: ["AerieCore", "AerieONNX", "CZlib"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AerieDiffusionTests",
+            dependencies: ["AerieDiffusion", "AerieONNX", "AerieText", "AerieCore"],
+            resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),
     ]
