@@ -10,7 +10,8 @@ import Foundation
 /// they agree on each of these word classes, after folding common synonyms:
 ///
 /// - negation: both or neither say `no`, `not`, `without`, `never`, `n't`…;
-/// - colours (`red`, `crimson` → red, `grey` → gray…), counts (`two`, `2`, `pair` → 2, `herd` → many;
+/// - colours (`red`, `crimson` → red, `grey` → gray…), spatial relations with an opposite (`over`/`above` vs
+///   `under`/`below`, `inside` vs `outside`, `in front of` vs `behind`, `up` vs `down`), counts (`two`, `2`, `pair` → 2, `herd` → many;
 ///   `a`/`one`/`single` are the implicit singular), styles (`watercolor`, `anime`, `pixel`, `sketch`…),
 ///   and attributes with common opposites (size, age, mood, time of day, weather, season, material…):
 ///   the same set on both sides;
@@ -26,6 +27,7 @@ public enum PromptGuard {
         let right = Analysis(b)
         guard left.negated == right.negated,
             left.colours == right.colours,
+            left.relations == right.relations,
             left.counts == right.counts,
             left.styles == right.styles,
             left.attributes == right.attributes
@@ -40,6 +42,7 @@ public enum PromptGuard {
         let right = Analysis(b)
         if left.negated != right.negated { return "negation" }
         if left.colours != right.colours { return "colour" }
+        if left.relations != right.relations { return "relation" }
         if left.counts != right.counts { return "count" }
         if left.styles != right.styles { return "style" }
         if left.attributes != right.attributes { return "attribute" }
@@ -83,6 +86,7 @@ public enum PromptGuard {
     struct Analysis {
         var negated = false
         var colours: Set<String> = []
+        var relations: Set<String> = []
         var counts: Set<String> = []
         var styles: Set<String> = []
         var attributes: Set<String> = []
@@ -98,6 +102,7 @@ public enum PromptGuard {
                 for word in words {
                     if PromptGuard.negations.contains(word) { negated = true }
                     if let colour = PromptGuard.colours[word] { colours.insert(colour) }
+                    if let relation = PromptGuard.relations[word] { relations.insert(relation) }
                     if let count = PromptGuard.counts[word] { counts.insert(count) }
                     if let count = Int(word), count != 1 { counts.insert(String(count)) }
                     if let style = PromptGuard.styles[word] { styles.insert(style) }
@@ -161,6 +166,21 @@ public enum PromptGuard {
         "blonde": ["blonde", "blond"],
         "colour": ["color", "colour", "colorful", "colourful", "colored", "coloured"],
         "monochrome": ["monochrome", "monochromatic"],
+    ])
+
+    /// Spatial words whose opposite changes the picture. `on`, `in`, `at` and `with` are left out: too common,
+    /// and paraphrases drop them.
+    static let relations: [String: String] = fold([
+        "above": ["above", "over", "atop"],
+        "below": ["below", "under", "beneath", "underneath"],
+        "inside": ["inside", "within", "indoors"],
+        "outside": ["outside", "outdoors"],
+        "front": ["front"],
+        "behind": ["behind"],
+        "up": ["up", "upstairs", "uphill", "upward", "upwards"],
+        "down": ["down", "downstairs", "downhill", "downward", "downwards"],
+        "left": ["left"],
+        "right": ["right"],
     ])
 
     /// `a`, `one` and `single` are the implicit singular, so they name no count.
