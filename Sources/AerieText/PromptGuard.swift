@@ -11,7 +11,7 @@ import Foundation
 ///
 /// - negation: both or neither say `no`, `not`, `without`, `never`, `n't`…;
 /// - colours (`red`, `crimson` → red, `grey` → gray…), spatial relations with an opposite (`over`/`above` vs
-///   `under`/`below`, `inside` vs `outside`, `in front of` vs `behind`, `up` vs `down`), counts (`two`, `2`, `pair` → 2, `herd` → many;
+///   `under`/`below`, `inside` vs `outside`, `in front of` vs `behind`, `down`), counts (`two`, `2`, `pair` → 2, `herd` → many;
 ///   `a`/`one`/`single` are the implicit singular), styles (`watercolor`, `anime`, `pixel`, `sketch`…),
 ///   and attributes with common opposites (size, age, mood, time of day, weather, season, material…):
 ///   the same set on both sides;
@@ -177,8 +177,10 @@ public enum PromptGuard {
         "outside": ["outside", "outdoors"],
         "front": ["front"],
         "behind": ["behind"],
-        "up": ["up", "upstairs", "uphill", "upward", "upwards"],
+        // `up` is left out: it is mostly a particle ("close up", "lit up"); "climbing up" / "climbing down"
+        // still differ by `down`.
         "down": ["down", "downstairs", "downhill", "downward", "downwards"],
+        "upstairs": ["upstairs", "uphill", "upward", "upwards"],
         "left": ["left"],
         "right": ["right"],
     ])

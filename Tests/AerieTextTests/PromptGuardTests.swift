@@ -15,6 +15,7 @@ struct PromptGuardTests {
         ("a tiny mouse", "a small mouse"),
         ("a deer in a misty forest", "a deer in a foggy forest"),
         ("a crimson rose", "a red rose"),
+        ("a close up of a honey bee", "a close-up of a honeybee"),
         ("a rainbow over a green valley", "a rainbow above a green valley"),
         ("a girl reading under a tree", "a girl reading beneath a tree"),
         ("a grey cat", "a gray cat"),

@@ -334,7 +334,8 @@ def charts(out: Path, scenarios: list, summaries: list) -> list:
     for axis, scenario in zip(axes[:, 0], scenarios):
         times, rows = aggregated(histories[scenario])
         for column, style in (("50%", "-"), ("95%", "--"), ("99%", ":")):
-            values = [_num(r[column]) for r in rows]
+            # Before the first answer Locust writes 0: leave those points out.
+            values = [_num(r[column]) if r.get("Total Request Count") not in ("0", None) else None for r in rows]
             axis.plot(times, [v if v is not None else float("nan") for v in values], style, label=f"p{column[:-1]}")
         axis.set_title(scenario)
         axis.set_ylabel("latency (ms)")
