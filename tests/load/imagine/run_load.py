@@ -439,6 +439,7 @@ def report(out: Path, summaries: list, settings: dict, chart_names: list) -> Pat
         f"{settings['duration']:.0f} s per scenario, `aerie serve` on loopback, a fresh data directory per scenario "
         f"(empty cache). Machine: {os.cpu_count()} cores.",
         "",
+        *([f"Conditions: {settings['note']}", ""] if settings.get("note") else []),
         "Scenarios: **baseline** one user, new prompts only; **constant** a steady number of users; **ramp-up** one more "
         "user at a time; **peak** a quarter of the users, then a burst of twice as many, then back; **cache-effectiveness** "
         "repeated, paraphrased and new prompts (5:3:2). Users wait 0.5–2 s between requests. 429 with Retry-After is the "
@@ -488,6 +489,7 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, default=4, help="denoising steps per image")
     parser.add_argument("--size", type=int, default=None, help="width and height (default: the model's)")
     parser.add_argument("--concurrency", type=int, default=None, help="AERIE_IMAGINE_CONCURRENCY for the server")
+    parser.add_argument("--note", default="", help="a sentence on the run's conditions for the report (build, machine load)")
     args = parser.parse_args(argv)
 
     scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
@@ -496,7 +498,7 @@ def main(argv=None) -> int:
         parser.error(f"unknown scenarios {unknown}; choose from {SCENARIOS}")
     if not os.access(args.bin, os.X_OK):
         parser.error(f"{args.bin} is not an executable aerie binary; build it (swift build -c release --product aerie)")
-    out = Path(args.out)
+    out = Path(args.out).resolve()  # Locust runs in this script's folder
     out.mkdir(parents=True, exist_ok=True)
     try:
         model = diffusion_model(args.preset, Path(args.cache))
@@ -534,7 +536,8 @@ def main(argv=None) -> int:
         shutil.rmtree(work, ignore_errors=True)
     (out / "summary.json").write_text(json.dumps({"settings": vars(args), "scenarios": summaries}, indent=2))
     names = charts(out, scenarios, summaries)
-    path = report(out, summaries, {"preset": args.preset, "steps": args.steps, "users": args.users, "duration": args.duration}, names)
+    path = report(out, summaries, {"preset": args.preset, "steps": args.steps, "users": args.users, "duration": args.duration,
+                                          "note": args.note}, names)
     print(f"==> {path}")
     failed = sum(s["failures"] for s in summaries)
     return 1 if failed else 0
