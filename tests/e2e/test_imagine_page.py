@@ -37,6 +37,12 @@ def test_generate_then_a_paraphrase_hits_the_cache(browser, imagine_server):  # 
     wait(browser, lambda b: len(figures(b)) == before + 1, timeout=120)
     wait(browser, lambda b: "Done" in b.find_element(By.ID, "progress-text").text)
     assert browser.find_element(By.ID, "progress-bar").get_attribute("style").replace(" ", "").find("width:100%") >= 0
+    # Live progress: the page followed the invocation's server-sent step events up to the last step.
+    progress = browser.find_element(By.ID, "progress")
+    assert int(progress.get_attribute("data-events")) >= 3
+    # (The server counts the scheduler's steps: PNDM runs one more than asked.)
+    assert progress.get_attribute("data-last-step") == progress.get_attribute("data-total-steps")
+    assert int(progress.get_attribute("data-total-steps")) >= 3
     first = figures(browser)[0]
     assert first.get_attribute("data-cache") == "miss"
     assert "cache miss" in first.find_element(By.CSS_SELECTOR, ".badge").text

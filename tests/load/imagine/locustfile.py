@@ -13,6 +13,8 @@ Environment:
     IMAGINE_STEPS      denoising steps per image (default 4)
     IMAGINE_SIZE       width and height (default: the model's)
     IMAGINE_MIX        repeat,paraphrase,new weights (default per scenario)
+    IMAGINE_SAMPLES    a CSV file to append one line per request to (time, kind, cache, status, ms), for exact
+                       hit and miss percentiles in the report
 
 Every POST is named after its prompt's kind (seed, repeat, paraphrase, new) and its answer's X-Cache header,
 e.g. "POST images [paraphrase] hit", so the CSVs split the latency of cache hits from that of generations and the
@@ -51,6 +53,21 @@ def mix():
         return tuple(float(part) for part in text.split(","))
     return DEFAULT_MIX.get(SCENARIO, DEFAULT_MIX["constant"])
 
+
+class Samples:
+    """One CSV line per request when IMAGINE_SAMPLES names a file (Locust runs users in one process)."""
+
+    def __init__(self, path):
+        self.lock = threading.Lock()
+        self.file = open(path, "a", buffering=1) if path else None
+
+    def add(self, kind, cache, status, milliseconds):
+        if self.file:
+            with self.lock:
+                self.file.write(f"{time.time():.3f},{kind},{cache},{status},{milliseconds:.1f}\n")
+
+
+SAMPLES = Samples(os.environ.get("IMAGINE_SAMPLES"))
 
 # Families whose base prompt some user has generated: repeats and paraphrases pick among them, so they can hit.
 _seen_lock = threading.Lock()
@@ -109,7 +126,10 @@ class ImagineUser(HttpUser):
         body = {"prompt": prompt, "steps": STEPS}
         if SIZE:
             body["width"] = body["height"] = int(SIZE)
+        started = time.perf_counter()
         with self.client.post(PATH, json=body, name=f"POST images [{kind}]", catch_response=True) as response:
+            elapsed = (time.perf_counter() - started) * 1000
+            SAMPLES.add(kind, response.headers.get("X-Cache", ""), response.status_code, elapsed)
             if response.status_code == 429 and response.headers.get("Retry-After"):
                 response.request_meta["name"] = "POST images 429 back-pressure"
                 response.success()

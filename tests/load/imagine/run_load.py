@@ -212,6 +212,9 @@ def run_locust(url: str, token: str, scenario: str, out: Path, duration: float, 
            "IMAGINE_USERS": str(users), "IMAGINE_STEPS": str(steps)}
     if size:
         env["IMAGINE_SIZE"] = str(size)
+    samples = out / f"{scenario}_samples.csv"
+    samples.unlink(missing_ok=True)
+    env["IMAGINE_SAMPLES"] = str(samples)
     command = [python, "-m", "locust", "-f", str(HERE / "locustfile.py"), "--headless", "--host", url,
                "--csv", str(out / scenario), "--csv-full-history", "--only-summary", "--stop-timeout", "120",
                "--loglevel", "WARNING"]
@@ -239,6 +242,34 @@ def read_failures(out: Path, scenario: str) -> list:
         return list(csv.DictReader(handle))
 
 
+def read_samples(out: Path, scenario: str) -> list:
+    """[(unix time, kind, cache, status, ms)] written by the locustfile, one per request."""
+    path = out / f"{scenario}_samples.csv"
+    if not path.exists():
+        return []
+    rows = []
+    for line in path.read_text().splitlines():
+        parts = line.split(",")
+        if len(parts) == 5:
+            rows.append((float(parts[0]), parts[1], parts[2], int(parts[3]), float(parts[4])))
+    return rows
+
+
+def percentile(values, q):
+    """Nearest-rank percentile of a list (None when empty)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
+
+
+def latency(values):
+    if not values:
+        return None
+    return {"requests": len(values), "mean_ms": sum(values) / len(values), "p50_ms": percentile(values, 0.5),
+            "p95_ms": percentile(values, 0.95), "p99_ms": percentile(values, 0.99)}
+
+
 def summarize(out: Path, scenario: str, metrics: dict) -> dict:
     """The numbers of one scenario from Locust's CSVs and the /metrics delta."""
     rows = read_stats(out, scenario)
@@ -251,20 +282,11 @@ def summarize(out: Path, scenario: str, metrics: dict) -> dict:
     backpressure = count([r for r in posts if "429" in r["Name"]])
     served = [r for r in posts if r["Name"].endswith(" hit") or r["Name"].endswith(" miss")]
 
-    def percentile_of(rs, column):
-        return max((float(r[column]) for r in rs if r.get(column) not in (None, "", "N/A")), default=None)
-
-    def by(suffix):
-        rs = [r for r in posts if r["Name"].endswith(suffix)]
-        if not rs:
-            return None
-        total = count(rs)
-        return {
-            "requests": total,
-            "mean_ms": sum(float(r["Average Response Time"]) * int(r["Request Count"]) for r in rs) / max(total, 1),
-            # The largest per-kind percentile: an upper bound of the kind's percentile across prompt kinds.
-            "p50_ms": percentile_of(rs, "50%"), "p95_ms": percentile_of(rs, "95%"), "p99_ms": percentile_of(rs, "99%"),
-        }
+    samples = [s for s in read_samples(out, scenario) if s[3] == 200]
+    # A hit on a prompt first asked as new or seed waited for a generation in flight (coalesced): kept apart.
+    stored_hits = [s[4] for s in samples if s[2] == "hit" and s[1] in ("repeat", "paraphrase")]
+    coalesced = [s[4] for s in samples if s[2] == "hit" and s[1] in ("new", "seed")]
+    miss_times = [s[4] for s in samples if s[2] == "miss"]
 
     generation = histogram(metrics, "imagine_generation_seconds")
     queue = histogram(metrics, "imagine_queue_wait_seconds")
@@ -287,7 +309,7 @@ def summarize(out: Path, scenario: str, metrics: dict) -> dict:
         "latency_ms": {
             "all": {"p50": _num(aggregated.get("50%")), "p95": _num(aggregated.get("95%")), "p99": _num(aggregated.get("99%")),
                     "mean": _num(aggregated.get("Average Response Time"))},
-            "hit": by(" hit"), "miss": by(" miss"),
+            "hit": latency(stored_hits), "coalesced": latency(coalesced), "miss": latency(miss_times),
         },
         "served": count(served),
         "server": {
@@ -445,7 +467,7 @@ def report(out: Path, summaries: list, settings: dict, chart_names: list) -> Pat
         "repeated, paraphrased and new prompts (5:3:2). Users wait 0.5–2 s between requests. 429 with Retry-After is the "
         "server's back-pressure (not a failure); any other non-200 answer is a failure.",
         "",
-        "| scenario | requests | failures | 429 | req/s | hit ratio | p50 ms | p95 ms | p99 ms | hit p50 ms | miss p50 ms | server gen. mean s | gen. p95 s | queue wait mean s |",
+        "| scenario | requests | failures | 429 | req/s | hit ratio | p50 ms | p95 ms | p99 ms | hit p50 / p99 ms | miss p50 / p99 ms | server gen. mean s | gen. p95 s | queue wait mean s |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for s in summaries:
@@ -456,11 +478,16 @@ def report(out: Path, summaries: list, settings: dict, chart_names: list) -> Pat
         lines.append(
             f"| {s['scenario']} | {s['requests']} | {s['failures']} | {s['backpressure_429']} | {s['rps']:.2f} | "
             f"{fmt(s['hit_ratio'], 2)} | {fmt(latency['all']['p50'])} | {fmt(latency['all']['p95'])} | {fmt(latency['all']['p99'])} | "
-            f"{fmt(hit.get('p50_ms'))} | {fmt(miss.get('p50_ms'))} | {fmt(server['generation_mean_s'], 2)} | "
+            f"{fmt(hit.get('p50_ms'))} / {fmt(hit.get('p99_ms'))} | {fmt(miss.get('p50_ms'))} / {fmt(miss.get('p99_ms'))} | "
+            f"{fmt(server['generation_mean_s'], 2)} | "
             f"{fmt(server['generation_p95_s'], 2)} | {fmt(server['queue_wait_mean_s'], 2)} |")
     lines += [
         "",
-        "Latencies are Locust's (client side, whole request). Server columns come from the difference of `/metrics` "
+        "Latencies are client side (whole request). *hit* = a repeated or paraphrased prompt answered from the "
+        "cache; a new prompt that arrives while an equivalent one is being generated is coalesced and also answered "
+        "`X-Cache: hit`, after waiting for that generation (" + ", ".join(
+            f"{s['scenario']} {s['latency_ms']['coalesced']['requests']} coalesced, p50 {fmt(s['latency_ms']['coalesced']['p50_ms'])} ms"
+            for s in summaries if s["latency_ms"].get("coalesced")) + "). Server columns come from the difference of `/metrics` "
         "before and after each scenario (`imagine_generation_seconds`, `imagine_queue_wait_seconds`; p95 interpolated "
         "in the histogram's buckets). Server-side cache counters per scenario: " + ", ".join(
             f"{s['scenario']} {s['server']['hits']:.0f} hits / {s['server']['misses']:.0f} misses" for s in summaries) + ".",

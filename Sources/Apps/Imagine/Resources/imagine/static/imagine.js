@@ -151,6 +151,9 @@
   function follow(invocation, body) {
     const stream = new EventSource('/v1/invocations/' + encodeURIComponent(invocation) + '/events');
     current = { invocation, stream };
+    $('progress').dataset.events = '0';
+    delete $('progress').dataset.lastStep;
+    delete $('progress').dataset.totalSteps;
     showProgress(0, 'Queued…');
     stream.addEventListener('progress', (event) => {
       let data = {};
@@ -161,6 +164,13 @@
       const steps = pick(details, 'steps', 'total') || body.steps;
       const text = step !== undefined ? `Step ${step} of ${steps}` : (data.message || `${Math.round(fraction * 100)}%`);
       showProgress(fraction, text);
+      // For tests and curious readers: how many progress events arrived and the last step they named.
+      const box = $('progress');
+      box.dataset.events = String(Number(box.dataset.events || 0) + 1);
+      if (step !== undefined) {
+        box.dataset.lastStep = String(step);
+        box.dataset.totalSteps = String(steps);
+      }
     });
     stream.addEventListener('result', (event) => {
       let image = null;
