@@ -11,14 +11,17 @@ struct ImagineCalibrateCommand: AsyncParsableCommand {
         commandName: "calibrate",
         abstract: "Measure precision, recall and false-hit rate of cache thresholds 0.70…0.99 on labelled prompt pairs.",
         discussion: """
-            PAIRS.csv has a header row with the columns a, b and same (1 when one image may answer both
-            prompts, 0 when not) and optionally kind (a category such as negation or colour, for the report).
-            A pair is a hit at a threshold when the cosine similarity of the two MiniLM embeddings reaches it;
-            with the guard, PromptGuard must also find the prompts compatible (same negation, colours, counts,
-            styles, attributes and word order). The false-hit rate is the share of pairs labelled 0 that hit.
+            PAIRS.csv has a header row with the columns a, b and same (1 when one image may answer both prompts, \
+            0 when not), and optionally kind (a category such as negation or colour, counted in the report).
+
+            A pair is a hit at a threshold when the cosine similarity of the two MiniLM embeddings reaches it; \
+            with the guard, PromptGuard must also find the prompts compatible (same negation, colours, relations, \
+            counts, styles, attributes and word order). The false-hit rate is the share of pairs labelled 0 that hit.
+
+            Examples:
               aerie models install minilm
-              aerie imagine calibrate data/imagine/calibration-pairs.csv --chart calibration.png
-              aerie imagine calibrate pairs.csv --model-dir ./aerie-data/models/minilm --json
+              aerie imagine calibrate data/imagine/calibration-pairs.csv --chart c.png
+              aerie imagine calibrate pairs.csv --model-dir DIR --json
             """
     )
 
