@@ -156,6 +156,9 @@ struct PipelineAppTests {
             #expect(second["stage"] == .string("ready"), "\(second)")
             #expect(second["versions"]?.array.map { $0["version"] } == [.number(2), .number(1)])
             #expect(second["serving_version"] == .number(2))
+            let listed = try await client.send(.get, "/v1/apps/pipeline/datasets", token: harness.annToken).json()["items"]?.array ?? []
+            #expect(listed.count == 1)
+            #expect(listed.first?["versions"]?.array.count == 2)
             let model = try await client.send(.get, "/v1/apps/pipeline/models/fruit", token: harness.annToken).json()
             #expect(model["kind"] == .string("naive-bayes"))
             #expect(model["versions"] == .array([.number(2), .number(1)]))

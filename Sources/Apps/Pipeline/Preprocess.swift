@@ -41,7 +41,11 @@ public struct Preprocess: Function {
         var record: DatasetRecord
         if let text = metadata["version"], let version = Int(text), let found = try await store.get(owner: owner, name: name, version: version) {
             record = found.record
-        } else if let found = try await store.versions(owner: owner, name: name).last(where: { $0.source?.etag == event.etag && $0.source?.uploadedAt == event.time }) {
+        } else if let found = try await store.versions(owner: owner, name: name).last(where: { record in
+            // A redelivered event of a direct upload: same object, same time (to the millisecond the records keep).
+            guard let known = record.source else { return false }
+            return known.etag == event.etag && abs(known.uploadedAt.timeIntervalSince(event.time)) < 0.001
+        }) {
             record = found
         } else {
             let options = (try? TrainingRequest.parse(metadata: metadata)) ?? TrainingRequest()
@@ -90,19 +94,22 @@ public struct Preprocess: Function {
         let reportKey = PipelineKeys.report(owner: owner, name: name)
         try await objects.put(bucket: PipelineKeys.bucket, key: reportKey, data: JSONCoding.encode(cleaned.report),
                               attributes: ObjectAttributes(contentType: "application/json", metadata: ["version": String(record.version)]))
-        let seconds = Trainer.seconds(clock.now - t0)
-        record = try await store.update(owner: owner, name: name, version: record.version) { r in
-            r.stage = .training
-            r.report = cleaned.report
-            r.options.target = cleaned.report.target
-            r.message = "waiting for the trainer"
-            r.progress = 0
-            r.timings.preprocessSeconds = seconds
-        }
-        // Written last: this object triggers training.
+        // This object triggers training; the trainer also accepts a version still marked preprocessing, so a crash
+        // between this write and the record's update below cannot leave the version stuck.
         try await objects.put(bucket: PipelineKeys.bucket, key: PipelineKeys.preprocessed(owner: owner, name: name),
                               data: Data(cleaned.csv.utf8),
                               attributes: ObjectAttributes(contentType: "text/csv", metadata: ["version": String(record.version)]))
+        let seconds = Trainer.seconds(clock.now - t0)
+        record = try await store.update(owner: owner, name: name, version: record.version) { r in
+            r.report = cleaned.report
+            r.options.target = cleaned.report.target
+            r.timings.preprocessSeconds = seconds
+            if r.stage == .preprocessing {
+                r.stage = .training
+                r.message = "waiting for the trainer"
+                r.progress = 0
+            }
+        }
         await context.log("preprocessed \(record.dataset) v\(record.version): \(cleaned.report.rowsIn) rows in, \(cleaned.report.rowsOut) out")
         return output(record)
     }

@@ -44,7 +44,7 @@ public struct Train: Function {
             await context.log("\(name) version \(version) was deleted before training; nothing to do")
             return Output(dataset: DatasetRecord.key(owner: owner, name: name), version: version, stage: .failed, error: "deleted")
         }
-        guard record.stage == .training else {
+        guard record.stage == .training || record.stage == .preprocessing else {
             await context.log("\(record.dataset) v\(version) is \(record.stage.rawValue), not waiting for training; nothing to do")
             return Output(dataset: record.dataset, version: version, stage: record.stage, error: record.error, modelKey: record.model?.key)
         }
@@ -71,6 +71,7 @@ public struct Train: Function {
         }
         let started = Date()
         record = try await store.update(owner: owner, name: name, version: version) { r in
+            if !r.stage.isFinished { r.stage = .training }
             r.timings.trainStartedAt = started
             r.message = "training a \(r.options.model)"
             r.progress = 0
