@@ -162,12 +162,12 @@
 
   function confusionMatrix(labels, matrix) {
     const cell = 34;
-    const margin = 90;
-    const size = margin + cell * labels.length;
+    const left = 96;
+    const top = 40;
     const svg = document.createElementNS(svgNS, 'svg');
     svg.setAttribute('class', 'confusion');
-    svg.setAttribute('width', size);
-    svg.setAttribute('height', size + 16);
+    svg.setAttribute('width', left + cell * labels.length + 4);
+    svg.setAttribute('height', top + cell * labels.length + 4);
     svg.setAttribute('role', 'img');
     svg.setAttribute('aria-label', 'confusion matrix: rows are true classes, columns predicted classes');
     const max = Math.max(1, ...matrix.flat());
@@ -180,22 +180,26 @@
       element.textContent = value;
       svg.append(element);
     };
+    text(left + (cell * labels.length) / 2, 12, 'predicted →', 'middle');
+    text(4, 12, 'true ↓', 'start');
     labels.forEach((label, i) => {
-      text(margin - 6, margin + cell * i + cell / 2 + 4, label.slice(0, 12), 'end');
-      text(margin + cell * i + cell / 2, margin - 8, label.slice(0, 5), 'middle');
+      text(left - 6, top + cell * i + cell / 2 + 4, label.slice(0, 14), 'end');
+      text(left + cell * i + cell / 2, top - 6, label.slice(0, 5), 'middle');
     });
-    text(margin + (cell * labels.length) / 2, 12, 'predicted →', 'middle');
     matrix.forEach((row, i) => row.forEach((count, j) => {
       const rect = document.createElementNS(svgNS, 'rect');
       const strength = count / max;
-      rect.setAttribute('x', margin + cell * j);
-      rect.setAttribute('y', margin + cell * i);
+      rect.setAttribute('x', left + cell * j);
+      rect.setAttribute('y', top + cell * i);
       rect.setAttribute('width', cell - 1);
       rect.setAttribute('height', cell - 1);
       rect.setAttribute('fill', `rgba(47, 111, 222, ${0.08 + 0.92 * strength})`);
       rect.setAttribute('data-count', count);
+      const title = document.createElementNS(svgNS, 'title');
+      title.textContent = `true ${labels[i]}, predicted ${labels[j]}: ${count}`;
+      rect.append(title);
       svg.append(rect);
-      text(margin + cell * j + cell / 2, margin + cell * i + cell / 2 + 4, count, 'middle', strength > 0.55);
+      text(left + cell * j + cell / 2, top + cell * i + cell / 2 + 4, count, 'middle', strength > 0.55);
     }));
     return svg;
   }
