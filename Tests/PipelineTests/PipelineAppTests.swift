@@ -145,6 +145,29 @@ struct PipelineAppTests {
         }
     }
 
+    @Test("a real-valued target trains a regression: R² and errors as metrics, numbers as predictions, no probabilities")
+    func regression() async throws {
+        let harness = try await PipelineHarness.make()
+        var csv = "x,noise,y\n"
+        for i in 0..<60 { csv += "\(Double(i) / 4),\(i % 7),\(Double(i) / 2 + 0.25)\n" }
+        let body = csv
+        try await harness.test { client in
+            #expect(try await client.upload(body, query: "name=line&model=decision-tree", token: harness.annToken).status == .accepted)
+            let dataset = try await client.finished("line", token: harness.annToken)
+            #expect(dataset["stage"] == .string("ready"), "\(dataset)")
+            #expect(dataset["report"]?["task"] == .string("regression"))
+            let model = try await client.send(.get, "/v1/apps/pipeline/models/line", token: harness.annToken).json()
+            #expect(model["task"] == .string("regression"))
+            #expect(model["metrics"]?["r2"]?.numberValue ?? 0 > 0.9)
+            #expect(model["classes"] == nil || model["classes"] == .null)
+            let predicted = try await client.send(.post, "/v1/apps/pipeline/models/line/predict", token: harness.annToken,
+                                                  json: #"{"rows": [{"x": 5, "noise": 3}]}"#).json()
+            let value = try #require(predicted["predictions"]?.array.first?.numberValue)
+            #expect(abs(value - 10.25) < 1.5)
+            #expect(predicted["probabilities"] == nil)
+        }
+    }
+
     @Test("uploading a name again trains a new version; the latest ready one serves; versions are deleted one by one or all")
     func versions() async throws {
         let harness = try await PipelineHarness.make()
