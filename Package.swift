@@ -36,6 +36,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
+        .package(url: "https://github.com/vapor/multipart-kit.git", from: "4.7.1"),
     ],
     targets: [
         // Primitive protocols, value types, errors, configuration and the in-memory drivers.
@@ -96,7 +97,8 @@ let package = Package(
         .target(
             name: "Pipeline",
             dependencies: ["AerieCore", "AerieFunctions", "AerieHTTP", "AerieML",
-                           .product(name: "Hummingbird", package: "hummingbird")],
+                           .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "MultipartKit", package: "multipart-kit")],
             path: "Sources/Apps/Pipeline",
             resources: [.copy("Resources")],
             swiftSettings: strict

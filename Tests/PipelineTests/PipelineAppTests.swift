@@ -335,6 +335,9 @@ struct PipelinePartsTests {
         #expect(form.parts[1].filename == "d.csv")
         #expect(MultipartForm.boundary(contentType: "multipart/form-data; boundary=\"a b\"") == "a b")
         #expect(MultipartForm.boundary(contentType: "text/csv") == nil)
+        #expect(throws: AerieError.self) { try MultipartForm(data: Data("no parts here".utf8), boundary: "b") }
+        let nameless = "--b\r\nContent-Disposition: form-data\r\n\r\nx\r\n--b--\r\n"
+        #expect(throws: AerieError.self) { try MultipartForm(data: Data(nameless.utf8), boundary: "b") }
     }
 
     @Test("keys parse back to owner and name; only safe names pass")
