@@ -37,6 +37,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
+        .package(url: "https://github.com/vapor/multipart-kit.git", from: "4.7.1"),
     ],
     targets: [
         // Primitive protocols, value types, errors, configuration and the in-memory drivers.
@@ -93,6 +94,16 @@ let package = Package(
             path: "Sources/Apps/Quickstart",
             swiftSettings: strict
         ),
+        // The Pipeline app: CSV → preprocess → train → serve predictions, with its page.
+        .target(
+            name: "Pipeline",
+            dependencies: ["AerieCore", "AerieFunctions", "AerieHTTP", "AerieML",
+                           .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "MultipartKit", package: "multipart-kit")],
+            path: "Sources/Apps/Pipeline",
+            resources: [.copy("Resources")],
+            swiftSettings: strict
+        ),
         // Shared conformance suites every driver runs, and test fixtures.
         .target(
             name: "AerieTesting",
@@ -102,7 +113,7 @@ let package = Package(
         .executableTarget(
             name: "aerie",
             dependencies: [
-                "AerieCore", "AerieSQLite", "AerieFunctions", "AerieHTTP", "Quickstart", "AerieML", "AerieText", "AerieDiffusion",
+                "AerieCore", "AerieSQLite", "AerieFunctions", "AerieHTTP", "Quickstart", "Pipeline", "AerieML", "AerieText", "AerieDiffusion",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -147,6 +158,17 @@ let package = Package(
                 "AerieCore", "AerieFunctions", "AerieHTTP", "AerieTesting", "Quickstart",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "PipelineTests",
+            dependencies: [
+                "Pipeline", "AerieCore", "AerieFunctions", "AerieHTTP", "AerieML", "AerieTesting",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),
         // OpenBLAS through its C interface (Debian: libopenblas-dev).

@@ -8,6 +8,7 @@ import Hummingbird
 import Logging
 import Metrics
 import Prometheus
+import Pipeline
 import Quickstart
 import NIOCore
 import ServiceLifecycle
@@ -33,7 +34,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("cors-origin"), help: "An origin allowed to call the API from a browser (repeatable; '*' for any).")
     var corsOrigins: [String] = []
     @Option(help: "Requests per second allowed per caller (token or key); 0 disables the limit.") var rateLimit = 50.0
-    @Option(help: "Apps to enable, comma-separated (available: quickstart), or 'none'.") var apps = "quickstart"
+    @Option(help: "Apps to enable, comma-separated (available: quickstart, pipeline), or 'none'.") var apps = "quickstart,pipeline"
+    @Option(help: "Largest CSV the pipeline app accepts, in MiB.") var pipelineMaxMib = 32
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
     @Option(help: ArgumentHelp("For `make bench`: also serve a bare Hummingbird route POST /noop on this port and register function bench-noop.", visibility: .hidden))
     var benchPort: Int?
@@ -102,7 +104,8 @@ struct ServeCommand: AsyncParsableCommand {
         return try names.map { name -> any AerieApp in
             switch name {
             case QuickstartApp.name: return QuickstartApp()
-            default: throw ValidationError("--apps: unknown app \"\(name)\"; available: quickstart.")
+            case PipelineApp.name: return PipelineApp(limits: PipelineLimits(maxDatasetBytes: Int64(max(1, pipelineMaxMib)) << 20))
+            default: throw ValidationError("--apps: unknown app \"\(name)\"; available: quickstart, pipeline.")
             }
         }
     }
