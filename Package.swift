@@ -93,6 +93,15 @@ let package = Package(
             path: "Sources/Apps/Quickstart",
             swiftSettings: strict
         ),
+        // The Pipeline app: CSV → preprocess → train → serve predictions, with its page.
+        .target(
+            name: "Pipeline",
+            dependencies: ["AerieCore", "AerieFunctions", "AerieHTTP", "AerieML",
+                           .product(name: "Hummingbird", package: "hummingbird")],
+            path: "Sources/Apps/Pipeline",
+            resources: [.copy("Resources")],
+            swiftSettings: strict
+        ),
         // Shared conformance suites every driver runs, and test fixtures.
         .target(
             name: "AerieTesting",
@@ -102,7 +111,7 @@ let package = Package(
         .executableTarget(
             name: "aerie",
             dependencies: [
-                "AerieCore", "AerieSQLite", "AerieFunctions", "AerieHTTP", "Quickstart", "AerieML", "AerieText", "AerieDiffusion",
+                "AerieCore", "AerieSQLite", "AerieFunctions", "AerieHTTP", "Quickstart", "Pipeline", "AerieML", "AerieText", "AerieDiffusion",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -141,6 +150,17 @@ let package = Package(
                 "AerieCore", "AerieFunctions", "AerieHTTP", "AerieTesting", "Quickstart",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "PipelineTests",
+            dependencies: [
+                "Pipeline", "AerieCore", "AerieFunctions", "AerieHTTP", "AerieML", "AerieTesting",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),
         // OpenBLAS through its C interface (Debian: libopenblas-dev).

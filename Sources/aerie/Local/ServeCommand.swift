@@ -8,6 +8,7 @@ import Hummingbird
 import Logging
 import Metrics
 import Prometheus
+import Pipeline
 import Quickstart
 import NIOCore
 import ServiceLifecycle
@@ -33,7 +34,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("cors-origin"), help: "An origin allowed to call the API from a browser (repeatable; '*' for any).")
     var corsOrigins: [String] = []
     @Option(help: "Requests per second allowed per caller (token or key); 0 disables the limit.") var rateLimit = 50.0
-    @Option(help: "Apps to enable, comma-separated (available: quickstart), or 'none'.") var apps = "quickstart"
+    @Option(help: "Apps to enable, comma-separated (available: quickstart, pipeline), or 'none'.") var apps = "quickstart,pipeline"
+    @Option(help: "Largest CSV the pipeline app accepts, in MiB.") var pipelineMaxMib = 32
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
     @Option(help: ArgumentHelp("For `make bench`: also serve a bare Hummingbird route POST /noop on this port and register function bench-noop.", visibility: .hidden))
     var benchPort: Int?
@@ -63,7 +65,8 @@ struct ServeCommand: AsyncParsableCommand {
         // the runtime first positioned its consumer groups can be skipped; idempotency keys prevent repeats.
         let runtimeConfiguration = RuntimeConfiguration(triggerStartPosition: .earliest)
         let runtime = FunctionRuntime(primitives: primitives, configuration: runtimeConfiguration, logger: Logger(label: "aerie.functions"))
-        for app in try enabledApps() {
+        let apps = try enabledApps()
+        for app in apps {
             try await app.setUp(primitives: primitives, runtime: runtime, logger: Logger(label: "aerie.apps.\(type(of: app).name)"))
         }
 
@@ -82,7 +85,7 @@ struct ServeCommand: AsyncParsableCommand {
             adminPassword: adminPassword
         )
         let gateway = try await AerieGateway.build(primitives: primitives, runtime: runtime, configuration: gatewayConfiguration,
-                                                   registry: registry, logger: logger)
+                                                   registry: registry, apps: apps, logger: logger)
         let app = gateway.makeApplication(configuration: .init(address: .hostname(host, port: port), serverName: "aerie"))
         let serviceGroup = ServiceGroup(
             configuration: .init(services: services + [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
@@ -101,7 +104,8 @@ struct ServeCommand: AsyncParsableCommand {
         return try names.map { name -> any AerieApp in
             switch name {
             case QuickstartApp.name: return QuickstartApp()
-            default: throw ValidationError("--apps: unknown app \"\(name)\"; available: quickstart.")
+            case PipelineApp.name: return PipelineApp(limits: PipelineLimits(maxDatasetBytes: Int64(max(1, pipelineMaxMib)) << 20))
+            default: throw ValidationError("--apps: unknown app \"\(name)\"; available: quickstart, pipeline.")
             }
         }
     }
