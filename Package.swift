@@ -253,7 +253,10 @@ let package = Package(
         ),
         .testTarget(
             name: "AerieDiffusionTests",
-            dependencies: ["AerieDiffusion", "AerieONNX", "AerieText", "AerieCore"],
+            dependencies: [
+                "AerieDiffusion", "AerieONNX", "AerieText", "AerieCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),

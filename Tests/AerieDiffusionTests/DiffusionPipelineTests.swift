@@ -30,6 +30,9 @@ struct DiffusionPipelineTests {
         let pipeline = try DiffusionFixtures.pipeline()
         let fixture = try DiffusionFixtures.decode(Images.self, "tiny-images.json")
         #expect(fixture.images.count == 4)
+        try #require(
+            try DiffusionFixtures.tinyFingerprint() == fixture.model,
+            "The tiny model in aerie-data/models/imagine-tiny is not the one the fixtures were made with: delete it and run `make imagine-models`, or `make fixtures` after changing the generator.")
         for image in fixture.images {
             let request = DiffusionRequest(
                 prompt: image.prompt, negativePrompt: image.negative_prompt, width: image.width, height: image.height, steps: image.steps,
