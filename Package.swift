@@ -253,9 +253,18 @@ let package = Package(
             dependencies: ["AerieCore", "AerieONNX", "CZlib"],
             swiftSettings: strict
         ),
+        // The Swift side of `make bench-imagine-steps` (bench/imagine_steps.py runs it next to ONNX Runtime Python).
+        .executableTarget(
+            name: "aerie-bench-imagine",
+            dependencies: ["AerieDiffusion", "AerieONNX"],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "AerieDiffusionTests",
-            dependencies: ["AerieDiffusion", "AerieONNX", "AerieText", "AerieCore"],
+            dependencies: [
+                "AerieDiffusion", "AerieONNX", "AerieText", "AerieCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),
