@@ -1,0 +1,169 @@
+import Dispatch
+
+/// Trees packed for fast prediction: the nodes of all trees in one array of 16-byte records,
+/// each tree breadth first so that a node's two children are adjacent, and the leaf values of
+/// all trees in another array.
+///
+/// A step down a tree is one record read and a branch-free index computation. A leaf points to
+/// itself behind an infinite threshold, so several walks (rows, or trees for a single row) can
+/// advance in lock step until none moves: independent walks overlap their memory latency.
+struct PackedForest: Sendable {
+    struct Node: Sendable {
+        /// `x[feature] > threshold` goes right; +infinity in a leaf.
+        var threshold: Double
+        /// Split feature; in a leaf, `-(offset of its values + 1)`.
+        var feature: Int32
+        /// The left child's index (the right child follows it); a leaf's own index.
+        var next: Int32
+    }
+
+    /// Batches at least this large go through a packed table (smaller ones walk the trees).
+    static let minimumBatch = 64
+    /// Rows per parallel task.
+    static let chunkRows = 256
+    /// Walks advanced in lock step.
+    static let lanes = 8
+
+    var nodes: [Node]
+    var roots: [Int32]
+    var values: [Double]
+    var outputs: Int
+
+    init(_ trees: [DecisionTree], outputs: Int) {
+        self.outputs = outputs
+        var nodes: [Node] = []
+        nodes.reserveCapacity(trees.reduce(0) { $0 + $1.nodeCount })
+        var values: [Double] = []
+        values.reserveCapacity(trees.reduce(0) { $0 + $1.leafValues.count })
+        var roots: [Int32] = []
+        var queue: [Int] = []
+        for tree in trees {
+            let start = nodes.count
+            let valueBase = values.count
+            values.append(contentsOf: tree.leafValues)
+            roots.append(Int32(start))
+            queue.removeAll(keepingCapacity: true)
+            queue.append(0)
+            var head = 0
+            while head < queue.count {
+                let old = queue[head]
+                head += 1
+                let f = tree.feature[old]
+                if f < 0 {
+                    let offset = valueBase + Int(tree.right[old]) * outputs
+                    nodes.append(Node(threshold: .infinity, feature: Int32(-(offset + 1)), next: Int32(nodes.count)))
+                } else {
+                    nodes.append(Node(threshold: tree.threshold[old], feature: f, next: Int32(start + queue.count)))
+                    queue.append(old + 1)
+                    queue.append(Int(tree.right[old]))
+                }
+            }
+        }
+        self.nodes = nodes
+        self.roots = roots
+        self.values = values
+    }
+
+    /// The mean over trees of the leaf values, `outputs` per row, row-major.
+    func predict(_ x: Matrix) -> [Double] {
+        let k = outputs
+        var out = [Double](repeating: 0, count: x.rows * k)
+        let chunks = (x.rows + PackedForest.chunkRows - 1) / PackedForest.chunkRows
+        x.values.withUnsafeBufferPointer { xv in
+            out.withUnsafeMutableBufferPointer { ov in
+                let shared = SharedBuffers(x: xv, out: ov)
+                if chunks <= 1 {
+                    accumulate(shared, rows: 0..<x.rows, cols: x.cols)
+                } else {
+                    DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                        let lo = c * PackedForest.chunkRows
+                        accumulate(shared, rows: lo..<min(x.rows, lo + PackedForest.chunkRows), cols: x.cols)
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// The input and output of one batch, shared by the tasks predicting disjoint row ranges.
+    private struct SharedBuffers: @unchecked Sendable {
+        let x: UnsafeBufferPointer<Double>
+        let out: UnsafeMutableBufferPointer<Double>
+    }
+
+    /// Advances `count` walks (node index and row offset into `x` per walk) until all are at leaves.
+    @inline(__always)
+    private static func walk(
+        _ nv: UnsafePointer<Node>, _ x: UnsafePointer<Double>, count: Int, node: UnsafeMutablePointer<Int>,
+        base: UnsafeMutablePointer<Int>
+    ) {
+        while true {
+            var moved = 0
+            for g in 0..<count {
+                let current = node[g]
+                let nd = nv[current]
+                let f = Int(max(nd.feature, 0))
+                let next = Int(nd.next) &+ (x[base[g] &+ f] > nd.threshold ? 1 : 0)
+                moved |= current ^ next
+                node[g] = next
+            }
+            if moved == 0 { return }
+        }
+    }
+
+    /// Sums every tree's leaf values for `rows` into the output, then divides by the tree count.
+    /// Several rows go down one tree at a time (its nodes stay in cache); a batch of fewer rows
+    /// than lanes sends one row down several trees at a time instead.
+    private func accumulate(_ b: SharedBuffers, rows: Range<Int>, cols: Int) {
+        guard let xp = b.x.baseAddress, let op = b.out.baseAddress, !rows.isEmpty else { return }
+        let k = outputs
+        let lanes = PackedForest.lanes
+        let scale = 1 / Double(max(1, roots.count))
+        nodes.withUnsafeBufferPointer { nb in
+            values.withUnsafeBufferPointer { vb in
+                guard let nv = nb.baseAddress, let vv = vb.baseAddress else { return }
+                withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * lanes) { lane in
+                    guard let node = lane.baseAddress else { return }
+                    let base = node + lanes
+                    func add(_ g: Int, row: Int) {
+                        let off = Int(-(nv[node[g]].feature + 1))
+                        let o = row &* k
+                        for c in 0..<k { op[o &+ c] += vv[off &+ c] }
+                    }
+                    if rows.count >= lanes {
+                        for root in roots {
+                            var i = rows.lowerBound
+                            while i < rows.upperBound {
+                                let count = min(lanes, rows.upperBound - i)
+                                for g in 0..<count {
+                                    node[g] = Int(root)
+                                    base[g] = (i + g) &* cols
+                                }
+                                PackedForest.walk(nv, xp, count: count, node: node, base: base)
+                                for g in 0..<count { add(g, row: i + g) }
+                                i += count
+                            }
+                        }
+                    } else {
+                        for i in rows {
+                            var t = 0
+                            while t < roots.count {
+                                let count = min(lanes, roots.count - t)
+                                for g in 0..<count {
+                                    node[g] = Int(roots[t + g])
+                                    base[g] = i &* cols
+                                }
+                                PackedForest.walk(nv, xp, count: count, node: node, base: base)
+                                for g in 0..<count { add(g, row: i) }
+                                t += count
+                            }
+                        }
+                    }
+                }
+                if roots.count > 1 {
+                    for j in (rows.lowerBound * k)..<(rows.upperBound * k) { op[j] *= scale }
+                }
+            }
+        }
+    }
+}
