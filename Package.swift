@@ -148,10 +148,16 @@ let package = Package(
             path: "Sources/COpenBLAS",
             providers: [.apt(["libopenblas-dev"])]
         ),
+        // zlib through its C interface (Debian: zlib1g-dev): model file compression.
+        .systemLibrary(
+            name: "CZlib",
+            path: "Sources/CZlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         // Tabular machine learning: CSV, preprocessing, models, metrics, the model file.
         .target(
             name: "AerieML",
-            dependencies: ["COpenBLAS"],
+            dependencies: ["COpenBLAS", "CZlib"],
             swiftSettings: strict
         ),
         // The Swift side of `make bench-tabular` (bench/tabular.py runs it next to scikit-learn).
@@ -162,7 +168,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AerieMLTests",
-            dependencies: ["AerieML"],
+            dependencies: ["AerieML", "CZlib"],
             resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),
