@@ -88,9 +88,40 @@ public struct LogisticRegression: Sendable, Equatable {
         }
     }
 
+    /// Softmax probabilities, row-major `rows × classes`. Plain loops rather than BLAS: for
+    /// prediction the product is small, and BLAS threads cost more than they save.
     public func predictValues(_ x: Matrix) -> [Double] {
-        var out: [Double] = []
-        probabilities(x, into: &out)
+        let n = x.rows
+        let k = classes
+        let d = features
+        var out = [Double](repeating: 0, count: n * k)
+        x.values.withUnsafeBufferPointer { xv in
+            weights.withUnsafeBufferPointer { wv in
+                bias.withUnsafeBufferPointer { bv in
+                    out.withUnsafeMutableBufferPointer { ov in
+                        for i in 0..<n {
+                            let row = i &* d
+                            let o = i &* k
+                            var m = -Double.infinity
+                            for c in 0..<k {
+                                var s = bv[c]
+                                let w = c &* d
+                                for j in 0..<d { s += xv[row &+ j] * wv[w &+ j] }
+                                ov[o &+ c] = s
+                                m = max(m, s)
+                            }
+                            var total = 0.0
+                            for c in 0..<k {
+                                let e = exp(ov[o &+ c] - m)
+                                ov[o &+ c] = e
+                                total += e
+                            }
+                            for c in 0..<k { ov[o &+ c] /= total }
+                        }
+                    }
+                }
+            }
+        }
         return out
     }
 }

@@ -1,4 +1,9 @@
 import Dispatch
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Trees packed for fast prediction: the nodes of all trees in one array of 16-byte records,
 /// each tree breadth first so that a node's two children are adjacent, and the leaf values of
@@ -19,10 +24,13 @@ struct PackedForest: Sendable {
 
     /// Batches at least this large go through a packed table (smaller ones walk the trees).
     static let minimumBatch = 64
-    /// Rows per parallel task.
-    static let chunkRows = 256
-    /// Walks advanced in lock step.
+    /// Fewest rows worth a parallel task.
+    static let minimumChunkRows = 256
+    /// Walks advanced in lock step: rows down one tree, or one row down several trees.
     static let lanes = 8
+    static let treeLanes = 16
+    /// Online processors, read once.
+    static let cores = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
 
     var nodes: [Node]
     var roots: [Int32]
@@ -68,7 +76,10 @@ struct PackedForest: Sendable {
     func predict(_ x: Matrix) -> [Double] {
         let k = outputs
         var out = [Double](repeating: 0, count: x.rows * k)
-        let chunks = (x.rows + PackedForest.chunkRows - 1) / PackedForest.chunkRows
+        // Few large chunks (two per core): each task then takes the trees one at a time over
+        // all of its rows, so a tree's nodes are read from memory once per task, not per row.
+        let chunks = max(1, min(2 * PackedForest.cores, x.rows / PackedForest.minimumChunkRows))
+        let chunkRows = (x.rows + chunks - 1) / chunks
         x.values.withUnsafeBufferPointer { xv in
             out.withUnsafeMutableBufferPointer { ov in
                 let shared = SharedBuffers(x: xv, out: ov)
@@ -76,8 +87,8 @@ struct PackedForest: Sendable {
                     accumulate(shared, rows: 0..<x.rows, cols: x.cols)
                 } else {
                     DispatchQueue.concurrentPerform(iterations: chunks) { c in
-                        let lo = c * PackedForest.chunkRows
-                        accumulate(shared, rows: lo..<min(x.rows, lo + PackedForest.chunkRows), cols: x.cols)
+                        let lo = c * chunkRows
+                        accumulate(shared, rows: min(x.rows, lo)..<min(x.rows, lo + chunkRows), cols: x.cols)
                     }
                 }
             }
@@ -113,18 +124,19 @@ struct PackedForest: Sendable {
 
     /// Sums every tree's leaf values for `rows` into the output, then divides by the tree count.
     /// Several rows go down one tree at a time (its nodes stay in cache); a batch of fewer rows
-    /// than lanes sends one row down several trees at a time instead.
+    /// than lanes sends each row down several trees at a time instead.
     private func accumulate(_ b: SharedBuffers, rows: Range<Int>, cols: Int) {
         guard let xp = b.x.baseAddress, let op = b.out.baseAddress, !rows.isEmpty else { return }
         let k = outputs
         let lanes = PackedForest.lanes
+        let treeLanes = PackedForest.treeLanes
         let scale = 1 / Double(max(1, roots.count))
         nodes.withUnsafeBufferPointer { nb in
             values.withUnsafeBufferPointer { vb in
                 guard let nv = nb.baseAddress, let vv = vb.baseAddress else { return }
-                withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * lanes) { lane in
+                withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * treeLanes) { lane in
                     guard let node = lane.baseAddress else { return }
-                    let base = node + lanes
+                    let base = node + treeLanes
                     func add(_ g: Int, row: Int) {
                         let off = Int(-(nv[node[g]].feature + 1))
                         let o = row &* k
@@ -145,17 +157,32 @@ struct PackedForest: Sendable {
                             }
                         }
                     } else {
+                        // One row down many trees: a lane that reaches a leaf takes the next tree
+                        // at once, so all lanes stay busy until the trees run out.
+                        let count = min(treeLanes, roots.count)
                         for i in rows {
-                            var t = 0
-                            while t < roots.count {
-                                let count = min(lanes, roots.count - t)
+                            let x = xp + i &* cols
+                            var nextTree = count
+                            var active = count
+                            for g in 0..<count { node[g] = Int(roots[g]) }
+                            while active > 0 {
                                 for g in 0..<count {
-                                    node[g] = Int(roots[t + g])
-                                    base[g] = i &* cols
+                                    let current = node[g]
+                                    if current < 0 { continue }
+                                    let nd = nv[current]
+                                    if nd.feature >= 0 {
+                                        node[g] = Int(nd.next) &+ (x[Int(nd.feature)] > nd.threshold ? 1 : 0)
+                                        continue
+                                    }
+                                    add(g, row: i)
+                                    if nextTree < roots.count {
+                                        node[g] = Int(roots[nextTree])
+                                        nextTree += 1
+                                    } else {
+                                        node[g] = -1
+                                        active -= 1
+                                    }
                                 }
-                                PackedForest.walk(nv, xp, count: count, node: node, base: base)
-                                for g in 0..<count { add(g, row: i) }
-                                t += count
                             }
                         }
                     }
