@@ -99,7 +99,7 @@ import Testing
         let forest = RandomForest.fit(
             TreeData(x, targets: y, classCount: classes),
             parameters: ForestParameters(
-                treeCount: 13, tree: TreeParameters(criterion: classes == 0 ? .mse : .gini, maxFeatures: 2), seed: 5))
+                treeCount: 37, tree: TreeParameters(criterion: classes == 0 ? .mse : .gini, maxFeatures: 2), seed: 5))
         let k = max(1, classes)
         func walked(_ m: Matrix) -> [Double] {
             var out = [Double](repeating: 0, count: m.rows * k)
