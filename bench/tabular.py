@@ -6,8 +6,10 @@ Usage (from the repo root; `make bench-tabular` does all of this):
 
 Data: make_classification(n_samples=100_000, n_features=20, n_informative=10, random_state=0),
 split 80/20 (20k test rows for batch prediction); the RBF SVM uses a 10k-row subsample
-(8k train / 2k test); plus Iris (120 / 30). Both sides get the same CSV files, and the same
-preprocessing (standard scaling for logistic regression and SVM, none for the others).
+(8k train / 2k test); plus Iris (120 / 30) and the Palmer penguins CSV (palmerpenguins package:
+missing values, categorical columns; 275 training rows of which 267 complete, 66 complete test
+rows). Both sides get the same data and splits, and the same preprocessing (standard scaling for
+logistic regression and SVM, one-hot categories for the penguins, none for the others).
 
 Reports fit time (one fit), batch predict time (best of 3 runs on both sides, since the machine is
 shared), median single-row predict latency, accuracy and model file
@@ -27,12 +29,13 @@ import time
 import numpy as np
 import sklearn
 from sklearn.datasets import load_iris, make_classification
+from sklearn.compose import make_column_transformer
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.naive_bayes import GaussianNB
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.svm import SVC
 from sklearn.tree import DecisionTreeClassifier
 
@@ -76,8 +79,8 @@ def sklearn_run(name, estimator, xtr, ytr, xte, yte, workdir):
     }
 
 
-def swift_run(binary, name, model, params, train_csv, test_csv, workdir):
-    cmd = [binary, "--train", train_csv, "--test", test_csv, "--target", "y", "--model", model,
+def swift_run(binary, name, model, params, train_csv, test_csv, target, workdir):
+    cmd = [binary, "--train", train_csv, "--test", test_csv, "--target", target, "--model", model,
            "--latency-rows", str(LATENCY_ROWS), "--batch-repeats", str(BATCH_REPEATS), "--out", str(pathlib.Path(workdir) / f"{name}.aerieml")]
     for p in params:
         cmd += ["--param", p]
@@ -101,6 +104,18 @@ def main():
     iris = load_iris()
     xitr, xite, yitr, yite = train_test_split(iris.data, iris.target, test_size=0.2, random_state=0, stratify=iris.target)
 
+    # A real CSV with missing values and categorical columns: the Palmer penguins. Training rows
+    # keep their missing values (the Swift engine drops such rows itself; sklearn gets the same
+    # rows without them); test rows are the complete ones, so both sides predict the same rows.
+    from palmerpenguins import load_penguins
+    penguins = load_penguins()
+    ptr, pte = train_test_split(penguins, test_size=0.2, random_state=0, stratify=penguins["species"])
+    ptr_complete, pte = ptr.dropna(), pte.dropna()
+    pfeatures = [c for c in penguins.columns if c != "species"]
+    penguin_forest = make_pipeline(
+        make_column_transformer((OneHotEncoder(handle_unknown="ignore"), ["island", "sex"]), remainder="passthrough"),
+        RandomForestClassifier(n_estimators=100, n_jobs=-1, random_state=0))
+
     cores = os.cpu_count() or 1
     cases = [
         # name, data, sklearn estimator, swift model, swift params
@@ -111,6 +126,7 @@ def main():
         ("naive_bayes", "big", GaussianNB(), "naive-bayes", []),
         ("iris_random_forest", "iris", RandomForestClassifier(n_estimators=100, n_jobs=-1, random_state=0), "random-forest", []),
         ("iris_logistic_regression", "iris", make_pipeline(StandardScaler(), LogisticRegression(max_iter=100)), "logistic-regression", []),
+        ("penguins_random_forest", "penguins", penguin_forest, "random-forest", []),
     ]
     only = set(filter(None, args.only.split(",")))
     rows = []
@@ -119,12 +135,17 @@ def main():
             "big": (xtr, ytr, xte, yte),
             "svm": (xstr, ystr, xste, yste),
             "iris": (xitr, yitr, xite, yite),
+            "penguins": (ptr_complete[pfeatures], ptr_complete["species"], pte[pfeatures], pte["species"]),
         }
         files = {}
         for key, (a, b, c, d) in data.items():
             tr, te = f"{work}/{key}_train.csv", f"{work}/{key}_test.csv"
-            write_csv(tr, a, b)
-            write_csv(te, c, d)
+            if key == "penguins":  # as published, missing values (empty fields) included
+                ptr.to_csv(tr, index=False)
+                pte.to_csv(te, index=False)
+            else:
+                write_csv(tr, a, b)
+                write_csv(te, c, d)
             files[key] = (tr, te)
         for name, key, estimator, model, params in cases:
             if only and name not in only:
@@ -133,7 +154,8 @@ def main():
             print(f"[bench-tabular] {name}: scikit-learn …", flush=True)
             sk = sklearn_run(name, estimator, a, b, c, d, work)
             print(f"[bench-tabular] {name}: swift …", flush=True)
-            sw = swift_run(args.swift_bin, name, model, params, files[key][0], files[key][1], work)
+            target = "species" if key == "penguins" else "y"
+            sw = swift_run(args.swift_bin, name, model, params, files[key][0], files[key][1], target, work)
             ratios = {k: (sw[k] / sk[k] if sk[k] else None) for k in
                       ["fit_seconds", "batch_predict_seconds", "single_row_latency_seconds", "accuracy", "model_bytes"]}
             rows.append({"case": name, "train_rows": len(a), "test_rows": len(c), "sklearn": sk, "swift": sw,
