@@ -1,3 +1,4 @@
+import Dispatch
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -66,36 +67,56 @@ public struct LogisticRegression: Sendable, Equatable {
     /// prediction the product is small, and BLAS threads cost more than they save.
     public func predictValues(_ x: Matrix) -> [Double] {
         let n = x.rows
-        let k = classes
-        let d = features
-        var out = [Double](repeating: 0, count: n * k)
+        var out = [Double](repeating: 0, count: n * classes)
         x.values.withUnsafeBufferPointer { xv in
-            weights.withUnsafeBufferPointer { wv in
-                bias.withUnsafeBufferPointer { bv in
-                    out.withUnsafeMutableBufferPointer { ov in
-                        for i in 0..<n {
-                            let row = i &* d
-                            let o = i &* k
-                            var m = -Double.infinity
-                            for c in 0..<k {
-                                var s = bv[c]
-                                let w = c &* d
-                                for j in 0..<d { s += xv[row &+ j] * wv[w &+ j] }
-                                ov[o &+ c] = s
-                                m = max(m, s)
-                            }
-                            var total = 0.0
-                            for c in 0..<k {
-                                let e = exp(ov[o &+ c] - m)
-                                ov[o &+ c] = e
-                                total += e
-                            }
-                            for c in 0..<k { ov[o &+ c] /= total }
-                        }
+            out.withUnsafeMutableBufferPointer { ov in
+                let shared = RowBuffers(x: xv, out: ov)
+                // Large batches in two halves on two threads.
+                if n >= 8192 {
+                    DispatchQueue.concurrentPerform(iterations: 2) { half in
+                        scores(shared, rows: half == 0 ? 0..<(n / 2) : (n / 2)..<n)
                     }
+                } else {
+                    scores(shared, rows: 0..<n)
                 }
             }
         }
         return out
+    }
+
+    /// Input rows and the probabilities written for them, shared by tasks on disjoint rows.
+    private struct RowBuffers: @unchecked Sendable {
+        let x: UnsafeBufferPointer<Double>
+        let out: UnsafeMutableBufferPointer<Double>
+    }
+
+    private func scores(_ b: RowBuffers, rows: Range<Int>) {
+        let k = classes
+        let d = features
+        let xv = b.x
+        let ov = b.out
+        weights.withUnsafeBufferPointer { wv in
+            bias.withUnsafeBufferPointer { bv in
+                for i in rows {
+                    let row = i &* d
+                    let o = i &* k
+                    var m = -Double.infinity
+                    for c in 0..<k {
+                        var s = bv[c]
+                        let w = c &* d
+                        for j in 0..<d { s += xv[row &+ j] * wv[w &+ j] }
+                        ov[o &+ c] = s
+                        m = max(m, s)
+                    }
+                    var total = 0.0
+                    for c in 0..<k {
+                        let e = exp(ov[o &+ c] - m)
+                        ov[o &+ c] = e
+                        total += e
+                    }
+                    for c in 0..<k { ov[o &+ c] /= total }
+                }
+            }
+        }
     }
 }

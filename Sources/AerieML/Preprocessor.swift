@@ -224,9 +224,18 @@ public struct Preprocessor: Sendable, Codable, Equatable {
                             switch source {
                             case .number(let v, let fill):
                                 v.withUnsafeBufferPointer { v in
-                                    for i in start..<end {
-                                        let x = v[i]
-                                        out[i &* width &+ base] = x.isNaN ? fill : x
+                                    if scaled {
+                                        let o = offset[base]
+                                        let s = scale[base]
+                                        for i in start..<end {
+                                            let x = v[i]
+                                            out[i &* width &+ base] = ((x.isNaN ? fill : x) - o) * s
+                                        }
+                                    } else {
+                                        for i in start..<end {
+                                            let x = v[i]
+                                            out[i &* width &+ base] = x.isNaN ? fill : x
+                                        }
                                     }
                                 }
                             case .category(let index, let oneHot, let fill):
@@ -243,13 +252,14 @@ public struct Preprocessor: Sendable, Codable, Equatable {
                             case .nothing:
                                 break
                             }
-                            base += f.width
-                        }
-                        if scaled {
-                            for i in start..<end {
-                                let row = i &* width
-                                for j in 0..<width { out[row &+ j] = (out[row &+ j] - offset[j]) * scale[j] }
+                            if scaled, f.kind == .categorical {  // numbers were scaled as they were copied
+                                for i in start..<end {
+                                    for j in base..<(base + f.width) {
+                                        out[i &* width &+ j] = (out[i &* width &+ j] - offset[j]) * scale[j]
+                                    }
+                                }
                             }
+                            base += f.width
                         }
                         start = end
                     }
