@@ -9,16 +9,16 @@ import Darwin
 /// each tree breadth first so that a node's two children are adjacent, and the leaf values of
 /// all trees in another array.
 ///
-/// A step down a tree is one record read and a branch-free index computation. A leaf points to
-/// itself behind an infinite threshold, so several walks (rows, or trees for a single row) can
-/// advance in lock step until none moves: independent walks overlap their memory latency.
+/// A step down a tree is one record read and a branch-free index computation. Several walks
+/// (rows down one tree, or one row down several trees) advance in turn, so that their memory
+/// latencies overlap; a walk that reaches a leaf is replaced by the next one at once.
 struct PackedForest: Sendable {
     struct Node: Sendable {
-        /// `x[feature] > threshold` goes right; +infinity in a leaf.
+        /// `x[feature] > threshold` goes right; +infinity in a leaf (unused there).
         var threshold: Double
         /// Split feature; in a leaf, `-(offset of its values + 1)`.
         var feature: Int32
-        /// The left child's index (the right child follows it); a leaf's own index.
+        /// The left child's index (the right child follows it); a leaf's own index (unused).
         var next: Int32
     }
 
@@ -102,26 +102,6 @@ struct PackedForest: Sendable {
         let out: UnsafeMutableBufferPointer<Double>
     }
 
-    /// Advances `count` walks (node index and row offset into `x` per walk) until all are at leaves.
-    @inline(__always)
-    private static func walk(
-        _ nv: UnsafePointer<Node>, _ x: UnsafePointer<Double>, count: Int, node: UnsafeMutablePointer<Int>,
-        base: UnsafeMutablePointer<Int>
-    ) {
-        while true {
-            var moved = 0
-            for g in 0..<count {
-                let current = node[g]
-                let nd = nv[current]
-                let f = Int(max(nd.feature, 0))
-                let next = Int(nd.next) &+ (x[base[g] &+ f] > nd.threshold ? 1 : 0)
-                moved |= current ^ next
-                node[g] = next
-            }
-            if moved == 0 { return }
-        }
-    }
-
     /// Sums every tree's leaf values for `rows` into the output, then divides by the tree count.
     /// Several rows go down one tree at a time (its nodes stay in cache); a batch of fewer rows
     /// than lanes sends each row down several trees at a time instead.
@@ -136,24 +116,44 @@ struct PackedForest: Sendable {
                 guard let nv = nb.baseAddress, let vv = vb.baseAddress else { return }
                 withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * treeLanes) { lane in
                     guard let node = lane.baseAddress else { return }
-                    let base = node + treeLanes
+                    let row = node + treeLanes  // the row of each lane (rows down one tree)
                     func add(_ g: Int, row: Int) {
                         let off = Int(-(nv[node[g]].feature + 1))
                         let o = row &* k
                         for c in 0..<k { op[o &+ c] += vv[off &+ c] }
                     }
                     if rows.count >= lanes {
+                        // Rows down one tree: a lane that reaches a leaf takes the next row at
+                        // once, so all lanes stay busy until the rows run out.
                         for root in roots {
-                            var i = rows.lowerBound
-                            while i < rows.upperBound {
-                                let count = min(lanes, rows.upperBound - i)
+                            let start = Int(root)
+                            let count = lanes
+                            var nextRow = rows.lowerBound + count
+                            var active = count
+                            for g in 0..<count {
+                                node[g] = start
+                                row[g] = rows.lowerBound + g
+                            }
+                            while active > 0 {
                                 for g in 0..<count {
-                                    node[g] = Int(root)
-                                    base[g] = (i + g) &* cols
+                                    let current = node[g]
+                                    if current < 0 { continue }
+                                    let nd = nv[current]
+                                    if nd.feature >= 0 {
+                                        let x = xp[row[g] &* cols &+ Int(nd.feature)]
+                                        node[g] = Int(nd.next) &+ (x > nd.threshold ? 1 : 0)
+                                        continue
+                                    }
+                                    add(g, row: row[g])
+                                    if nextRow < rows.upperBound {
+                                        node[g] = start
+                                        row[g] = nextRow
+                                        nextRow += 1
+                                    } else {
+                                        node[g] = -1
+                                        active -= 1
+                                    }
                                 }
-                                PackedForest.walk(nv, xp, count: count, node: node, base: base)
-                                for g in 0..<count { add(g, row: i + g) }
-                                i += count
                             }
                         }
                     } else {
