@@ -27,7 +27,7 @@ struct PackedForest: Sendable {
     /// Fewest rows worth a parallel task.
     static let minimumChunkRows = 256
     /// Walks advanced in lock step: rows down one tree, or one row down several trees.
-    static let lanes = 8
+    static let lanes = 16
     static let treeLanes = 16
     /// Online processors, read once.
     static let cores = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
