@@ -177,10 +177,16 @@ let package = Package(
             path: "Sources/COpenBLAS",
             providers: [.apt(["libopenblas-dev"])]
         ),
+        // zlib through its C interface (Debian: zlib1g-dev): PNG images and compressed model files.
+        .systemLibrary(
+            name: "CZlib",
+            path: "Sources/CZlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         // Tabular machine learning: CSV, preprocessing, models, metrics, the model file.
         .target(
             name: "AerieML",
-            dependencies: ["COpenBLAS"],
+            dependencies: ["COpenBLAS", "CZlib"],
             swiftSettings: strict
         ),
         // The Swift side of `make bench-tabular` (bench/tabular.py runs it next to scikit-learn).
@@ -191,7 +197,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AerieMLTests",
-            dependencies: ["AerieML"],
+            dependencies: ["AerieML", "CZlib"],
             resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),
@@ -240,12 +246,6 @@ let package = Package(
             name: "aerie-bench-neural",
             dependencies: ["AerieText", "AerieVectors", "AerieONNX"],
             swiftSettings: strict
-        ),
-        // zlib from the system (Debian: zlib1g-dev), for PNG files.
-        .systemLibrary(
-            name: "CZlib",
-            path: "Sources/CZlib",
-            providers: [.apt(["zlib1g-dev"])]
         ),
         // Text-to-image: the CLIP tokenizer, numpy's RandomState, the schedulers and the Stable Diffusion pipeline on AerieONNX.
         .target(
