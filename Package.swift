@@ -37,6 +37,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
+        .package(url: "https://github.com/vapor/multipart-kit.git", from: "4.7.1"),
     ],
     targets: [
         // Primitive protocols, value types, errors, configuration and the in-memory drivers.
@@ -105,6 +106,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Sources/Apps/Imagine",
+            resources: [.copy("Resources")],
             swiftSettings: strict
         ),
         .testTarget(
@@ -118,6 +120,16 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The Pipeline app: CSV → preprocess → train → serve predictions, with its page.
+        .target(
+            name: "Pipeline",
+            dependencies: ["AerieCore", "AerieFunctions", "AerieHTTP", "AerieML",
+                           .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "MultipartKit", package: "multipart-kit")],
+            path: "Sources/Apps/Pipeline",
+            resources: [.copy("Resources")],
+            swiftSettings: strict
+        ),
         // Shared conformance suites every driver runs, and test fixtures.
         .target(
             name: "AerieTesting",
@@ -127,7 +139,7 @@ let package = Package(
         .executableTarget(
             name: "aerie",
             dependencies: [
-                "AerieCore", "AerieSQLite", "AerieFunctions", "AerieHTTP", "Quickstart", "AerieML", "AerieText", "AerieDiffusion", "Imagine",
+                "AerieCore", "AerieSQLite", "AerieFunctions", "AerieHTTP", "Quickstart", "Pipeline", "AerieML", "AerieText", "AerieDiffusion", "Imagine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -138,6 +150,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
+            swiftSettings: strict
+        ),
+        // The CLI's own logic (`@testable import aerie`): calibration reports, the PNG line chart.
+        .testTarget(
+            name: "AerieCLITests",
+            dependencies: ["aerie", "AerieText", "AerieCore"],
             swiftSettings: strict
         ),
         .testTarget(
@@ -168,16 +186,33 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .testTarget(
+            name: "PipelineTests",
+            dependencies: [
+                "Pipeline", "AerieCore", "AerieFunctions", "AerieHTTP", "AerieML", "AerieTesting",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strict
+        ),
         // OpenBLAS through its C interface (Debian: libopenblas-dev).
         .systemLibrary(
             name: "COpenBLAS",
             path: "Sources/COpenBLAS",
             providers: [.apt(["libopenblas-dev"])]
         ),
+        // zlib through its C interface (Debian: zlib1g-dev): PNG images and compressed model files.
+        .systemLibrary(
+            name: "CZlib",
+            path: "Sources/CZlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         // Tabular machine learning: CSV, preprocessing, models, metrics, the model file.
         .target(
             name: "AerieML",
-            dependencies: ["COpenBLAS"],
+            dependencies: ["COpenBLAS", "CZlib"],
             swiftSettings: strict
         ),
         // The Swift side of `make bench-tabular` (bench/tabular.py runs it next to scikit-learn).
@@ -188,7 +223,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AerieMLTests",
-            dependencies: ["AerieML"],
+            dependencies: ["AerieML", "CZlib"],
             resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),
@@ -238,12 +273,6 @@ let package = Package(
             dependencies: ["AerieText", "AerieVectors", "AerieONNX"],
             swiftSettings: strict
         ),
-        // zlib from the system (Debian: zlib1g-dev), for PNG files.
-        .systemLibrary(
-            name: "CZlib",
-            path: "Sources/CZlib",
-            providers: [.apt(["zlib1g-dev"])]
-        ),
         // Text-to-image: the CLIP tokenizer, numpy's RandomState, the schedulers and the Stable Diffusion pipeline on AerieONNX.
         .target(
             name: "AerieDiffusion",
@@ -258,7 +287,10 @@ let package = Package(
         ),
         .testTarget(
             name: "AerieDiffusionTests",
-            dependencies: ["AerieDiffusion", "AerieONNX", "AerieText", "AerieCore"],
+            dependencies: [
+                "AerieDiffusion", "AerieONNX", "AerieText", "AerieCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),

@@ -2,7 +2,8 @@
 #   make imagine-models        → <data>/models/imagine-tiny (generated, random weights) registered as `imagine`
 #   make imagine-models-bench  → <data>/models/imagine-bench (the bench preset, ~0.3–1 s per step)
 #   make fixtures              → Tests/AerieDiffusionTests/Fixtures from the Python reference (not part of make test)
-#   make bench-imagine-steps   → bench/results/imagine-steps.json and .md (Swift vs ONNX Runtime Python per step)
+#   make bench-imagine-steps   → bench/results/imagine-steps.json and .md (Swift vs ONNX Runtime Python per step;
+#                                BENCH_IMAGINE_ARGS="--threads 0 --rounds 8" passes options to bench/imagine_steps.py)
 .PHONY: imagine-models imagine-models-bench imagine-venv fixtures imagine-fixtures bench-imagine-steps
 
 IMAGINE_VENV ?= .venv
@@ -34,4 +35,4 @@ bench-imagine-steps: imagine-models-bench
 	swift build --product aerie
 	.build/debug/aerie models install onnxruntime --data $(IMAGINE_DATA)
 	$(IMAGINE_VENV)/bin/python bench/imagine_steps.py --swift-bin "$$(swift build -c release --show-bin-path)/aerie-bench-imagine" \
-		--model $(IMAGINE_DATA)/models/imagine-bench --runtime $(IMAGINE_DATA)/models/onnxruntime/libonnxruntime.so
+		--model $(IMAGINE_DATA)/models/imagine-bench --runtime $(IMAGINE_DATA)/models/onnxruntime/libonnxruntime.so $(BENCH_IMAGINE_ARGS)

@@ -44,7 +44,19 @@ public struct DiffusionModelStore: Sendable {
         }
         let entry = root.appendingPathComponent(name, isDirectory: true)
         let manager = FileManager.default
+        let entryPath = entry.standardizedFileURL.resolvingSymlinksInPath().path
+        guard source.path != entryPath, !source.path.hasPrefix(entryPath + "/") else {
+            throw AerieError.invalid(
+                "\(source.path) is inside \(entry.path), which `use` replaces; move the export elsewhere (e.g. \(root.path)/\(name)-model) and run it again.")
+        }
         if manager.fileExists(atPath: entry.path) || (try? manager.destinationOfSymbolicLink(atPath: entry.path)) != nil {
+            // Only an earlier registration is replaced, never a directory someone put there by hand.
+            let registered = manager.fileExists(atPath: entry.appendingPathComponent(".aerie-model.json").path)
+                || (try? manager.destinationOfSymbolicLink(atPath: entry.appendingPathComponent("pipeline").path)) != nil
+            guard registered else {
+                throw AerieError(
+                    .conflict, "\(entry.path) exists and is not a registration made by `aerie models use`; move it away and run it again.")
+            }
             try manager.removeItem(at: entry)
         }
         try manager.createDirectory(at: entry, withIntermediateDirectories: true)

@@ -1,6 +1,7 @@
 import AerieCore
 import AerieONNX
 import Foundation
+import Synchronization
 
 /// A Stable Diffusion 1.x pipeline in the diffusers ONNX layout, run on ONNX Runtime.
 ///
@@ -151,14 +152,39 @@ public final class DiffusionPipeline: Sendable {
 
     /// Generates one image; `progress(step, of)` is called after each denoising step (1-based; PNDM runs
     /// `steps + 1` model evaluations, so `of` is the number of UNet runs, not always `steps`).
-    /// Checks for cancellation before each step and throws `CancellationError` when the task is cancelled.
+    ///
+    /// The model runs on a Dispatch worker thread, not on the Swift concurrency pool, so a generation never
+    /// blocks other tasks; `progress` is called on that thread. Cancelling the calling task stops the run
+    /// before its next step and throws `CancellationError`.
     public func generate(
-        _ request: DiffusionRequest, progress: @Sendable (_ step: Int, _ of: Int) -> Void = { _, _ in }
+        _ request: DiffusionRequest, progress: @escaping @Sendable (_ step: Int, _ of: Int) -> Void = { _, _ in }
     ) async throws -> DiffusedImage {
         try validate(request)
+        try Task.checkCancellation()
+        let cancelled = CancellationFlag()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<DiffusedImage, any Error>) in
+                DispatchQueue.global(qos: .userInitiated).async {
+                    continuation.resume(with: Result { try self.run(request, progress: progress, cancelled: cancelled) })
+                }
+            }
+        } onCancel: {
+            cancelled.cancel()
+        }
+    }
+
+    /// Set when the task awaiting a generation is cancelled; the denoising loop polls it between steps.
+    final class CancellationFlag: Sendable {
+        private let state = Mutex(false)
+        func cancel() { state.withLock { $0 = true } }
+        func check() throws { if state.withLock({ $0 }) { throw CancellationError() } }
+    }
+
+    /// The whole generation, synchronously on the calling thread.
+    func run(_ request: DiffusionRequest, progress: @Sendable (_ step: Int, _ of: Int) -> Void, cancelled: CancellationFlag) throws -> DiffusedImage {
         var scheduler = try DiffusionScheduler(kind: request.scheduler ?? defaultScheduler, config: schedulerConfig, steps: request.steps)
         let guided = request.guidance > 1
-        try Task.checkCancellation()
+        try cancelled.check()
         let condition = try encodeText(request.prompt)
         var embeddings = condition
         var batch = 1
@@ -178,7 +204,7 @@ public final class DiffusionPipeline: Sendable {
         var latents = random.randn(count).map { Float($0) * sigma }
         let total = scheduler.timesteps.count
         for (index, timestep) in scheduler.timesteps.enumerated() {
-            try Task.checkCancellation()
+            try cancelled.check()
             let input = guided ? latents + latents : latents
             let scaled = scheduler.scaleModelInput(input, index: index)
             let outputs = try unet.run([
@@ -198,7 +224,7 @@ public final class DiffusionPipeline: Sendable {
             latents = scheduler.step(noise, index: index, sample: latents, random: &random)
             progress(index + 1, total)
         }
-        try Task.checkCancellation()
+        try cancelled.check()
         let inverseScale = Float(1.0 / 0.18215)
         let decoded = try vaeDecoder.run([
             "latent_sample": Self.floatTensor(latents.map { inverseScale * $0 }, shape: [1, 4, latentHeight, latentWidth], for: "latent_sample", of: vaeDecoder)

@@ -3,8 +3,10 @@ import Foundation
 
 /// Writes 8-bit RGB PNG files: one IDAT chunk, filter type 0 on every row, zlib (level 6) from the
 /// system's libz, so the bytes equal those of Python's `zlib.compress(raw, 6)` with the same layout.
-enum PNGEncoder {
-    static func encode(width: Int, height: Int, rgb: [UInt8]) -> Data {
+/// Public for the other PNG writers in the package (`aerie imagine calibrate`'s chart).
+public enum PNGEncoder {
+    /// The PNG file of `rgb`, row-major `height × width × 3` bytes.
+    public static func encode(width: Int, height: Int, rgb: [UInt8]) -> Data {
         var raw = [UInt8]()
         raw.reserveCapacity(height * (width * 3 + 1))
         for row in 0..<height {

@@ -2,6 +2,7 @@ import AerieCore
 import AerieDiffusion
 import AerieONNX
 import AerieText
+import Crypto
 import Foundation
 import Testing
 
@@ -46,6 +47,15 @@ enum DiffusionFixtures {
     }
 
     static func tinyModel() throws -> URL { try tiny.get() }
+
+    /// SHA-256 of the tiny model's graphs and weights, as scripts/imagine_reference.py records it.
+    static func tinyFingerprint() throws -> String {
+        var hasher = SHA256()
+        for path in ["text_encoder/model.onnx", "unet/model.onnx", "unet/weights.pb", "vae_decoder/model.onnx"] {
+            hasher.update(data: try Data(contentsOf: tinyModel().appendingPathComponent(path)))
+        }
+        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    }
 
     private static let loadedRuntime: Result<ONNXRuntime, any Error> = Result {
         let store = ModelStore(dataDirectory: dataDirectory)

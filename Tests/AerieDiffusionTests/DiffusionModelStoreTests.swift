@@ -33,4 +33,20 @@ struct DiffusionModelStoreTests {
         #expect(error?.code == .notFound || error?.code == .invalidArgument)
         #expect(throws: AerieError.self) { try store.use(DiffusionFixtures.tinyModel(), name: "../evil") }
     }
+
+    @Test func useNeverDeletesAModelPlacedByHand() throws {
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("aerie-models-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: data) }
+        let store = DiffusionModelStore(dataDirectory: data)
+        let byHand = store.root.appendingPathComponent("imagine", isDirectory: true)
+        try FileManager.default.createDirectory(at: byHand, withIntermediateDirectories: true)
+        // A copy of the tiny pipeline put straight into <data>/models/imagine.
+        let copy = byHand.appendingPathComponent("sd")
+        try FileManager.default.copyItem(at: DiffusionFixtures.tinyModel(), to: copy)
+        let inside = #expect(throws: AerieError.self) { try store.use(copy) }
+        #expect(inside?.code == .invalidArgument)
+        let conflict = #expect(throws: AerieError.self) { try store.use(DiffusionFixtures.tinyModel()) }
+        #expect(conflict?.code == .conflict)
+        #expect(FileManager.default.fileExists(atPath: copy.appendingPathComponent("model_index.json").path))
+    }
 }

@@ -30,6 +30,9 @@ struct DiffusionPipelineTests {
         let pipeline = try DiffusionFixtures.pipeline()
         let fixture = try DiffusionFixtures.decode(Images.self, "tiny-images.json")
         #expect(fixture.images.count == 4)
+        try #require(
+            try DiffusionFixtures.tinyFingerprint() == fixture.model,
+            "The tiny model in aerie-data/models/imagine-tiny is not the one the fixtures were made with: delete it and run `make imagine-models`, or `make fixtures` after changing the generator.")
         for image in fixture.images {
             let request = DiffusionRequest(
                 prompt: image.prompt, negativePrompt: image.negative_prompt, width: image.width, height: image.height, steps: image.steps,
@@ -100,14 +103,40 @@ struct DiffusionPipelineTests {
     @Test func cancellationStopsBetweenSteps() async throws {
         let pipeline = try DiffusionFixtures.pipeline()
         let reached = Mutex(0)
+        let atStepTwo = DispatchSemaphore(value: 0)
+        let proceed = DispatchSemaphore(value: 0)
         let task = Task {
             try await pipeline.generate(DiffusionRequest(prompt: "x", width: 64, height: 64, steps: 50, scheduler: .euler)) { step, _ in
                 reached.withLock { $0 = step }
-                if step == 2 { withUnsafeCurrentTask { $0?.cancel() } }
+                if step == 2 {
+                    atStepTwo.signal()
+                    proceed.wait()
+                }
+            }
+        }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async {
+                atStepTwo.wait()
+                continuation.resume()
+            }
+        }
+        task.cancel()
+        proceed.signal()
+        await #expect(throws: CancellationError.self) { try await task.value }
+        #expect(reached.withLock { $0 } == 2)
+    }
+
+    @Test func anAlreadyCancelledTaskDoesNotStart() async throws {
+        let pipeline = try DiffusionFixtures.pipeline()
+        let calls = Mutex(0)
+        let task = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            return try await pipeline.generate(DiffusionRequest(prompt: "x", width: 64, height: 64, steps: 2)) { _, _ in
+                calls.withLock { $0 += 1 }
             }
         }
         await #expect(throws: CancellationError.self) { try await task.value }
-        #expect(reached.withLock { $0 } == 2)
+        #expect(calls.withLock { $0 } == 0)
     }
 
     @Test func invalidRequestsNameTheField() async throws {

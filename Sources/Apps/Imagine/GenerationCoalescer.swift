@@ -1,3 +1,4 @@
+import AerieText
 import Foundation
 
 /// Joins concurrent cache misses for equivalent requests into one generation.
@@ -45,6 +46,7 @@ actor GenerationCoalescer {
             if seed == nil, flight.seed != nil { continue }
             if let scopeOwner, flight.scopeOwner != scopeOwner { continue }
             let similarity = Self.dot(embedding, flight.embedding)
+            guard PromptGuard.compatible(flight.prompt, parameters.prompt) else { continue }
             if similarity >= threshold, similarity > (best?.similarity ?? -2) { best = (token, similarity) }
         }
         if let best, let flight = flights[best.token] {

@@ -97,7 +97,7 @@ public struct ImagineApp: AerieHTTPApp {
     }
 
     public func routes(gateway: AppGatewayContext) throws -> [GatewayRoute] {
-        ImagineRoutes(holder: holder, runtime: gateway.runtime).routes
+        ImagineRoutes(holder: holder, runtime: gateway.runtime).routes + (try ImaginePage.load().routes(holder: holder))
     }
 
     public func openAPISchemas() -> [String: JSONValue] {

@@ -1,4 +1,5 @@
 import AerieCore
+import AerieText
 import AerieVectors
 import Crypto
 import Foundation
@@ -173,7 +174,8 @@ actor PromptCache {
                     expired = true
                     continue
                 }
-                let hit = match.score >= configuration.threshold
+                // Embeddings score "a cat" / "no cat" or "a red car" / "a blue car" close to 1: the lexical guard vetoes.
+                let hit = match.score >= configuration.threshold && PromptGuard.compatible(entry.prompt, parameters.prompt)
                 return Lookup(entry: entry, similarity: match.score, isHit: hit)
             }
             if !expired { return Lookup(entry: nil, similarity: best.score, isHit: false) }

@@ -9,6 +9,7 @@ import Logging
 import Metrics
 import Prometheus
 import Imagine
+import Pipeline
 import Quickstart
 import NIOCore
 import ServiceLifecycle
@@ -34,8 +35,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("cors-origin"), help: "An origin allowed to call the API from a browser (repeatable; '*' for any).")
     var corsOrigins: [String] = []
     @Option(help: "Requests per second allowed per caller (token or key); 0 disables the limit.") var rateLimit = 50.0
-    @Option(help: "Apps to enable, comma-separated (available: quickstart, imagine), or 'none'. Imagine reads AERIE_IMAGINE_* (see README).")
-    var apps = "quickstart,imagine"
+    @Option(help: "Apps to enable, comma-separated (available: quickstart, pipeline, imagine), or 'none'. Imagine reads AERIE_IMAGINE_* (see README).")
+    var apps = "quickstart,pipeline,imagine"
+    @Option(help: "Largest CSV the pipeline app accepts, in MiB.") var pipelineMaxMib = 32
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
     @Option(help: ArgumentHelp("For `make bench`: also serve a bare Hummingbird route POST /noop on this port and register function bench-noop.", visibility: .hidden))
     var benchPort: Int?
@@ -107,6 +109,7 @@ struct ServeCommand: AsyncParsableCommand {
         return try names.map { name -> any AerieApp in
             switch name {
             case QuickstartApp.name: return QuickstartApp()
+            case PipelineApp.name: return PipelineApp(limits: PipelineLimits(maxDatasetBytes: Int64(max(1, pipelineMaxMib)) << 20))
             case ImagineApp.name:
                 do {
                     return ImagineApp(configuration: try ImagineConfiguration.fromEnvironment(ProcessInfo.processInfo.environment),
@@ -114,7 +117,7 @@ struct ServeCommand: AsyncParsableCommand {
                 } catch let error as AerieError {
                     throw ValidationError(error.message)
                 }
-            default: throw ValidationError("--apps: unknown app \"\(name)\"; available: quickstart, imagine.")
+            default: throw ValidationError("--apps: unknown app \"\(name)\"; available: quickstart, pipeline, imagine.")
             }
         }
     }
