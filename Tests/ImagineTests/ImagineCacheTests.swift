@@ -181,6 +181,33 @@ struct ImagineCacheTests {
         #expect(generator.calls == 1)
     }
 
+    @Test("a role swap embeds at >= 0.9 but PromptGuard vetoes it: a miss")
+    func guardVeto() async throws {
+        let encoder = try TestModels.encoder()
+        let red = "a black dog and a white cat"
+        let blue = "a white dog and a black cat"
+        let similarity = GenerationCoalescer.dot(encoder.embed(red), encoder.embed(blue))
+        #expect(similarity >= 0.9, "the pair must be similar enough to hit without the guard (\(similarity))")
+        let harness = try await ImagineHarness.fake()
+        try await harness.test { client in
+            #expect(try await client.imagine(Self.request(red), token: harness.annToken).cacheHeader == "miss")
+            let response = try await client.imagine(Self.request(blue), token: harness.annToken)
+            #expect(response.cacheHeader == "miss")
+            #expect((try response.json()["similarity"]?.numberValue ?? 0) >= 0.9)
+        }
+    }
+
+    @Test("the page /imagine/ redirects to sign-in without a session")
+    func page() async throws {
+        let harness = try await ImagineHarness.fake()
+        try await harness.test { client in
+            let page = try await client.send(.get, "/imagine/")
+            #expect(page.status == .seeOther)
+            #expect(page.headers[.location] == "/console/login?next=/imagine/")
+            #expect(try await client.send(.get, "/imagine/static/imagine.js").status == .ok)
+        }
+    }
+
     @Test("the cache is shared across users; matched_prompt shows only the caller's own prompt")
     func sharing() async throws {
         let harness = try await ImagineHarness.fake()
