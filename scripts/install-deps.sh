@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Aerie needs on Debian, idempotently: system packages (apt) and a Python venv under the repo.
 # Usage: scripts/install-deps.sh [run|test|bench|load]   (each level includes the ones before it; load: test + the load-report tools)
+# Python packages: scripts/requirements-<level>.txt into .venv (run: what builds the models' ONNX graphs).
 set -euo pipefail
 level="${1:-run}"
 cd "$(dirname "$0")/.."
@@ -33,7 +34,8 @@ if ! command -v swift >/dev/null 2>&1; then
   fi
 fi
 
-if [ "$level" != run ]; then
+# Every level has the venv: `make run` uses it to build the ONNX graphs of the models the apps load.
+if true; then
   requirements="scripts/requirements-$level.txt"
   stamp=".venv/.installed-$level"
   if [ ! -x .venv/bin/python ]; then
