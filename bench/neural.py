@@ -93,6 +93,7 @@ def cached_embeddings(sentences, path, model_dir, threads):
     from tokenizers import Tokenizer
     tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
     tokenizer.enable_truncation(256)
+    tokenizer.no_padding()  # tokenizer.json pads to 128; batches here are padded to their longest sentence
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
     session = onnxruntime.InferenceSession(str(model_dir / "model.onnx"), options, providers=["CPUExecutionProvider"])

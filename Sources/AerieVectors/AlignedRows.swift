@@ -37,8 +37,10 @@ final class AlignedRows {
         Array(UnsafeBufferPointer(start: self.row(row), count: dimensions))
     }
 
+    /// Makes room for at least `rows` rows, growing by at least half so repeated small reservations stay linear.
     func reserve(rows: Int) {
         guard rows > capacity else { return }
+        let rows = capacity == 0 ? rows : max(rows, capacity + capacity / 2)
         let newBase = Self.allocate(floats: rows * dimensions)
         if count > 0 { newBase.update(from: base, count: count * dimensions) }
         free(base)

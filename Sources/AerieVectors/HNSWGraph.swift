@@ -37,7 +37,7 @@ struct HNSWGraph {
     private func score(_ query: UnsafeBufferPointer<Float>, _ node: Int) -> Float {
         vectors.withUnsafeBufferPointer { v in
             guard let q = query.baseAddress, let v = v.baseAddress else { return 0 }
-            return Self.dot(q, v + node * dimensions, count: dimensions)
+            return VectorKernels.dot(q, v + node * dimensions, count: dimensions)
         }
     }
 
@@ -174,37 +174,8 @@ struct HNSWGraph {
     private func similarity(_ a: Int, _ b: Int) -> Float {
         vectors.withUnsafeBufferPointer { v in
             guard let v = v.baseAddress else { return 0 }
-            return Self.dot(v + a * dimensions, v + b * dimensions, count: dimensions)
+            return VectorKernels.dot(v + a * dimensions, v + b * dimensions, count: dimensions)
         }
-    }
-
-    /// The inner product of two vectors, 16 lanes at a time with two accumulators (a BLAS call per pair
-    /// costs more than the arithmetic at these sizes).
-    @inline(__always)
-    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
-        let ra = UnsafeRawPointer(a)
-        let rb = UnsafeRawPointer(b)
-        let stride = MemoryLayout<SIMD16<Float>>.stride
-        var s0 = SIMD16<Float>()
-        var s1 = SIMD16<Float>()
-        var k = 0
-        while k + 32 <= count {
-            let offset = k * 4
-            s0 += ra.loadUnaligned(fromByteOffset: offset, as: SIMD16<Float>.self) * rb.loadUnaligned(fromByteOffset: offset, as: SIMD16<Float>.self)
-            s1 += ra.loadUnaligned(fromByteOffset: offset + stride, as: SIMD16<Float>.self)
-                * rb.loadUnaligned(fromByteOffset: offset + stride, as: SIMD16<Float>.self)
-            k += 32
-        }
-        while k + 16 <= count {
-            s0 += ra.loadUnaligned(fromByteOffset: k * 4, as: SIMD16<Float>.self) * rb.loadUnaligned(fromByteOffset: k * 4, as: SIMD16<Float>.self)
-            k += 16
-        }
-        var sum = (s0 + s1).sum()
-        while k < count {
-            sum += a[k] * b[k]
-            k += 1
-        }
-        return sum
     }
 
     /// The HNSW neighbour heuristic: take candidates best first, skipping one that is more similar to an

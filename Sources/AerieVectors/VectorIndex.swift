@@ -1,5 +1,4 @@
 import AerieCore
-import COpenBLAS
 import Foundation
 
 /// An in-process index of float vectors by id (the ``Vectors`` primitive): exact top-k on BLAS
