@@ -42,7 +42,7 @@ run: build-release
 # Builds the package and the tests once; both test stages use that build.
 test: deps-test
 	swift build --build-tests -j $(SWIFT_JOBS)
-	$(MAKE) --no-print-directory neural-models test-swift test-e2e
+	$(MAKE) --no-print-directory neural-models imagine-models test-swift test-e2e
 
 test-swift:
 	swift test --skip-build --no-parallel

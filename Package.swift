@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "AerieText", targets: ["AerieText"]),
         .library(name: "AerieVectors", targets: ["AerieVectors"]),
         .library(name: "AerieONNX", targets: ["AerieONNX"]),
+        .library(name: "AerieDiffusion", targets: ["AerieDiffusion"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -36,6 +37,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
+        .package(url: "https://github.com/vapor/multipart-kit.git", from: "4.7.1"),
     ],
     targets: [
         // Primitive protocols, value types, errors, configuration and the in-memory drivers.
@@ -92,6 +94,42 @@ let package = Package(
             path: "Sources/Apps/Quickstart",
             swiftSettings: strict
         ),
+        // Imagine: text-to-image with a semantic prompt cache (issue 6).
+        .target(
+            name: "Imagine",
+            dependencies: [
+                "AerieCore", "AerieFunctions", "AerieHTTP", "AerieText", "AerieVectors", "AerieDiffusion",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Sources/Apps/Imagine",
+            resources: [.copy("Resources")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "ImagineTests",
+            dependencies: [
+                "Imagine", "AerieCore", "AerieFunctions", "AerieHTTP", "AerieTesting", "AerieText", "AerieVectors", "AerieDiffusion",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: strict
+        ),
+        // The Pipeline app: CSV → preprocess → train → serve predictions, with its page.
+        .target(
+            name: "Pipeline",
+            dependencies: ["AerieCore", "AerieFunctions", "AerieHTTP", "AerieML",
+                           .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "MultipartKit", package: "multipart-kit")],
+            path: "Sources/Apps/Pipeline",
+            resources: [.copy("Resources")],
+            swiftSettings: strict
+        ),
         // Shared conformance suites every driver runs, and test fixtures.
         .target(
             name: "AerieTesting",
@@ -101,7 +139,7 @@ let package = Package(
         .executableTarget(
             name: "aerie",
             dependencies: [
-                "AerieCore", "AerieSQLite", "AerieFunctions", "AerieHTTP", "Quickstart", "AerieML", "AerieText", "NeuralBenchmarks",
+                "AerieCore", "AerieSQLite", "AerieFunctions", "AerieHTTP", "Quickstart", "Pipeline", "AerieML", "AerieText", "AerieDiffusion", "Imagine", "NeuralBenchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -112,6 +150,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
+            swiftSettings: strict
+        ),
+        // The CLI's own logic (`@testable import aerie`): calibration reports, the PNG line chart.
+        .testTarget(
+            name: "AerieCLITests",
+            dependencies: ["aerie", "AerieText", "AerieCore"],
             swiftSettings: strict
         ),
         .testTarget(
@@ -142,16 +186,33 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .testTarget(
+            name: "PipelineTests",
+            dependencies: [
+                "Pipeline", "AerieCore", "AerieFunctions", "AerieHTTP", "AerieML", "AerieTesting",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strict
+        ),
         // OpenBLAS through its C interface (Debian: libopenblas-dev).
         .systemLibrary(
             name: "COpenBLAS",
             path: "Sources/COpenBLAS",
             providers: [.apt(["libopenblas-dev"])]
         ),
+        // zlib through its C interface (Debian: zlib1g-dev): PNG images and compressed model files.
+        .systemLibrary(
+            name: "CZlib",
+            path: "Sources/CZlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         // Tabular machine learning: CSV, preprocessing, models, metrics, the model file.
         .target(
             name: "AerieML",
-            dependencies: ["COpenBLAS"],
+            dependencies: ["COpenBLAS", "CZlib"],
             swiftSettings: strict
         ),
         // The Swift side of `make bench-tabular` (bench/tabular.py runs it next to scikit-learn).
@@ -162,7 +223,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AerieMLTests",
-            dependencies: ["AerieML"],
+            dependencies: ["AerieML", "CZlib"],
             resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),
@@ -217,6 +278,27 @@ let package = Package(
         .target(
             name: "NeuralBenchmarks",
             dependencies: ["AerieCore", "AerieText", "AerieVectors", "AerieONNX"],
+            swiftSettings: strict
+        ),
+        // Text-to-image: the CLIP tokenizer, numpy's RandomState, the schedulers and the Stable Diffusion pipeline on AerieONNX.
+        .target(
+            name: "AerieDiffusion",
+            dependencies: ["AerieCore", "AerieONNX", "CZlib"],
+            swiftSettings: strict
+        ),
+        // The Swift side of `make bench-imagine-steps` (bench/imagine_steps.py runs it next to ONNX Runtime Python).
+        .executableTarget(
+            name: "aerie-bench-imagine",
+            dependencies: ["AerieDiffusion", "AerieONNX"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AerieDiffusionTests",
+            dependencies: [
+                "AerieDiffusion", "AerieONNX", "AerieText", "AerieCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),
     ]

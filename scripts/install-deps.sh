@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Installs what Aerie needs on Debian, idempotently: system packages (apt) and a Python venv under the repo.
-# Usage: scripts/install-deps.sh [run|test|bench]   (each level includes the ones before it)
+# Usage: scripts/install-deps.sh [run|test|bench|load]   (each level includes the ones before it; load: test + the load-report tools)
 set -euo pipefail
 level="${1:-run}"
 cd "$(dirname "$0")/.."
 
-packages=(libsqlite3-dev libopenblas-dev curl jq python3-venv ca-certificates)
+packages=(libsqlite3-dev libopenblas-dev zlib1g-dev curl jq python3-venv ca-certificates)
 case "$level" in
   test) packages+=(chromium chromium-driver procps) ;;
   bench) packages+=(chromium chromium-driver procps wrk rabbitmq-server) ;;
+  load) packages+=(chromium chromium-driver procps) ;;
 esac
 
 missing=()

@@ -36,8 +36,10 @@ public struct AerieGateway: Sendable {
     /// - Parameters:
     ///   - registry: The Prometheus registry `/metrics` exposes; hand the same one to `PrometheusMetricsFactory`
     ///     when bootstrapping swift-metrics so the runtime's metrics appear there too.
+    ///   - apps: The enabled apps, already set up; those that are ``AerieHTTPApp``s add their routes and pages.
     public static func build(primitives: Primitives, runtime: FunctionRuntime, configuration: GatewayConfiguration,
-                             registry: PrometheusCollectorRegistry, logger: Logger) async throws -> AerieGateway {
+                             registry: PrometheusCollectorRegistry, apps: [any AerieApp] = [],
+                             logger: Logger) async throws -> AerieGateway {
         let auth = try await AuthService.open(
             tables: primitives.tables,
             options: .init(bcryptCost: configuration.bcryptCost, tokenLifetime: configuration.tokenLifetime,
@@ -45,12 +47,19 @@ public struct AerieGateway: Sendable {
             logger: logger
         )
         try await auth.bootstrapAdmin(password: configuration.adminPassword, dataDirectory: configuration.dataDirectory)
+        let context = AppGatewayContext(primitives: primitives, runtime: runtime, configuration: configuration, auth: auth, logger: logger)
+        var appRoutes: [GatewayRoute] = []
+        var appSchemas: [String: JSONValue] = [:]
+        for case let app as any AerieHTTPApp in apps {
+            appRoutes += try app.checkedRoutes(gateway: context)
+            appSchemas.merge(app.openAPISchemas()) { first, _ in first }
+        }
         return AerieGateway(primitives: primitives, runtime: runtime, configuration: configuration, auth: auth,
-                            metrics: GatewayMetrics(registry: registry), logger: logger)
+                            metrics: GatewayMetrics(registry: registry), appRoutes: appRoutes, appSchemas: appSchemas, logger: logger)
     }
 
     init(primitives: Primitives, runtime: FunctionRuntime, configuration: GatewayConfiguration, auth: AuthService,
-         metrics: GatewayMetrics, logger: Logger) {
+         metrics: GatewayMetrics, appRoutes: [GatewayRoute] = [], appSchemas: [String: JSONValue] = [:], logger: Logger) {
         self.primitives = primitives
         self.runtime = runtime
         self.configuration = configuration
@@ -68,11 +77,12 @@ public struct AerieGateway: Sendable {
         table.add(contentsOf: TableRoutes(tables: primitives.tables, configuration: configuration).routes)
         table.add(contentsOf: TopicRoutes(events: primitives.events, configuration: configuration).routes)
         table.add(contentsOf: ConsoleRoutes(metrics: metrics, events: primitives.events, configuration: configuration).routes)
+        table.add(contentsOf: appRoutes)
 
         // The document describes every route, itself included.
         var openAPI = GatewayRoute(.get, "/openapi.json", summary: "This API's OpenAPI 3.1 document", tag: "system",
                                    access: .anyone, response: .json("OpenAPI")) { _, _ in Response.empty(.ok) }
-        let document = OpenAPIDocument(routes: table.routes + [openAPI]).json().encoded()
+        let document = OpenAPIDocument(routes: table.routes + [openAPI], schemas: appSchemas).json().encoded()
         openAPI.handler = { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: document)))
         }

@@ -23,10 +23,21 @@ public struct ClassificationMetrics: Sendable, Codable, Equatable {
     public init(truth: [Int], predicted: [Int], labels: [String]) {
         let k = labels.count
         var confusion = [[Int]](repeating: [Int](repeating: 0, count: k), count: k)
+        for (t, p) in zip(truth, predicted) { confusion[t][p] += 1 }
+        self.init(confusion: confusion, labels: labels)
+    }
+
+    /// Computes the metrics from a confusion matrix (`confusion[true][predicted]`, one row and
+    /// column per label); everything else follows from it.
+    public init(confusion: [[Int]], labels: [String]) {
+        let k = labels.count
         var correct = 0
-        for (t, p) in zip(truth, predicted) {
-            confusion[t][p] += 1
-            if t == p { correct += 1 }
+        var total = 0
+        for (t, row) in confusion.enumerated() {
+            for (p, count) in row.enumerated() {
+                total += count
+                if t == p { correct += count }
+            }
         }
         var perClass: [ClassScores] = []
         for c in 0..<k {
@@ -39,7 +50,7 @@ public struct ClassificationMetrics: Sendable, Codable, Equatable {
             perClass.append(ClassScores(label: labels[c], precision: precision, recall: recall, f1: f1, support: support))
         }
         let kk = Double(max(1, k))
-        accuracy = truth.isEmpty ? 0 : Double(correct) / Double(truth.count)
+        accuracy = total == 0 ? 0 : Double(correct) / Double(total)
         precisionMacro = perClass.reduce(0) { $0 + $1.precision } / kk
         recallMacro = perClass.reduce(0) { $0 + $1.recall } / kk
         f1Macro = perClass.reduce(0) { $0 + $1.f1 } / kk

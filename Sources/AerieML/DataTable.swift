@@ -48,6 +48,11 @@ public enum ColumnValues: Sendable, Equatable {
 public struct Column: Sendable, Equatable {
     public var name: String
     public var values: ColumnValues
+
+    public init(name: String, values: ColumnValues) {
+        self.name = name
+        self.values = values
+    }
 }
 
 /// A column-oriented table read from CSV, with per-column type inference.

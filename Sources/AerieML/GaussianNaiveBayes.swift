@@ -64,24 +64,35 @@ public struct GaussianNaiveBayes: Sendable, Equatable {
             for j in 0..<d { s += log(2 * Double.pi * variances[c * d + j]) }
             logNorm[c] = -0.5 * s
         }
-        for i in 0..<x.rows {
-            var best = -Double.infinity
-            for c in 0..<k {
-                var s = logPriors[c] + logNorm[c]
-                for j in 0..<d {
-                    let e = x[i, j] - means[c * d + j]
-                    s -= 0.5 * e * e / variances[c * d + j]
+        x.values.withUnsafeBufferPointer { xv in
+            means.withUnsafeBufferPointer { mv in
+                variances.withUnsafeBufferPointer { vv in
+                    out.withUnsafeMutableBufferPointer { ov in
+                        for i in 0..<x.rows {
+                            let row = i &* d
+                            let o = i &* k
+                            var best = -Double.infinity
+                            for c in 0..<k {
+                                var s = logPriors[c] + logNorm[c]
+                                let cd = c &* d
+                                for j in 0..<d {
+                                    let e = xv[row &+ j] - mv[cd &+ j]
+                                    s -= 0.5 * e * e / vv[cd &+ j]
+                                }
+                                ov[o &+ c] = s
+                                best = max(best, s)
+                            }
+                            var total = 0.0
+                            for c in 0..<k {
+                                let e = exp(ov[o &+ c] - best)
+                                ov[o &+ c] = e
+                                total += e
+                            }
+                            for c in 0..<k { ov[o &+ c] /= total }
+                        }
+                    }
                 }
-                out[i * k + c] = s
-                best = max(best, s)
             }
-            var total = 0.0
-            for c in 0..<k {
-                let e = exp(out[i * k + c] - best)
-                out[i * k + c] = e
-                total += e
-            }
-            for c in 0..<k { out[i * k + c] /= total }
         }
         return out
     }

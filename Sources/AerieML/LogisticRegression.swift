@@ -1,4 +1,4 @@
-import COpenBLAS
+import Dispatch
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -27,7 +27,7 @@ public struct LogisticRegression: Sendable, Equatable {
         let result = LBFGS.minimize(start: start, maxIterations: maxIterations, tolerance: tolerance) { theta in
             let model = LogisticRegression(
                 weights: Array(theta[0..<(k * d)]), bias: Array(theta[(k * d)...]), classes: k, features: d)
-            model.probabilities(x, into: &scores)
+            scores = model.predictValues(x)
             var loss = 0.0
             for i in 0..<n {
                 loss -= log(max(scores[i * k + labels[i]], 1e-300))
@@ -35,18 +35,23 @@ public struct LogisticRegression: Sendable, Equatable {
             }
             loss *= invN
             var grad = [Double](repeating: 0, count: k * d + k)
-            // gradW = (P - Y)ᵀ X / n
+            // gradW = (P - Y)ᵀ X / n, gradB = Σ (P - Y) / n, in one pass over the rows. Plain
+            // loops: the product is thin, and BLAS threads stall on a busy machine.
             scores.withUnsafeBufferPointer { p in
                 x.values.withUnsafeBufferPointer { xv in
                     grad.withUnsafeMutableBufferPointer { gv in
-                        cblas_dgemm(
-                            CblasRowMajor, CblasTrans, CblasNoTrans, Int32(k), Int32(d), Int32(n), invN,
-                            p.baseAddress, Int32(k), xv.baseAddress, Int32(d), 0, gv.baseAddress, Int32(d))
+                        for i in 0..<n {
+                            let row = i &* d
+                            for c in 0..<k {
+                                let r = p[i &* k &+ c]
+                                let g = c &* d
+                                for j in 0..<d { gv[g &+ j] += r * xv[row &+ j] }
+                                gv[k &* d &+ c] += r
+                            }
+                        }
+                        for w in 0..<(k * d + k) { gv[w] *= invN }
                     }
                 }
-            }
-            for i in 0..<n {
-                for j in 0..<k { grad[k * d + j] += scores[i * k + j] * invN }
             }
             for w in 0..<(k * d) {
                 loss += 0.5 * lambda * theta[w] * theta[w]
@@ -58,39 +63,60 @@ public struct LogisticRegression: Sendable, Equatable {
         return LogisticRegression(weights: Array(theta[0..<(k * d)]), bias: Array(theta[(k * d)...]), classes: k, features: d)
     }
 
-    /// Softmax probabilities, row-major `rows × classes`, written into `out`.
-    func probabilities(_ x: Matrix, into out: inout [Double]) {
+    /// Softmax probabilities, row-major `rows × classes`. Plain loops rather than BLAS: for
+    /// prediction the product is small, and BLAS threads cost more than they save.
+    public func predictValues(_ x: Matrix) -> [Double] {
         let n = x.rows
-        let k = classes
-        if out.count != n * k { out = [Double](repeating: 0, count: n * k) }
-        for i in 0..<n {
-            for j in 0..<k { out[i * k + j] = bias[j] }
-        }
+        var out = [Double](repeating: 0, count: n * classes)
         x.values.withUnsafeBufferPointer { xv in
-            weights.withUnsafeBufferPointer { wv in
-                out.withUnsafeMutableBufferPointer { ov in
-                    cblas_dgemm(
-                        CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(k), Int32(features), 1,
-                        xv.baseAddress, Int32(features), wv.baseAddress, Int32(features), 1, ov.baseAddress, Int32(k))
+            out.withUnsafeMutableBufferPointer { ov in
+                let shared = RowBuffers(x: xv, out: ov)
+                // Large batches in two halves on two threads.
+                if n >= 8192 {
+                    DispatchQueue.concurrentPerform(iterations: 2) { half in
+                        scores(shared, rows: half == 0 ? 0..<(n / 2) : (n / 2)..<n)
+                    }
+                } else {
+                    scores(shared, rows: 0..<n)
                 }
             }
         }
-        for i in 0..<n {
-            var m = -Double.infinity
-            for j in 0..<k { m = max(m, out[i * k + j]) }
-            var s = 0.0
-            for j in 0..<k {
-                let e = exp(out[i * k + j] - m)
-                out[i * k + j] = e
-                s += e
-            }
-            for j in 0..<k { out[i * k + j] /= s }
-        }
+        return out
     }
 
-    public func predictValues(_ x: Matrix) -> [Double] {
-        var out: [Double] = []
-        probabilities(x, into: &out)
-        return out
+    /// Input rows and the probabilities written for them, shared by tasks on disjoint rows.
+    private struct RowBuffers: @unchecked Sendable {
+        let x: UnsafeBufferPointer<Double>
+        let out: UnsafeMutableBufferPointer<Double>
+    }
+
+    private func scores(_ b: RowBuffers, rows: Range<Int>) {
+        let k = classes
+        let d = features
+        let xv = b.x
+        let ov = b.out
+        weights.withUnsafeBufferPointer { wv in
+            bias.withUnsafeBufferPointer { bv in
+                for i in rows {
+                    let row = i &* d
+                    let o = i &* k
+                    var m = -Double.infinity
+                    for c in 0..<k {
+                        var s = bv[c]
+                        let w = c &* d
+                        for j in 0..<d { s += xv[row &+ j] * wv[w &+ j] }
+                        ov[o &+ c] = s
+                        m = max(m, s)
+                    }
+                    var total = 0.0
+                    for c in 0..<k {
+                        let e = exp(ov[o &+ c] - m)
+                        ov[o &+ c] = e
+                        total += e
+                    }
+                    for c in 0..<k { ov[o &+ c] /= total }
+                }
+            }
+        }
     }
 }

@@ -152,47 +152,124 @@ public struct Preprocessor: Sendable, Codable, Equatable {
     /// has the wrong type, or holds a category that training never saw.
     public func transform(_ table: DataTable) throws -> Matrix {
         let n = table.rowCount
-        var out = Matrix(rows: n, cols: outputWidth)
-        var base = 0
+        let width = outputWidth
+        // Where each feature's values come from: a numeric column, or a category index per row.
+        enum Source {
+            case number([Double], fill: Double)
+            case category([Int32], oneHot: Bool, fill: Int)
+            case nothing
+        }
+        var sources: [Source] = []
+        sources.reserveCapacity(features.count)
+        // Columns usually come in the training order: look from just after the last match.
+        let columns = table.columns
+        var cursor = 0
+        func column(named name: String) -> Column? {
+            for step in 0..<columns.count {
+                let c = (cursor + step) % columns.count
+                if columns[c].name == name {
+                    cursor = c + 1
+                    return columns[c]
+                }
+            }
+            return nil
+        }
         for f in features {
-            guard let column = table.column(named: f.name) else {
+            guard let column = column(named: f.name) else {
                 throw MLError(.missingColumn, "the data has no column '\(f.name)', which the model was trained on; add it (the model needs: \(features.map(\.name).joined(separator: ", ")))")
             }
             switch (f.kind, column.values) {
             case (.numeric, .numeric(let v)):
-                for i in 0..<n { out[i, base] = v[i].isNaN ? f.fillValue : v[i] }
+                sources.append(.number(v, fill: f.fillValue))
             case (.numeric, .categorical(let codes, let levels)):
                 let bad = codes.first { $0 >= 0 }.map { levels[Int($0)] } ?? "?"
                 throw MLError(.schema, "column '\(f.name)' was numeric in training but holds non-numeric values such as '\(bad)'; fix or remove those values")
             case (.categorical, _):
-                var lookup: [String: Int] = [:]
-                for (k, c) in f.categories.enumerated() { lookup[c] = k }
-                for i in 0..<n {
-                    let k: Int
-                    if let text = column.values.text(i) {
-                        guard let known = lookup[text] else {
-                            throw MLError(.unseenCategory, "column '\(f.name)', row \(i + 1): category '\(text)' was not seen in training (known: \(f.categories.prefix(10).joined(separator: ", "))\(f.categories.count > 10 ? ", …" : "")); retrain with data that includes it or map it to a known category")
+                var lookup: [String: Int32] = [:]
+                for (k, c) in f.categories.enumerated() { lookup[c] = Int32(k) }
+                // Category index per row (-1: missing); categorical columns map each level once.
+                var index = [Int32](repeating: -1, count: n)
+                switch column.values {
+                case .categorical(let codes, let levels):
+                    let known = levels.map { lookup[$0] }
+                    for i in 0..<n where codes[i] >= 0 {
+                        guard let k = known[Int(codes[i])] else {
+                            throw Preprocessor.unseen(f, levels[Int(codes[i])], row: i)
                         }
-                        k = known
-                    } else if f.categories.isEmpty {
-                        continue  // no category was ever seen: a one-hot feature has no columns, a label is 0
-                    } else {
-                        k = f.fillCategory
+                        index[i] = k
                     }
-                    if f.encoding == .oneHot {
-                        out[i, base + k] = 1
-                    } else {
-                        out[i, base] = Double(k)
+                case .numeric:
+                    for i in 0..<n {
+                        guard let text = column.values.text(i) else { continue }
+                        guard let k = lookup[text] else { throw Preprocessor.unseen(f, text, row: i) }
+                        index[i] = k
+                    }
+                }
+                // With no category ever seen, a one-hot feature has no columns and a label is 0.
+                sources.append(f.categories.isEmpty ? .nothing : .category(index, oneHot: f.encoding == .oneHot, fill: f.fillCategory))
+            }
+        }
+        // In blocks of rows, so that the block of output being written stays in cache.
+        var values = [Double](repeating: 0, count: n * width)
+        let scaled = scaling != .none
+        let block = 64
+        values.withUnsafeMutableBufferPointer { out in
+            offset.withUnsafeBufferPointer { offset in
+                scale.withUnsafeBufferPointer { scale in
+                    var start = 0
+                    while start < n {
+                        let end = min(n, start + block)
+                        var base = 0
+                        for (f, source) in zip(features, sources) {
+                            switch source {
+                            case .number(let v, let fill):
+                                v.withUnsafeBufferPointer { v in
+                                    if scaled {
+                                        let o = offset[base]
+                                        let s = scale[base]
+                                        for i in start..<end {
+                                            let x = v[i]
+                                            out[i &* width &+ base] = ((x.isNaN ? fill : x) - o) * s
+                                        }
+                                    } else {
+                                        for i in start..<end {
+                                            let x = v[i]
+                                            out[i &* width &+ base] = x.isNaN ? fill : x
+                                        }
+                                    }
+                                }
+                            case .category(let index, let oneHot, let fill):
+                                index.withUnsafeBufferPointer { index in
+                                    for i in start..<end {
+                                        let k = index[i] >= 0 ? Int(index[i]) : fill
+                                        if oneHot {
+                                            out[i &* width &+ base &+ k] = 1
+                                        } else {
+                                            out[i &* width &+ base] = Double(k)
+                                        }
+                                    }
+                                }
+                            case .nothing:
+                                break
+                            }
+                            if scaled, f.kind == .categorical {  // numbers were scaled as they were copied
+                                for i in start..<end {
+                                    for j in base..<(base + f.width) {
+                                        out[i &* width &+ j] = (out[i &* width &+ j] - offset[j]) * scale[j]
+                                    }
+                                }
+                            }
+                            base += f.width
+                        }
+                        start = end
                     }
                 }
             }
-            base += f.width
         }
-        if scaling != .none {
-            for i in 0..<n {
-                for j in 0..<outputWidth { out[i, j] = (out[i, j] - offset[j]) * scale[j] }
-            }
-        }
-        return out
+        return Matrix(rows: n, cols: width, values: values)
+    }
+
+    private static func unseen(_ f: FeatureTransform, _ text: String, row i: Int) -> MLError {
+        MLError(.unseenCategory, "column '\(f.name)', row \(i + 1): category '\(text)' was not seen in training (known: \(f.categories.prefix(10).joined(separator: ", "))\(f.categories.count > 10 ? ", …" : "")); retrain with data that includes it or map it to a known category")
     }
 }

@@ -19,8 +19,24 @@ public struct ForestParameters: Sendable, Codable, Equatable {
 /// A random forest: trees grown in parallel on bootstrap samples, each split drawing a random
 /// subset of features. Predictions average the trees' leaf values.
 public struct RandomForest: Sendable, Equatable {
-    public var trees: [DecisionTree]
-    public var outputs: Int
+    public var trees: [DecisionTree] {
+        didSet { packed = PackedForest(trees, outputs: outputs) }
+    }
+    public var outputs: Int {
+        didSet { packed = PackedForest(trees, outputs: outputs) }
+    }
+    /// The trees laid out for fast prediction, kept in step with `trees`.
+    private(set) var packed: PackedForest
+
+    init(trees: [DecisionTree], outputs: Int) {
+        self.trees = trees
+        self.outputs = outputs
+        packed = PackedForest(trees, outputs: outputs)
+    }
+
+    public static func == (a: RandomForest, b: RandomForest) -> Bool {
+        a.outputs == b.outputs && a.trees == b.trees
+    }
 
     /// Grows the trees on all cores. `progress` is called with the number of trees done.
     public static func fit(
@@ -31,11 +47,15 @@ public struct RandomForest: Sendable, Equatable {
         let done = Atomic<Int>(0)
         DispatchQueue.concurrentPerform(iterations: count) { t in
             var rng = SeededGenerator(seed: parameters.seed &+ UInt64(t) &* 0x9E37_79B9_7F4A_7C15)
-            var sample: [Int]?
+            var weights: [Double]
             if parameters.bootstrap {
-                sample = (0..<data.rows).map { _ in rng.index(below: data.rows) }
+                // A row drawn k times weighs k; rows never drawn are left out.
+                weights = [Double](repeating: 0, count: data.rows)
+                for _ in 0..<data.rows { weights[rng.index(below: data.rows)] += 1 }
+            } else {
+                weights = [Double](repeating: 1, count: data.rows)
             }
-            let tree = DecisionTree.fit(data, sample: sample, parameters: parameters.tree, seed: rng.next())
+            let tree = DecisionTree.fit(data, weights: weights, parameters: parameters.tree, seed: rng.next())
             results.withLock { $0[t] = tree }
             let finished = done.add(1, ordering: .relaxed).newValue
             progress?(finished)
@@ -45,47 +65,8 @@ public struct RandomForest: Sendable, Equatable {
     }
 
     /// Mean of the trees' leaf values per row, row-major (`outputs` per row). Large batches are
-    /// split into chunks predicted on all cores.
+    /// split into chunks of rows predicted on all cores.
     public func predictValues(_ x: Matrix) -> [Double] {
-        let chunk = 512
-        let chunks = (x.rows + chunk - 1) / chunk
-        if chunks <= 1 {
-            return predictRows(x, 0..<x.rows)
-        }
-        let parts = Mutex<[[Double]]>([[Double]](repeating: [], count: chunks))
-        DispatchQueue.concurrentPerform(iterations: chunks) { c in
-            let part = predictRows(x, (c * chunk)..<min(x.rows, (c + 1) * chunk))
-            parts.withLock { $0[c] = part }
-        }
-        return parts.withLock { $0.flatMap { $0 } }
-    }
-
-    private func predictRows(_ x: Matrix, _ rows: Range<Int>) -> [Double] {
-        var out = [Double](repeating: 0, count: rows.count * outputs)
-        let scale = 1 / Double(max(1, trees.count))
-        let k = outputs
-        let cols = x.cols
-        x.values.withUnsafeBufferPointer { xv in
-            out.withUnsafeMutableBufferPointer { ov in
-                // Tree by tree, so each tree's arrays are pinned once per chunk of rows.
-                for tree in trees {
-                    tree.withNodes { feature, threshold, right, leaves in
-                        for (o, i) in rows.enumerated() {
-                            let base = i * cols
-                            var node = 0
-                            while true {
-                                let f = Int(feature[node])
-                                if f < 0 { break }
-                                node = xv[base + f] <= threshold[node] ? node + 1 : Int(right[node])
-                            }
-                            let off = Int(right[node]) * k
-                            for c in 0..<k { ov[o * k + c] += leaves[off + c] }
-                        }
-                    }
-                }
-                for j in 0..<ov.count { ov[j] *= scale }
-            }
-        }
-        return out
+        packed.predict(x)
     }
 }

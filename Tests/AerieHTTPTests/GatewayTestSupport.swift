@@ -22,6 +22,7 @@ struct GatewayHarness {
     let userToken: String
 
     static func make(_ configure: (inout GatewayConfiguration) -> Void = { _ in }, logger: Logger? = nil,
+                     apps: [any AerieApp] = [],
                      functions register: (FunctionRuntime) throws -> Void = { _ in }) async throws -> GatewayHarness {
         var configuration = GatewayConfiguration(maxBodySize: 64 * 1024, maxJSONBodySize: 16 * 1024, rateLimit: nil,
                                                  adminPassword: adminPassword, bcryptCost: 4)
@@ -38,8 +39,11 @@ struct GatewayHarness {
             pollInterval: .milliseconds(10), sweepInterval: .milliseconds(50), groupCommitInterval: .milliseconds(5),
             cancelWait: .seconds(5), metricsFactory: PrometheusMetricsFactory(registry: registry)), logger: logger)
         try register(runtime)
+        for app in apps {
+            try await app.setUp(primitives: primitives, runtime: runtime, logger: logger)
+        }
         let gateway = try await AerieGateway.build(primitives: primitives, runtime: runtime, configuration: configuration,
-                                                   registry: registry, logger: logger)
+                                                   registry: registry, apps: apps, logger: logger)
         _ = try await gateway.auth.createUser("ann", password: "ann-password", role: .user)
         return GatewayHarness(
             gateway: gateway, primitives: primitives, runtime: runtime, registry: registry,

@@ -17,14 +17,14 @@ struct ConsoleRoutes {
     let metrics: GatewayMetrics
     let events: any EventLog
     let configuration: GatewayConfiguration
-    let assets: Result<ConsoleAssets, AerieError>
+    let assets: Result<PageAssets, AerieError>
 
     init(metrics: GatewayMetrics, events: any EventLog, configuration: GatewayConfiguration) {
         self.metrics = metrics
         self.events = events
         self.configuration = configuration
         do {
-            assets = .success(try ConsoleAssets.load())
+            assets = .success(try PageAssets.loadConsole())
         } catch let error as AerieError {
             assets = .failure(error)
         } catch {
@@ -69,7 +69,7 @@ struct ConsoleRoutes {
             },
             GatewayRoute(.get, "/console/static/{file}", summary: "The console's stylesheet and script", tag: "console", access: .anyone,
                          response: .binary) { [self] request, context in
-                try staticFile(try context.pathParameter("file"), request: request)
+                try assets.get().staticFile(try context.pathParameter("file"), request: request)
             },
             GatewayRoute(.get, "/console/api/latency", summary: "Request counts and p50/p95/p99 latency per route, from the metrics",
                          tag: "console", access: .admin) { [metrics] _, _ in
@@ -97,16 +97,13 @@ struct ConsoleRoutes {
     func renderPage(_ page: Page, request: Request, context: AerieRequestContext) throws -> Response {
         let assets = try assets.get()
         guard let identity = context.identity else {
-            var target = request.uri.path
-            if let query = request.uri.query, !query.isEmpty { target += "?" + query }
-            let next = target.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "/-_.~"))) ?? "/console"
-            return Response.empty(.seeOther, headers: [.location: "/console/login?next=\(next)", .cacheControl: "no-store"])
+            return PageAssets.signInRedirect(for: request)
         }
         guard identity.isAdmin else {
             let html = try assets.render("forbidden", [
                 "title": "Not allowed", "username": identity.username, "csrf": context.expectedCSRFToken ?? "",
             ])
-            return Self.html(html, status: .forbidden)
+            return PageAssets.html(html, status: .forbidden)
         }
         var values: [String: Any] = [
             "title": page.title,
@@ -125,7 +122,7 @@ struct ConsoleRoutes {
         if page.template == "users" {
             values["scopes"] = APIKeyScope.all.map { ["scope": $0] }
         }
-        return Self.html(try assets.render(page.template, values))
+        return PageAssets.html(try assets.render(page.template, values))
     }
 
     func renderLogin(request: Request, context: AerieRequestContext) throws -> Response {
@@ -143,31 +140,9 @@ struct ConsoleRoutes {
         let token = SessionCookies.newLoginCSRFToken()
         values["csrf"] = token
         // The failed sign-in lands here (POST /console/login redirects with ?error=1): answer 401 with the form.
-        var response = Self.html(try assets.render("login", values), status: failed ? .unauthorized : .ok)
+        var response = PageAssets.html(try assets.render("login", values), status: failed ? .unauthorized : .ok)
         cookies.setLoginCSRF(token, on: &response)
         return response
-    }
-
-    func staticFile(_ name: String, request: Request) throws -> Response {
-        guard let file = try assets.get().files[name] else {
-            throw AerieError.notFound("No console file named \"\(name)\".")
-        }
-        if request.headers[.ifNoneMatch] == file.etag {
-            return Response.empty(.notModified, headers: [.eTag: file.etag])
-        }
-        return Response(status: .ok, headers: [.contentType: file.contentType, .eTag: file.etag, .cacheControl: "no-cache"],
-                        body: .init(byteBuffer: file.body))
-    }
-
-    /// An HTML page with headers that keep it out of caches and frames and allow only Aerie's own scripts.
-    static func html(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
-        Response(status: status, headers: [
-            .contentType: "text/html; charset=utf-8",
-            .cacheControl: "no-store",
-            .contentSecurityPolicy: "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
-            .xContentTypeOptions: "nosniff",
-            .referrerPolicy: "same-origin",
-        ], body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 
     // MARK: Bodies

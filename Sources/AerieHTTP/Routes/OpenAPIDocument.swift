@@ -5,10 +5,13 @@ import Foundation
 public struct OpenAPIDocument: Sendable {
     public var routes: [GatewayRoute]
     public var version: String
+    /// Schemas the apps' routes refer to, added to the platform's (which win on a name clash).
+    public var schemas: [String: JSONValue]
 
-    public init(routes: [GatewayRoute], version: String = "0.1.0") {
+    public init(routes: [GatewayRoute], version: String = "0.1.0", schemas: [String: JSONValue] = [:]) {
         self.routes = routes
         self.version = version
+        self.schemas = schemas
     }
 
     /// The document as JSON.
@@ -30,7 +33,7 @@ public struct OpenAPIDocument: Sendable {
                                        "description": "A token from POST /v1/auth/login, or an API key `aerie_…`."]),
                     "session": .object(["type": "apiKey", "in": "cookie", "name": "aerie_session"]),
                 ]),
-                "schemas": .object(OpenAPISchemas.all),
+                "schemas": .object(OpenAPISchemas.all.merging(schemas) { platform, _ in platform }),
             ]),
         ])
     }

@@ -6,7 +6,7 @@ import NIOCore
 
 extension Request {
     /// Reads the whole body, refusing more than `limit` bytes with 413 (up front when `Content-Length` says so).
-    func collectData(limit: Int) async throws -> Data {
+    public func collectData(limit: Int) async throws -> Data {
         if let length = headers[.contentLength].flatMap(Int.init), length > limit {
             throw HTTPProblem(.tooLarge, "The body is \(length) bytes; this route accepts at most \(limit) bytes.")
         }
@@ -29,7 +29,7 @@ extension Request {
 
     /// Decodes a JSON body: 415 for a non-JSON `Content-Type`, 413 beyond `limit`, 400 naming the field for
     /// malformed JSON or a wrong type.
-    func decodeJSON<T: Decodable>(_ type: T.Type, limit: Int) async throws -> T {
+    public func decodeJSON<T: Decodable>(_ type: T.Type, limit: Int) async throws -> T {
         guard hasJSONContentType else {
             throw HTTPProblem(.unsupportedMediaType, "This route takes a JSON body; send it with `Content-Type: application/json` (got \(headers[.contentType] ?? "")).")
         }
@@ -41,7 +41,7 @@ extension Request {
     }
 
     /// Decodes a JSON body when there is one, else returns `empty`.
-    func decodeOptionalJSON<T: Decodable>(_ type: T.Type, limit: Int, empty: T) async throws -> T {
+    public func decodeOptionalJSON<T: Decodable>(_ type: T.Type, limit: Int, empty: T) async throws -> T {
         if headers[.contentLength] == "0" { return empty }
         guard hasJSONContentType else {
             throw HTTPProblem(.unsupportedMediaType, "This route takes a JSON body; send it with `Content-Type: application/json`.")
@@ -52,12 +52,12 @@ extension Request {
     }
 
     /// A query parameter (percent-decoded once), or nil.
-    func query(_ name: String) -> String? {
+    public func query(_ name: String) -> String? {
         uri.queryParameters.get(name)
     }
 
     /// An integer query parameter within `range`, or `defaultValue` when absent; 400 otherwise.
-    func queryInt(_ name: String, default defaultValue: Int, range: ClosedRange<Int>) throws -> Int {
+    public func queryInt(_ name: String, default defaultValue: Int, range: ClosedRange<Int>) throws -> Int {
         guard let text = query(name) else { return defaultValue }
         guard let value = Int(text), range.contains(value) else {
             throw AerieError.invalid("Query parameter \(name) must be an integer from \(range.lowerBound) to \(range.upperBound).", field: name)
@@ -68,7 +68,7 @@ extension Request {
 
 extension AerieRequestContext {
     /// A path parameter, percent-decoded once; 400 when its encoding is broken.
-    func pathParameter(_ name: String) throws -> String {
+    public func pathParameter(_ name: String) throws -> String {
         guard let raw = parameters.get(name) else {
             throw AerieError.invalid("The path parameter \(name) is missing.", field: name)
         }
@@ -79,7 +79,7 @@ extension AerieRequestContext {
     }
 
     /// The caller, or 401 (routes declared with an access rule always have one).
-    func requireIdentity() throws -> Identity {
+    public func requireIdentity() throws -> Identity {
         guard let identity else {
             throw AerieError(.unauthenticated, "This route needs credentials: send `Authorization: Bearer <token or API key>`.")
         }
@@ -88,16 +88,21 @@ extension AerieRequestContext {
 }
 
 /// `{"items": […], "next_cursor": …}`, the shape of every list.
-struct ListBody<Item: Encodable>: Encodable {
-    var items: [Item]
-    var nextCursor: String?
+public struct ListBody<Item: Encodable>: Encodable {
+    public var items: [Item]
+    public var nextCursor: String?
+
+    public init(items: [Item], nextCursor: String?) {
+        self.items = items
+        self.nextCursor = nextCursor
+    }
 
     enum CodingKeys: String, CodingKey {
         case items
         case nextCursor = "next_cursor"
     }
 
-    func encode(to encoder: any Encoder) throws {
+    public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(items, forKey: .items)
         try container.encode(nextCursor, forKey: .nextCursor)

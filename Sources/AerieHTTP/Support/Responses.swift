@@ -35,7 +35,7 @@ extension HTTPField.Name {
 
 extension Response {
     /// A JSON response encoded with the shared coders (RFC 3339 times, sorted keys).
-    static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) throws -> Response {
+    public static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) throws -> Response {
         let data = try JSONCoding.encode(value)
         var fields = headers
         fields[.contentType] = "application/json"
@@ -55,7 +55,7 @@ extension Response {
     }
 
     /// An empty response.
-    static func empty(_ status: HTTPResponse.Status, headers: HTTPFields = [:]) -> Response {
+    public static func empty(_ status: HTTPResponse.Status, headers: HTTPFields = [:]) -> Response {
         Response(status: status, headers: headers, body: .init())
     }
 }

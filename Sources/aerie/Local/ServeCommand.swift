@@ -8,6 +8,8 @@ import Hummingbird
 import Logging
 import Metrics
 import Prometheus
+import Imagine
+import Pipeline
 import Quickstart
 import NIOCore
 import ServiceLifecycle
@@ -33,7 +35,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("cors-origin"), help: "An origin allowed to call the API from a browser (repeatable; '*' for any).")
     var corsOrigins: [String] = []
     @Option(help: "Requests per second allowed per caller (token or key); 0 disables the limit.") var rateLimit = 50.0
-    @Option(help: "Apps to enable, comma-separated (available: quickstart), or 'none'.") var apps = "quickstart"
+    @Option(help: "Apps to enable, comma-separated (available: quickstart, pipeline, imagine), or 'none'. Imagine reads AERIE_IMAGINE_* (see README).")
+    var apps = "quickstart,pipeline,imagine"
+    @Option(help: "Largest CSV the pipeline app accepts, in MiB.") var pipelineMaxMib = 32
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
     @Option(help: ArgumentHelp("For `make bench`: also serve a bare Hummingbird route POST /noop on this port and register function bench-noop.", visibility: .hidden))
     var benchPort: Int?
@@ -54,7 +58,10 @@ struct ServeCommand: AsyncParsableCommand {
             return handler
         }
         let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        var metricsFactory = PrometheusMetricsFactory(registry: registry)
+        metricsFactory.valueHistogramBuckets.merge(ImagineMetrics.valueBuckets) { $1 }
+        metricsFactory.durationHistogramBuckets.merge(ImagineMetrics.durationBuckets) { $1 }
+        MetricsSystem.bootstrap(metricsFactory)
         let logger = Logger(label: "aerie")
 
         let storage = try data.openStorage()
@@ -63,7 +70,8 @@ struct ServeCommand: AsyncParsableCommand {
         // the runtime first positioned its consumer groups can be skipped; idempotency keys prevent repeats.
         let runtimeConfiguration = RuntimeConfiguration(triggerStartPosition: .earliest)
         let runtime = FunctionRuntime(primitives: primitives, configuration: runtimeConfiguration, logger: Logger(label: "aerie.functions"))
-        for app in try enabledApps() {
+        let apps = try enabledApps()
+        for app in apps {
             try await app.setUp(primitives: primitives, runtime: runtime, logger: Logger(label: "aerie.apps.\(type(of: app).name)"))
         }
 
@@ -82,7 +90,7 @@ struct ServeCommand: AsyncParsableCommand {
             adminPassword: adminPassword
         )
         let gateway = try await AerieGateway.build(primitives: primitives, runtime: runtime, configuration: gatewayConfiguration,
-                                                   registry: registry, logger: logger)
+                                                   registry: registry, apps: apps, logger: logger)
         let app = gateway.makeApplication(configuration: .init(address: .hostname(host, port: port), serverName: "aerie"))
         let serviceGroup = ServiceGroup(
             configuration: .init(services: services + [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
@@ -101,7 +109,15 @@ struct ServeCommand: AsyncParsableCommand {
         return try names.map { name -> any AerieApp in
             switch name {
             case QuickstartApp.name: return QuickstartApp()
-            default: throw ValidationError("--apps: unknown app \"\(name)\"; available: quickstart.")
+            case PipelineApp.name: return PipelineApp(limits: PipelineLimits(maxDatasetBytes: Int64(max(1, pipelineMaxMib)) << 20))
+            case ImagineApp.name:
+                do {
+                    return ImagineApp(configuration: try ImagineConfiguration.fromEnvironment(ProcessInfo.processInfo.environment),
+                                      dataDirectory: data.directory)
+                } catch let error as AerieError {
+                    throw ValidationError(error.message)
+                }
+            default: throw ValidationError("--apps: unknown app \"\(name)\"; available: quickstart, pipeline, imagine.")
             }
         }
     }

@@ -1,0 +1,42 @@
+import AerieCore
+import AerieFunctions
+import Logging
+
+/// An app that also serves HTTP: its API under `/v1/apps/<name>/` and its pages under `/<name>/`.
+///
+/// The gateway asks every enabled app that conforms for its routes once, at build time, after the app's
+/// `setUp`. The routes go through the same middleware as the platform's (request ids, problem+json, auth,
+/// rate limit, metrics) and appear in `/openapi.json`. Pages use ``PageAssets`` for templates, static files
+/// and the sign-in redirect, and call the app's API with the page session (cookie plus `X-CSRF-Token`).
+public protocol AerieHTTPApp: AerieApp {
+    /// The app's routes; every path must start with `/v1/apps/<name>/` or `/<name>/` (or be `/<name>`).
+    func routes(gateway: AppGatewayContext) throws -> [GatewayRoute]
+    /// JSON schemas (by name) that the routes' `BodySpec.json(name)` refer to, for `/openapi.json`.
+    func openAPISchemas() -> [String: JSONValue]
+}
+
+/// What the gateway lends an app's routes.
+public struct AppGatewayContext: Sendable {
+    public let primitives: Primitives
+    public let runtime: FunctionRuntime
+    public let configuration: GatewayConfiguration
+    /// Users, for apps that show names or check roles beyond ``Access``.
+    public let auth: AuthService
+    public let logger: Logger
+}
+
+extension AerieHTTPApp {
+    public func openAPISchemas() -> [String: JSONValue] { [:] }
+
+    /// The prefixes this app's routes may use.
+    static var routePrefixes: [String] { ["/v1/apps/\(name)/", "/\(name)/"] }
+
+    /// The app's routes, checked to lie under its own prefixes.
+    func checkedRoutes(gateway: AppGatewayContext) throws -> [GatewayRoute] {
+        let routes = try routes(gateway: gateway)
+        for route in routes where route.path != "/\(Self.name)" && !Self.routePrefixes.contains(where: route.path.hasPrefix) {
+            throw AerieError(.internal, "App \"\(Self.name)\" declares the route \(route.method) \(route.path) outside its prefixes \(Self.routePrefixes.joined(separator: " and ")); move it under one of them.")
+        }
+        return routes
+    }
+}

@@ -1,0 +1,130 @@
+import AerieCore
+import AerieDiffusion
+import AerieFunctions
+import AerieHTTP
+import AerieText
+import CoreMetrics
+import Foundation
+import Logging
+import Synchronization
+
+/// The Imagine app: text-to-image behind a semantic prompt cache.
+///
+/// `POST /v1/apps/imagine/images` embeds the prompt with MiniLM and returns a stored image when a compatible earlier
+/// prompt is at least ``ImagineConfiguration/threshold`` similar (`X-Cache: hit`); otherwise the function
+/// `imagine-generate` runs the diffusion model (`X-Cache: miss`). Storage: table `imagine_images` (each user's
+/// records), table `imagine_cache` (stored images and cache entries, reference-counted), table `imagine_settings`
+/// (the URL-signing secret), bucket `imagine` (`images/<sha256>.png`) and the vector index under
+/// `<data>/imagine/vectors`.
+///
+/// When the diffusion model or MiniLM is not installed the app still starts: its routes answer 503 problem+json
+/// naming the command that installs what is missing.
+public struct ImagineApp: AerieHTTPApp {
+    public static let name = "imagine"
+
+    /// Loads the generator and the sentence embedder (the models); throws with what to install when one is missing.
+    public typealias Loader = @Sendable () throws -> (generator: any ImageGenerating, embedder: any SentenceEmbedder)
+
+    public let configuration: ImagineConfiguration
+    let loader: Loader
+    let vectorDirectory: URL?
+    let metricsFactory: (any MetricsFactory)?
+    let now: @Sendable () -> Date
+    let holder = Holder()
+
+    /// The app on the models of the data directory `data` (the pipeline registered as `imagine` with
+    /// `aerie models use imagine DIR`, `<data>/models/minilm`, `<data>/models/onnxruntime`), with its vector index
+    /// under `<data>/imagine/vectors`.
+    public init(configuration: ImagineConfiguration, dataDirectory data: URL, metricsFactory: (any MetricsFactory)? = nil) {
+        let threads = configuration.threads
+        self.init(configuration: configuration, vectorDirectory: data.appendingPathComponent("imagine/vectors", isDirectory: true),
+                  metricsFactory: metricsFactory) {
+            try Self.loadModels(dataDirectory: data, threads: threads)
+        }
+    }
+
+    /// The app with its models supplied by `loader` (tests pass a deterministic generator); `vectorDirectory` nil keeps
+    /// the index in memory; `now` is the clock of TTLs and URL expiry.
+    public init(configuration: ImagineConfiguration, vectorDirectory: URL? = nil, metricsFactory: (any MetricsFactory)? = nil,
+                now: @escaping @Sendable () -> Date = { Date() }, loader: @escaping Loader) {
+        self.configuration = configuration
+        self.loader = loader
+        self.vectorDirectory = vectorDirectory
+        self.metricsFactory = metricsFactory
+        self.now = now
+    }
+
+    /// The models of a data directory; errors name the command that installs what is missing.
+    public static func loadModels(dataDirectory data: URL, threads: Int) throws -> (generator: any ImageGenerating, embedder: any SentenceEmbedder) {
+        let store = ModelStore(dataDirectory: data)
+        let modelDirectory: URL
+        do {
+            modelDirectory = try DiffusionModelStore(dataDirectory: data).pipelineDirectory()
+            try DiffusionPipeline.validateLayout(directory: modelDirectory)
+        } catch let error as AerieError {
+            throw AerieError(.unavailable, "Imagine has no diffusion model: \(error.message) "
+                + "(`make imagine-models DATA=\(data.path)` or `aerie models use imagine DIR --data \(data.path)`), then restart `aerie serve`.")
+        }
+        let library: URL
+        let embedder: any SentenceEmbedder
+        do {
+            library = try store.requireModel(.onnxruntime).appendingPathComponent("libonnxruntime.so")
+            embedder = try SentenceEncoder(store: store)
+        } catch let error as AerieError {
+            throw AerieError(.unavailable, "Imagine needs MiniLM and ONNX Runtime: \(error.message) "
+                + "(`aerie models install minilm` and `aerie models install onnxruntime`), then restart `aerie serve`.")
+        }
+        let generator = try DiffusionImageGenerator(directory: modelDirectory, onnxRuntimeLibrary: library.path, threads: threads)
+        return (generator, embedder)
+    }
+
+    public func setUp(primitives: Primitives, runtime: FunctionRuntime, logger: Logger) async throws {
+        let models: (generator: any ImageGenerating, embedder: any SentenceEmbedder)
+        do {
+            models = try loader()
+        } catch {
+            let message = (error as? AerieError)?.message ?? "Imagine could not load its models: \(error)"
+            logger.warning("imagine app unavailable: \(message)")
+            holder.set(.unavailable(message))
+            return
+        }
+        let service = try await ImagineService.open(
+            primitives: primitives, configuration: configuration, generator: models.generator, embedder: models.embedder,
+            vectorDirectory: vectorDirectory, metrics: ImagineMetrics(factory: metricsFactory), now: now)
+        try runtime.register(GenerateFunction(service: service))
+        holder.set(.ready(service, runtime))
+        logger.info("imagine app ready: POST /v1/apps/imagine/images")
+    }
+
+    public func routes(gateway: AppGatewayContext) throws -> [GatewayRoute] {
+        ImagineRoutes(holder: holder, runtime: gateway.runtime).routes + (try ImaginePage.load().routes(holder: holder))
+    }
+
+    public func openAPISchemas() -> [String: JSONValue] {
+        ImagineSchemas.all
+    }
+
+    /// What `setUp` produced, for the routes built after it.
+    final class Holder: Sendable {
+        enum State: Sendable {
+            case starting
+            case unavailable(String)
+            case ready(ImagineService, FunctionRuntime)
+        }
+
+        private let state = Mutex(State.starting)
+
+        func set(_ value: State) {
+            state.withLock { $0 = value }
+        }
+
+        /// The service, or 503 saying why there is none.
+        func service() throws -> ImagineService {
+            switch state.withLock({ $0 }) {
+            case .ready(let service, _): return service
+            case .unavailable(let message): throw AerieError(.unavailable, message)
+            case .starting: throw AerieError(.unavailable, "Imagine is starting; try again in a moment.")
+            }
+        }
+    }
+}

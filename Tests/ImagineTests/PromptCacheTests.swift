@@ -1,0 +1,56 @@
+import AerieCore
+import AerieVectors
+import Foundation
+import Testing
+
+@testable import Imagine
+
+@Suite("Imagine prompt cache")
+struct PromptCacheTests {
+    static func parameters(_ prompt: String) -> ImageParameters {
+        ImageParameters(prompt: prompt, negativePrompt: "", width: 64, height: 64, steps: 3, guidance: 7.5, seed: 1, scheduler: "pndm",
+                        seedGiven: false)
+    }
+
+    @Test("entries, reference counts and vectors survive a restart on the same storage and directory")
+    func persistence() async throws {
+        let encoder = try TestModels.encoder()
+        let primitives = Primitives.memory()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("imagine-vectors-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        func open() async throws -> ImagineService {
+            try await ImagineService.open(primitives: primitives, configuration: ImagineConfiguration(), generator: FakeGenerator(),
+                                          embedder: encoder, vectorDirectory: directory, metrics: ImagineMetrics(factory: nil),
+                                          now: { Date() })
+        }
+        let first = try await open()
+        let stored = try await first.cache.store(png: Data([1, 2, 3]), parameters: Self.parameters(Prompts.cat),
+                                                 embedding: try first.embed(Prompts.cat), owner: "ann")
+        #expect(stored.refs == 1)
+
+        let second = try await open()
+        let lookup = try await second.cache.lookup(try second.embed(Prompts.catParaphrase), parameters: Self.parameters(Prompts.catParaphrase),
+                                                   owner: "bob")
+        #expect(lookup.isHit)
+        #expect(lookup.entry?.hash == stored.hash)
+        #expect(lookup.entry?.refs == 1)
+        #expect(try await second.cache.png(stored.hash) == Data([1, 2, 3]))
+    }
+
+    @Test("configuration from AERIE_IMAGINE_* variables; a bad value names its variable")
+    func environment() throws {
+        let configuration = try ImagineConfiguration.fromEnvironment([
+            "AERIE_IMAGINE_THRESHOLD": "0.85", "AERIE_IMAGINE_SCOPE": "per-user", "AERIE_IMAGINE_MAX_ENTRIES": "5",
+            "AERIE_IMAGINE_MAX_BYTES": "1000", "AERIE_IMAGINE_TTL_SECONDS": "60", "AERIE_IMAGINE_CONCURRENCY": "2",
+        ])
+        #expect(configuration.threshold == 0.85)
+        #expect(configuration.scope == .perUser)
+        #expect(configuration.maxEntries == 5)
+        #expect(configuration.maxBytes == 1000)
+        #expect(configuration.ttl == .seconds(60))
+        #expect(configuration.concurrency == 2)
+        #expect(try ImagineConfiguration.fromEnvironment([:]) == ImagineConfiguration())
+        let error = #expect(throws: AerieError.self) { try ImagineConfiguration.fromEnvironment(["AERIE_IMAGINE_THRESHOLD": "1.5"]) }
+        #expect(error?.message.contains("AERIE_IMAGINE_THRESHOLD") == true)
+    }
+}
