@@ -139,7 +139,7 @@ let package = Package(
         .executableTarget(
             name: "aerie",
             dependencies: [
-                "AerieCore", "AerieSQLite", "AerieFunctions", "AerieHTTP", "Quickstart", "Pipeline", "AerieML", "AerieText", "AerieDiffusion", "Imagine",
+                "AerieCore", "AerieSQLite", "AerieFunctions", "AerieHTTP", "Quickstart", "Pipeline", "AerieML", "AerieText", "AerieDiffusion", "Imagine", "NeuralBenchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -235,12 +235,13 @@ let package = Package(
                 "AerieONNX",
                 "COpenBLAS",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
         .testTarget(
             name: "AerieTextTests",
-            dependencies: ["AerieText", "AerieONNX", "AerieCore"],
+            dependencies: ["AerieText", "AerieONNX", "AerieCore", .product(name: "Logging", package: "swift-log")],
             resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),
@@ -252,7 +253,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AerieVectorsTests",
-            dependencies: ["AerieVectors", "AerieCore"],
+            dependencies: ["AerieVectors", "AerieCore", "AerieTesting"],
             swiftSettings: strict
         ),
         // ONNX Runtime's C API, loaded with dlopen from the onnxruntime wheel's shared library.
@@ -270,7 +271,13 @@ let package = Package(
         // The Swift side of `make bench-neural` (bench/neural.py runs it next to numpy, ONNX Runtime Python and faiss).
         .executableTarget(
             name: "aerie-bench-neural",
-            dependencies: ["AerieText", "AerieVectors", "AerieONNX"],
+            dependencies: ["AerieText", "NeuralBenchmarks"],
+            swiftSettings: strict
+        ),
+        // The in-process neural benchmark shared by aerie-bench-neural and `aerie bench neural`.
+        .target(
+            name: "NeuralBenchmarks",
+            dependencies: ["AerieCore", "AerieText", "AerieVectors", "AerieONNX"],
             swiftSettings: strict
         ),
         // Text-to-image: the CLIP tokenizer, numpy's RandomState, the schedulers and the Stable Diffusion pipeline on AerieONNX.

@@ -1,6 +1,7 @@
 import AerieCore
 import AerieONNX
 import Foundation
+import Logging
 
 /// Unit-length sentence embeddings, whatever computes them: ``SentenceEncoder`` (native Swift on
 /// OpenBLAS) or ``ONNXSentenceEncoder`` (ONNX Runtime). Choose one with ``SentenceEmbedderBackend``.
@@ -14,22 +15,59 @@ public protocol SentenceEmbedder: Sendable {
 }
 
 /// Which engine computes the embeddings (configuration).
+///
+/// The default is ``preferred`` (ONNX Runtime); ``loadPreferred(store:spec:options:logger:)`` falls back
+/// to ``native`` with a logged notice when the runtime or `model.onnx` is not installed, while a backend
+/// named explicitly (``load(store:spec:options:)``) throws an error that names the command to run.
 public enum SentenceEmbedderBackend: String, Sendable, CaseIterable {
-    /// The Swift forward pass on OpenBLAS reading `model.safetensors` (the default: no extra files).
+    /// The Swift forward pass on OpenBLAS reading `model.safetensors` (needs no extra files).
     case native
     /// ONNX Runtime on `model.onnx` (built by `scripts/minilm_onnx.py`), with the library installed by
     /// `aerie models install onnxruntime`.
     case onnxRuntime = "onnx"
 
-    /// Loads the installed MiniLM with this backend.
+    /// The default backend, decided by the benchmark (bench/results/neural.md, `make bench-neural`):
+    /// ONNX Runtime embeds a single sentence in about half the time of the native backend and batches
+    /// faster on one and two threads. Change it only with new numbers from that benchmark.
+    public static let preferred: SentenceEmbedderBackend = .onnxRuntime
+
+    /// Loads the installed MiniLM with this backend. A missing model, runtime or graph throws
+    /// `not-found` with the command that installs it.
     public func load(store: ModelStore, spec: ModelSpec = .minilm, options: ONNXSession.Options = .init()) throws -> any SentenceEmbedder {
         switch self {
         case .native:
             return try SentenceEncoder(store: store, spec: spec)
         case .onnxRuntime:
-            let library = try store.requireModel(.onnxruntime).appendingPathComponent("libonnxruntime.so")
+            let directory = try store.requireModel(spec)
+            let library: URL
+            do {
+                library = try store.requireModel(.onnxruntime).appendingPathComponent("libonnxruntime.so")
+            } catch {
+                throw AerieError.notFound(
+                    "The ONNX Runtime backend needs the runtime, which is not installed in \(store.root.path). "
+                        + "Run `aerie models install onnxruntime` with the same --data directory, or choose the native backend (`--backend native`).")
+            }
             let runtime = try ONNXRuntime(libraryPath: library.path)
-            return try ONNXSentenceEncoder(directory: store.requireModel(spec), runtime: runtime, modelName: spec.displayName, options: options)
+            return try ONNXSentenceEncoder(directory: directory, runtime: runtime, modelName: spec.displayName, options: options)
+        }
+    }
+
+    /// Loads the installed MiniLM with the ``preferred`` backend, or, when only that backend's extra files
+    /// (the ONNX Runtime library, `model.onnx`) are missing or unloadable, with ``native`` after logging a
+    /// notice that says how to install them. A missing model itself still throws.
+    ///
+    /// Returns the embedder and the backend that serves it.
+    public static func loadPreferred(
+        store: ModelStore, spec: ModelSpec = .minilm, options: ONNXSession.Options = .init(), logger: Logger? = nil
+    ) throws -> (embedder: any SentenceEmbedder, backend: SentenceEmbedderBackend) {
+        _ = try store.requireModel(spec)
+        do {
+            return (try preferred.load(store: store, spec: spec, options: options), preferred)
+        } catch let error as AerieError where preferred != .native && [.notFound, .unavailable].contains(error.code) {
+            logger?.notice(
+                "Sentence embeddings fall back to the native backend (slower): \(error.message)",
+                metadata: ["backend": "\(SentenceEmbedderBackend.native.rawValue)"])
+            return (try SentenceEmbedderBackend.native.load(store: store, spec: spec, options: options), .native)
         }
     }
 }

@@ -1,4 +1,3 @@
-import COpenBLAS
 import Foundation
 
 /// A hierarchical navigable small-world graph (Malkov & Yashunin) over inner-product similarity: the
@@ -37,7 +36,8 @@ struct HNSWGraph {
 
     private func score(_ query: UnsafeBufferPointer<Float>, _ node: Int) -> Float {
         vectors.withUnsafeBufferPointer { v in
-            cblas_sdot(Int32(dimensions), query.baseAddress, 1, v.baseAddress.map { $0 + node * dimensions }, 1)
+            guard let q = query.baseAddress, let v = v.baseAddress else { return 0 }
+            return VectorKernels.dot(q, v + node * dimensions, count: dimensions)
         }
     }
 
@@ -100,7 +100,7 @@ struct HNSWGraph {
     }
 
     /// The best `k` live nodes for `query`, best first.
-    mutating func search(_ query: [Float], k: Int) -> [(node: Int, score: Float)] {
+    mutating func search(_ query: [Float], k: Int, ef: Int? = nil) -> [(node: Int, score: Float)] {
         guard entryPoint >= 0, k > 0 else { return [] }
         return query.withUnsafeBufferPointer { query in
             var current = entryPoint
@@ -110,7 +110,7 @@ struct HNSWGraph {
                 current = greedy(query, from: current, score: &currentScore, layer: layer)
                 layer -= 1
             }
-            let found = searchLayer(query, entries: [(current, currentScore)], ef: max(parameters.efSearch, k), layer: 0)
+            let found = searchLayer(query, entries: [(current, currentScore)], ef: max(ef ?? parameters.efSearch, k), layer: 0)
             let deleted = self.deleted
             return Array(found.filter { !deleted[$0.node] }.prefix(k))
         }
@@ -173,7 +173,8 @@ struct HNSWGraph {
     /// The similarity of two stored nodes.
     private func similarity(_ a: Int, _ b: Int) -> Float {
         vectors.withUnsafeBufferPointer { v in
-            cblas_sdot(Int32(dimensions), v.baseAddress.map { $0 + a * dimensions }, 1, v.baseAddress.map { $0 + b * dimensions }, 1)
+            guard let v = v.baseAddress else { return 0 }
+            return VectorKernels.dot(v + a * dimensions, v + b * dimensions, count: dimensions)
         }
     }
 

@@ -10,13 +10,15 @@ import Foundation
 /// the snapshot and is discarded. A torn record at the end of the log (a crash mid-append) is cut off.
 struct VectorFiles {
     enum Operation: Equatable {
-        case upsert(id: String, vector: [Float], metadata: [String: String])
+        case upsert(id: String, vector: [Float], metadata: [String: KeyValue])
         case remove(id: String)
     }
 
     struct Snapshot {
         var generation: UInt64
-        var entries: [(id: String, vector: [Float], metadata: [String: String])]
+        var entries: [(id: String, vector: [Float], metadata: [String: KeyValue])]
+        /// Read from a version-1 file: write a new snapshot before appending to the log.
+        var legacy = false
     }
 
     let directory: URL
@@ -28,8 +30,12 @@ struct VectorFiles {
     var snapshotURL: URL { directory.appendingPathComponent("vectors.snapshot") }
     var logURL: URL { directory.appendingPathComponent("vectors.log") }
 
-    static let snapshotMagic: [UInt8] = Array("AVS1".utf8)
-    static let logMagic: [UInt8] = Array("AVL1".utf8)
+    /// Version 2 tags metadata values as strings or numbers; version 1 files (string values) are still read,
+    /// and rewritten as version 2 at the next snapshot.
+    static let snapshotMagic: [UInt8] = Array("AVS2".utf8)
+    static let logMagic: [UInt8] = Array("AVL2".utf8)
+    static let snapshotMagicV1: [UInt8] = Array("AVS1".utf8)
+    static let logMagicV1: [UInt8] = Array("AVL1".utf8)
     static let logHeaderSize = 4 + 8 + 4
 
     // MARK: Snapshot
@@ -40,7 +46,10 @@ struct VectorFiles {
         func corrupt(_ why: String) -> AerieError {
             AerieError(.internal, "\(snapshotURL.path) is damaged (\(why)); restore it from a backup or delete the directory to start empty.")
         }
-        guard data.count >= 8, let magic = reader.bytes(4), magic == Self.snapshotMagic else { throw corrupt("bad magic") }
+        guard data.count >= 8, let magic = reader.bytes(4), magic == Self.snapshotMagic || magic == Self.snapshotMagicV1 else {
+            throw corrupt("bad magic")
+        }
+        reader.typedMetadata = magic == Self.snapshotMagic
         let body = Array(data.dropLast(8))
         var tail = ByteReader(Array(data.suffix(8)))
         guard tail.uint64() == Self.checksum(body) else { throw corrupt("checksum mismatch") }
@@ -48,7 +57,7 @@ struct VectorFiles {
             let count = reader.uint64()
         else { throw corrupt("short header") }
         try checkShape(dimensions: Int(dimensions), metric: metricByte, file: snapshotURL)
-        var entries: [(id: String, vector: [Float], metadata: [String: String])] = []
+        var entries: [(id: String, vector: [Float], metadata: [String: KeyValue])] = []
         entries.reserveCapacity(Int(count))
         for _ in 0..<count {
             guard let id = reader.string(), let metadata = reader.metadata(), let vector = reader.floats(self.dimensions) else {
@@ -56,7 +65,7 @@ struct VectorFiles {
             }
             entries.append((id, vector, metadata))
         }
-        return Snapshot(generation: generation, entries: entries)
+        return Snapshot(generation: generation, entries: entries, legacy: magic == Self.snapshotMagicV1)
     }
 
     /// Writes the snapshot atomically, then starts an empty log of the same generation.
@@ -88,14 +97,16 @@ struct VectorFiles {
     }
 
     /// The operations logged for `generation`; resets the log when it is missing, from another
-    /// generation, or ends in a torn record.
-    func replayLog(generation: UInt64) throws -> [Operation] {
+    /// generation, or ends in a torn record. `legacy` says the log is version 1: write a new snapshot
+    /// before appending to it.
+    func replayLog(generation: UInt64) throws -> (operations: [Operation], legacy: Bool) {
         guard let data = try? Data(contentsOf: logURL), data.count >= Self.logHeaderSize else {
             try Self.writeAtomically(Data(logHeader(generation: generation)), to: logURL)
-            return []
+            return ([], false)
         }
         var reader = ByteReader(Array(data))
-        guard reader.bytes(4) == Self.logMagic, let logGeneration = reader.uint64(), let logDimensions = reader.uint32() else {
+        let magic = reader.bytes(4)
+        guard magic == Self.logMagic || magic == Self.logMagicV1, let logGeneration = reader.uint64(), let logDimensions = reader.uint32() else {
             throw AerieError(.internal, "\(logURL.path) is not a vector log; move it away to start from the snapshot alone.")
         }
         guard Int(logDimensions) == dimensions else {
@@ -104,7 +115,7 @@ struct VectorFiles {
         guard logGeneration == generation else {
             // Older than the snapshot: its changes are in the snapshot already.
             try Self.writeAtomically(Data(logHeader(generation: generation)), to: logURL)
-            return []
+            return ([], false)
         }
         var operations: [Operation] = []
         var goodEnd = reader.offset
@@ -112,6 +123,7 @@ struct VectorFiles {
             Self.checksum(payload) == sum
         {
             var record = ByteReader(payload)
+            record.typedMetadata = magic == Self.logMagic
             guard let operation = decode(&record) else { break }
             operations.append(operation)
             goodEnd = reader.offset
@@ -121,7 +133,7 @@ struct VectorFiles {
             try handle.truncate(atOffset: UInt64(goodEnd))
             try handle.close()
         }
-        return operations
+        return (operations, magic == Self.logMagicV1)
     }
 
     /// Appends records to the log (one write; synced if configured).
@@ -228,11 +240,22 @@ struct ByteWriter {
         uint32(UInt32(value.utf8.count))
         buffer.append(contentsOf: value.utf8)
     }
-    mutating func metadata(_ value: [String: String]) {
+    /// Each value is a tag (1 string, 2 number) and the string or the IEEE bits of the number.
+    mutating func metadata(_ value: [String: KeyValue]) {
         uint32(UInt32(value.count))
         for key in value.keys.sorted() {
             string(key)
-            string(value[key] ?? "")
+            switch value[key] {
+            case .string(let text):
+                uint8(1)
+                string(text)
+            case .number(let number):
+                uint8(2)
+                uint64(number.bitPattern)
+            case nil:
+                uint8(1)
+                string("")
+            }
         }
     }
     mutating func floats(_ values: [Float]) {
@@ -243,6 +266,8 @@ struct ByteWriter {
 struct ByteReader {
     let buffer: [UInt8]
     var offset = 0
+    /// Whether metadata values carry a kind tag (format version 2) or are all strings (version 1).
+    var typedMetadata = true
 
     init(_ buffer: [UInt8]) { self.buffer = buffer }
 
@@ -264,12 +289,26 @@ struct ByteReader {
         guard let length = uint32(), let b = bytes(Int(length)) else { return nil }
         return String(validating: b, as: UTF8.self)
     }
-    mutating func metadata() -> [String: String]? {
+    mutating func metadata() -> [String: KeyValue]? {
         guard let count = uint32(), Int(count) <= buffer.count - offset else { return nil }
-        var result: [String: String] = [:]
+        var result: [String: KeyValue] = [:]
         for _ in 0..<count {
-            guard let key = string(), let value = string() else { return nil }
-            result[key] = value
+            guard let key = string() else { return nil }
+            guard typedMetadata else {
+                guard let value = string() else { return nil }
+                result[key] = .string(value)
+                continue
+            }
+            switch uint8() {
+            case 1:
+                guard let value = string() else { return nil }
+                result[key] = .string(value)
+            case 2:
+                guard let bits = uint64() else { return nil }
+                result[key] = .number(Double(bitPattern: bits))
+            default:
+                return nil
+            }
         }
         return result
     }

@@ -1,13 +1,14 @@
 import AerieCore
-import COpenBLAS
 import Foundation
 
-/// An in-process index of float vectors by id with exact top-k search on BLAS (one `cblas_sgemv` per
-/// query), optional metadata filters, and optional persistence in its own files (``VectorFiles``:
-/// snapshot + append log, replayed at start).
+/// An in-process index of float vectors by id (the ``Vectors`` primitive): exact top-k on BLAS
+/// (``ExactSearch``: sgemm over blocks of queries × a contiguous, 64-byte aligned matrix with a fused
+/// partial top-k, on ``Configuration/searchThreads`` threads), an approximate HNSW index for unfiltered
+/// searches above a configurable size, metadata filters (``VectorFilter``), and optional persistence in its
+/// own files (``VectorFiles``: snapshot + append log, replayed at start).
 ///
 /// An actor: concurrent readers and writers are serialised, so every search sees a consistent index.
-public actor VectorIndex {
+public actor VectorIndex: Vectors {
     public struct Configuration: Sendable {
         public var dimensions: Int
         public var metric: VectorMetric
@@ -21,6 +22,8 @@ public actor VectorIndex {
         /// When and how unfiltered searches switch to the approximate HNSW index; `nil` keeps every
         /// search exact.
         public var approximate: Approximate? = Approximate()
+        /// Threads an exact search over a large index splits its rows over (small indexes use one).
+        public var searchThreads: Int = ProcessInfo.processInfo.activeProcessorCount
 
         /// Settings of the approximate index.
         public struct Approximate: Sendable, Hashable {
@@ -48,7 +51,9 @@ public actor VectorIndex {
         }
     }
 
-    public let configuration: Configuration
+    public nonisolated let configuration: Configuration
+    public nonisolated var dimensions: Int { configuration.dimensions }
+    public nonisolated var metric: VectorMetric { configuration.metric }
     private var state: VectorRows
     private var generation: UInt64 = 0
     private let files: VectorFiles?
@@ -56,6 +61,8 @@ public actor VectorIndex {
     private var graph: HNSWGraph?
     private var nodeOf: [String: Int] = [:]
     private var idOfNode: [String] = []
+    /// Candidates the approximate search considers (``Configuration/Approximate/efSearch`` until changed).
+    public private(set) var efSearch: Int
 
     /// Opens the index, loading the snapshot and replaying the log when a directory is configured.
     public init(configuration: Configuration) throws {
@@ -63,6 +70,7 @@ public actor VectorIndex {
             throw AerieError.invalid("A vector index needs at least one dimension.", field: "dimensions")
         }
         self.configuration = configuration
+        self.efSearch = configuration.approximate?.efSearch ?? 64
         var state = VectorRows(dimensions: configuration.dimensions)
         if let directory = configuration.directory {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -70,14 +78,22 @@ public actor VectorIndex {
                 directory: directory, dimensions: configuration.dimensions, metric: configuration.metric,
                 syncEveryWrite: configuration.syncEveryWrite)
             let snapshot = try files.readSnapshot()
+            state.reserve(snapshot.entries.count)
             for entry in snapshot.entries {
                 state.apply(.upsert(id: entry.id, vector: entry.vector, metadata: entry.metadata))
             }
-            for operation in try files.replayLog(generation: snapshot.generation) {
+            let log = try files.replayLog(generation: snapshot.generation)
+            for operation in log.operations {
                 state.apply(operation)
             }
+            // A version-1 snapshot or log is rewritten in the current format before anything is appended.
+            let legacy = snapshot.legacy || log.legacy
             self.generation = snapshot.generation
             self.files = files
+            if legacy {
+                try files.writeSnapshot(VectorFiles.Snapshot(generation: snapshot.generation + 1, entries: state.entries()))
+                self.generation = snapshot.generation + 1
+            }
         } else {
             self.files = nil
         }
@@ -90,24 +106,25 @@ public actor VectorIndex {
     public func contains(_ id: String) -> Bool { state.rows[id] != nil }
 
     /// The stored vector (normalised for `.cosine`) and metadata of `id`.
-    public func get(_ id: String) -> (vector: [Float], metadata: [String: String])? {
+    public func get(_ id: String) -> (vector: [Float], metadata: [String: KeyValue])? {
         guard let row = state.rows[id] else { return nil }
         return (state.vector(at: row), state.metadata[row])
     }
 
-    /// Adds `id`, or replaces its vector and metadata.
-    public func upsert(id: String, vector: [Float], metadata: [String: String] = [:]) throws {
-        try upsert([(id, vector, metadata)])
+    /// Changes how many candidates approximate searches consider (recall against speed).
+    public func setEfSearch(_ value: Int) {
+        efSearch = max(1, value)
     }
 
     /// Adds or replaces several vectors with one log write.
-    public func upsert(_ items: [(id: String, vector: [Float], metadata: [String: String])]) throws {
+    public func upsert(_ records: [VectorRecord]) throws {
         var operations: [VectorFiles.Operation] = []
-        operations.reserveCapacity(items.count)
-        for item in items {
-            operations.append(.upsert(id: item.id, vector: try prepare(item.vector), metadata: item.metadata))
+        operations.reserveCapacity(records.count)
+        for record in records {
+            operations.append(.upsert(id: record.id, vector: try prepare(record.vector), metadata: record.metadata))
         }
         try files?.append(operations)
+        state.reserve(state.ids.count + records.count)
         for operation in operations {
             state.apply(operation)
             updateGraph(operation)
@@ -115,52 +132,70 @@ public actor VectorIndex {
         try compactIfNeeded()
     }
 
-    /// Removes `id`; returns whether it was there.
+    /// Removes the ids that are stored, with one log write; returns how many were.
     @discardableResult
-    public func remove(id: String) throws -> Bool {
-        guard state.rows[id] != nil else { return false }
-        try files?.append([.remove(id: id)])
-        state.apply(.remove(id: id))
-        updateGraph(.remove(id: id))
+    public func remove(ids: [String]) throws -> Int {
+        var seen = Set<String>()
+        let present = ids.filter { state.rows[$0] != nil && seen.insert($0).inserted }
+        guard !present.isEmpty else { return 0 }
+        let operations = present.map { VectorFiles.Operation.remove(id: $0) }
+        try files?.append(operations)
+        for operation in operations {
+            state.apply(operation)
+            updateGraph(operation)
+        }
         try compactIfNeeded()
-        return true
+        return present.count
     }
 
-    /// The `k` best matches for `query`, best first, among the vectors whose metadata holds every
-    /// key-value pair of `filter`.
+    /// The `k` best matches for `query`, best first, among the vectors whose metadata satisfies `filter`.
     ///
     /// Without a filter, an index of at least ``Configuration/Approximate/threshold`` vectors answers
-    /// from its HNSW graph (approximate) unless `exact` is set.
-    public func search(_ query: [Float], k: Int, filter: [String: String] = [:], exact: Bool = false) throws -> [VectorMatch] {
+    /// from its HNSW graph (approximate); use ``search(_:k:filter:exact:)`` to force an exact answer.
+    public func search(_ query: [Float], k: Int, filter: VectorFilter?) throws -> [VectorMatch] {
+        try search(query, k: k, filter: filter, exact: false)
+    }
+
+    /// ``search(_:k:filter:)``, exact on BLAS when `exact` is set even where the index would be approximate.
+    public func search(_ query: [Float], k: Int, filter: VectorFilter? = nil, exact: Bool) throws -> [VectorMatch] {
         let q = try prepare(query)
         let n = state.ids.count
         guard k > 0, n > 0 else { return [] }
-        if !exact, filter.isEmpty, let approximate = configuration.approximate, n >= approximate.threshold {
+        if !exact, filter == nil, let approximate = configuration.approximate, n >= approximate.threshold {
             let found = approximateSearch(q, k: k, approximate: approximate)
             // Deleted nodes can crowd out live ones; then answer exactly.
             if found.count >= min(k, n) { return found }
         }
-        let d = configuration.dimensions
-        var scores = [Float](repeating: 0, count: n)
-        state.matrix.withUnsafeBufferPointer { m in
-            cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(d), 1, m.baseAddress, Int32(d), q, 1, 0, &scores, 1)
+        return exactSearch(q, queryCount: 1, k: k, filter: filter)[0]
+    }
+
+    /// Exact top-k for several queries at once (one sgemm per block of queries), best first per query.
+    public func search(batch queries: [[Float]], k: Int, filter: VectorFilter? = nil) throws -> [[VectorMatch]] {
+        var flat: [Float] = []
+        flat.reserveCapacity(queries.count * configuration.dimensions)
+        for query in queries { flat += try prepare(query) }
+        guard k > 0, !state.ids.isEmpty else { return Array(repeating: [], count: queries.count) }
+        return exactSearch(flat, queryCount: queries.count, k: k, filter: filter)
+    }
+
+    private func exactSearch(_ queries: [Float], queryCount: Int, k: Int, filter: VectorFilter?) -> [[VectorMatch]] {
+        let metadata = state.metadata
+        let accept: ((Int) -> Bool)? = filter.map { filter in { row in filter.matches(metadata[row]) } }
+        let found = ExactSearch(rows: state.matrix, threads: configuration.searchThreads)
+            .search(queries: queries, queryCount: queryCount, k: k, accept: accept)
+        return found.map { hits in
+            hits.map { VectorMatch(id: state.ids[$0.row], score: $0.score, metadata: state.metadata[$0.row]) }
         }
-        var best = TopK(k: k)
-        for row in 0..<n where best.accepts(scores[row]) {
-            if filter.isEmpty || filter.allSatisfy({ state.metadata[row][$0.key] == $0.value }) {
-                best.insert(row: row, score: scores[row])
-            }
-        }
-        return best.sorted().map { VectorMatch(id: state.ids[$0.row], score: $0.score, metadata: state.metadata[$0.row]) }
     }
 
     /// Folds the log into a new snapshot now (also done automatically past the compaction threshold).
     public func compact() throws {
+        try writeSnapshot()
+    }
+
+    private func writeSnapshot() throws {
         guard let files else { return }
-        let entries = state.ids.indices.map { row in
-            (id: state.ids[row], vector: state.vector(at: row), metadata: state.metadata[row])
-        }
-        try files.writeSnapshot(VectorFiles.Snapshot(generation: generation + 1, entries: entries))
+        try files.writeSnapshot(VectorFiles.Snapshot(generation: generation + 1, entries: state.entries()))
         generation += 1
     }
 
@@ -179,7 +214,8 @@ public actor VectorIndex {
             graph = built
         }
         guard var searched = graph else { return [] }
-        let found = searched.search(query, k: k)
+        graph = nil  // keep the graph's buffers uniquely referenced: the search marks visited nodes in place
+        let found = searched.search(query, k: k, ef: efSearch)
         graph = searched
         return found.compactMap { hit in
             let id = idOfNode[hit.node]
@@ -233,89 +269,51 @@ public actor VectorIndex {
 /// Removing a row moves the last row into its place.
 struct VectorRows {
     let dimensions: Int
-    var matrix: [Float] = []
+    let matrix: AlignedRows
     var ids: [String] = []
-    var metadata: [[String: String]] = []
+    var metadata: [[String: KeyValue]] = []
     var rows: [String: Int] = [:]
 
     init(dimensions: Int) {
         self.dimensions = dimensions
+        self.matrix = AlignedRows(dimensions: dimensions)
     }
 
     func vector(at row: Int) -> [Float] {
-        Array(matrix[row * dimensions..<(row + 1) * dimensions])
+        matrix.vector(at: row)
+    }
+
+    func entries() -> [(id: String, vector: [Float], metadata: [String: KeyValue])] {
+        ids.indices.map { row in (id: ids[row], vector: vector(at: row), metadata: metadata[row]) }
+    }
+
+    func reserve(_ count: Int) {
+        matrix.reserve(rows: count)
     }
 
     mutating func apply(_ operation: VectorFiles.Operation) {
-        let d = dimensions
         switch operation {
         case .upsert(let id, let vector, let meta):
             if let row = rows[id] {
-                matrix.replaceSubrange(row * d..<(row + 1) * d, with: vector)
+                matrix.replace(row: row, with: vector)
                 metadata[row] = meta
             } else {
                 rows[id] = ids.count
                 ids.append(id)
                 metadata.append(meta)
-                matrix.append(contentsOf: vector)
+                matrix.append(vector)
             }
         case .remove(let id):
             guard let row = rows.removeValue(forKey: id) else { return }
             let last = ids.count - 1
+            matrix.removeMovingLast(row)
             if row != last {
-                for k in 0..<d { matrix[row * d + k] = matrix[last * d + k] }
                 ids[row] = ids[last]
                 metadata[row] = metadata[last]
                 rows[ids[row]] = row
             }
             ids.removeLast()
             metadata.removeLast()
-            matrix.removeLast(d)
         }
-    }
-}
-
-/// The k largest scores seen, kept in a min-heap.
-struct TopK {
-    let k: Int
-    private var heap: [(row: Int, score: Float)] = []
-
-    init(k: Int) {
-        self.k = k
-        heap.reserveCapacity(k)
-    }
-
-    func accepts(_ score: Float) -> Bool {
-        heap.count < k || score > heap[0].score
-    }
-
-    mutating func insert(row: Int, score: Float) {
-        if heap.count < k {
-            heap.append((row, score))
-            var child = heap.count - 1
-            while child > 0 {
-                let parent = (child - 1) / 2
-                guard heap[child].score < heap[parent].score else { break }
-                heap.swapAt(child, parent)
-                child = parent
-            }
-        } else if score > heap[0].score {
-            heap[0] = (row, score)
-            var parent = 0
-            while true {
-                let left = 2 * parent + 1
-                let right = left + 1
-                var smallest = parent
-                if left < heap.count, heap[left].score < heap[smallest].score { smallest = left }
-                if right < heap.count, heap[right].score < heap[smallest].score { smallest = right }
-                if smallest == parent { break }
-                heap.swapAt(parent, smallest)
-                parent = smallest
-            }
-        }
-    }
-
-    func sorted() -> [(row: Int, score: Float)] {
-        heap.sorted { $0.score > $1.score || ($0.score == $1.score && $0.row < $1.row) }
     }
 }

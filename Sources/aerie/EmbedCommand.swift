@@ -2,6 +2,7 @@ import AerieCore
 import AerieText
 import ArgumentParser
 import Foundation
+import Logging
 
 /// `aerie embed "TEXT"`: a sentence embedding computed in process with the installed MiniLM model.
 struct EmbedCommand: AsyncParsableCommand {
@@ -20,18 +21,31 @@ struct EmbedCommand: AsyncParsableCommand {
     @Flag(help: #"Print {"model": …, "dimensions": 384, "embedding": […]} as JSON."#)
     var json = false
 
-    @Option(help: "native (Swift on OpenBLAS) or onnx (ONNX Runtime; needs `aerie models install onnxruntime` and model.onnx from scripts/minilm_onnx.py).")
-    var backend: String = SentenceEmbedderBackend.native.rawValue
+    @Option(
+        help: """
+            native (Swift on OpenBLAS) or onnx (ONNX Runtime; needs `aerie models install onnxruntime` and model.onnx \
+            from scripts/minilm_onnx.py). Default: onnx, falling back to native with a notice when it is not installed.
+            """)
+    var backend: String?
 
     @OptionGroup var data: DataOptions
 
     func run() async throws {
         let clock = ContinuousClock()
         let start = clock.now
-        guard let backend = SentenceEmbedderBackend(rawValue: backend) else {
-            throw AerieError.invalid("Unknown backend \(backend); use native or onnx.", field: "backend")
+        let store = ModelStore(dataDirectory: data.directory)
+        let encoder: any SentenceEmbedder
+        if let backend {
+            guard let chosen = SentenceEmbedderBackend(rawValue: backend) else {
+                throw AerieError.invalid("Unknown backend \(backend); use native or onnx.", field: "backend")
+            }
+            encoder = try chosen.load(store: store)
+        } else {
+            // On standard error, so that --json output stays clean.
+            var logger = Logger(label: "aerie.embed") { StreamLogHandler.standardError(label: $0) }
+            logger.logLevel = .notice
+            encoder = try SentenceEmbedderBackend.loadPreferred(store: store, logger: logger).embedder
         }
-        let encoder = try backend.load(store: ModelStore(dataDirectory: data.directory))
         let loaded = clock.now
         let tokens = encoder.tokenizer.encode(text).count
         let embedding = try encoder.embed([text])[0]

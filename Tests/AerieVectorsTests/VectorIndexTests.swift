@@ -28,12 +28,12 @@ struct VectorIndexTests {
 
     /// Brute force in Double: ids of the k best by the metric, after the filter.
     static func bruteForce(
-        _ vectors: [String: ([Float], [String: String])], query: [Float], k: Int, metric: VectorMetric,
-        filter: [String: String] = [:]
+        _ vectors: [String: ([Float], [String: KeyValue])], query: [Float], k: Int, metric: VectorMetric,
+        filter: VectorFilter? = nil
     ) -> [String] {
         func norm(_ v: [Float]) -> Double { v.reduce(0) { $0 + Double($1) * Double($1) }.squareRoot() }
         let scored = vectors.compactMap { id, entry -> (String, Double)? in
-            guard filter.allSatisfy({ entry.1[$0.key] == $0.value }) else { return nil }
+            guard filter?.matches(entry.1) ?? true else { return nil }
             var dot = zip(entry.0, query).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
             if metric == .cosine { dot /= norm(entry.0) * norm(query) }
             return (id, dot)
@@ -45,9 +45,9 @@ struct VectorIndexTests {
     func exactSearchMatchesBruteForce(metric: VectorMetric) async throws {
         let index = try VectorIndex(configuration: .init(dimensions: 32, metric: metric))
         let vectors = Self.randomVectors(500, dimensions: 32, seed: 1)
-        var reference: [String: ([Float], [String: String])] = [:]
+        var reference: [String: ([Float], [String: KeyValue])] = [:]
         for (i, vector) in vectors.enumerated() {
-            let meta = ["parity": i % 2 == 0 ? "even" : "odd"]
+            let meta: [String: KeyValue] = ["parity": i % 2 == 0 ? "even" : "odd"]
             try await index.upsert(id: "v\(i)", vector: vector, metadata: meta)
             reference["v\(i)"] = (vector, meta)
         }
@@ -97,11 +97,11 @@ struct VectorIndexTests {
         do {
             let index = try VectorIndex(configuration: .init(dimensions: 8, directory: directory))
             for (i, vector) in vectors.prefix(30).enumerated() {
-                try await index.upsert(id: "v\(i)", vector: vector, metadata: ["i": "\(i)"])
+                try await index.upsert(id: "v\(i)", vector: vector, metadata: ["i": .string("\(i)")])
             }
             try await index.compact()
             for (i, vector) in vectors.enumerated().dropFirst(30) {
-                try await index.upsert(id: "v\(i)", vector: vector, metadata: ["i": "\(i)"])
+                try await index.upsert(id: "v\(i)", vector: vector, metadata: ["i": .string("\(i)")])
             }
             try await index.remove(id: "v3")
             try await index.remove(id: "v40")
@@ -237,7 +237,7 @@ struct ApproximateVectorSearchTests {
         configuration.approximate = .init(threshold: 500, m: 12, efConstruction: 80, efSearch: 64)
         let index = try VectorIndex(configuration: configuration)
         let vectors = Self.mixture(2_000, dimensions: 24, seed: 11)
-        try await index.upsert(vectors.enumerated().map { (id: "v\($0.offset)", vector: $0.element, metadata: [:]) })
+        try await index.upsert(vectors.enumerated().map { VectorRecord(id: "v\($0.offset)", vector: $0.element) })
         let queries = Self.mixture(40, dimensions: 24, seed: 12)
         let recall = try await Self.recall(index, queries: queries, k: 10)
         #expect(recall >= 0.95, "recall@10 \(recall)")
@@ -256,7 +256,8 @@ struct ApproximateVectorSearchTests {
         configuration.approximate = .init(threshold: 100)
         let index = try VectorIndex(configuration: configuration)
         let vectors = Self.mixture(300, dimensions: 8, seed: 5)
-        try await index.upsert(vectors.enumerated().map { (id: "v\($0.offset)", vector: $0.element, metadata: ["even": "\($0.offset % 2 == 0)"]) })
+        try await index.upsert(
+            vectors.enumerated().map { VectorRecord(id: "v\($0.offset)", vector: $0.element, metadata: ["even": .string("\($0.offset % 2 == 0)")]) })
         for query in Self.mixture(10, dimensions: 8, seed: 6) {
             let filtered = try await index.search(query, k: 5, filter: ["even": "true"])
             let exact = try await index.search(query, k: 300, exact: true).filter { $0.metadata["even"] == "true" }.prefix(5)

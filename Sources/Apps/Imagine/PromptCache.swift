@@ -156,11 +156,11 @@ actor PromptCache {
     /// Searches the cached images compatible with `parameters` (same seed when the request gave one; the caller's
     /// own when the scope is per-user) for the prompt nearest to `embedding`. Expired entries met are evicted.
     func lookup(_ embedding: [Float], parameters: ImageParameters, owner: String) async throws -> Lookup {
-        var filter = ["key": parameters.compatibilityKey]
-        if parameters.seedGiven { filter["seed"] = String(parameters.seed) }
-        if configuration.scope == .perUser { filter["owner"] = owner }
+        var filter: [String: KeyValue] = ["key": .string(parameters.compatibilityKey)]
+        if parameters.seedGiven { filter["seed"] = .string(String(parameters.seed)) }
+        if configuration.scope == .perUser { filter["owner"] = .string(owner) }
         for _ in 0..<8 {
-            let matches = try await index.search(embedding, k: 4, filter: filter, exact: true)
+            let matches = try await index.search(embedding, k: 4, filter: .matching(filter), exact: true)
             guard let best = matches.first else { return Lookup(entry: nil, similarity: nil, isHit: false) }
             var expired = false
             for match in matches {
@@ -222,7 +222,9 @@ actor PromptCache {
             entry = Entry(hash: hash, prompt: parameters.prompt, parameters: parameters, owner: owner, cached: false, refs: 1, hits: 0,
                           bytes: Int64(png.count), createdAt: time, lastUsed: time)
         }
-        let metadata = ["key": parameters.compatibilityKey, "seed": String(parameters.seed), "owner": entry.owner]
+        let metadata: [String: KeyValue] = [
+            "key": .string(parameters.compatibilityKey), "seed": .string(String(parameters.seed)), "owner": .string(entry.owner),
+        ]
         try await index.upsert(id: hash, vector: embedding, metadata: metadata)
         if !entry.cached {
             entry.cached = true

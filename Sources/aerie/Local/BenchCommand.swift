@@ -7,7 +7,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "In-process benchmarks of the primitives (used by `make bench`).",
-        subcommands: [QueueBench.self]
+        subcommands: [QueueBench.self, NeuralBench.self]
     )
 
     struct QueueBench: AsyncParsableCommand {
