@@ -10,19 +10,20 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import REPO, Server
+from conftest import REPO, Server, aerie_binary
 
 sys.path.insert(0, str(REPO / "tests" / "load" / "imagine"))
 import run_load  # noqa: E402  (the load runner's model and /metrics helpers)
 
 MODELS = Path(os.environ.get("AERIE_MODELS", REPO / "aerie-data" / "models"))
-MODEL_CACHE = Path(os.environ.get("AERIE_LOAD_MODELS", REPO / "aerie-data" / "load-models"))
+# `make imagine-models` (part of `make test`) generates the tiny model in aerie-data/models; reuse it.
+MODEL_CACHE = Path(os.environ.get("AERIE_LOAD_MODELS", MODELS))
 
 
 def _imagine_data(workdir: Path, name: str) -> Path:
     try:
         model = run_load.diffusion_model("tiny", MODEL_CACHE)
-        return run_load.prepare_data(workdir / name, MODELS, model)
+        return run_load.prepare_data(workdir / name, MODELS, model, aerie_binary())
     except run_load.Unavailable as error:
         pytest.skip(f"Imagine needs its models: {error}")
 

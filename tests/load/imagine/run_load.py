@@ -60,16 +60,22 @@ def diffusion_model(preset: str, cache: Path, python: str = sys.executable) -> P
     return target
 
 
-def prepare_data(data: Path, models: Path, imagine_model: Path) -> Path:
-    """A data directory whose models/ links MiniLM, ONNX Runtime and the diffusion model."""
+def prepare_data(data: Path, models: Path, imagine_model: Path, binary: str) -> Path:
+    """A data directory whose models/ links MiniLM and ONNX Runtime and registers the diffusion model as `imagine`
+    (with `aerie models use`, as a user would)."""
     for name in ("minilm", "onnxruntime"):
         if not (models / name).is_dir():
             raise Unavailable(f"{models / name} is missing: run `make neural-models` (aerie models install {name})")
     (data / "models").mkdir(parents=True, exist_ok=True)
-    for name, source in (("minilm", models / "minilm"), ("onnxruntime", models / "onnxruntime"), ("imagine", imagine_model)):
+    for name in ("minilm", "onnxruntime"):
         link = data / "models" / name
         if not link.exists():
-            link.symlink_to(source.resolve(), target_is_directory=True)
+            link.symlink_to((models / name).resolve(), target_is_directory=True)
+    if not (data / "models" / "imagine").exists():
+        result = subprocess.run([binary, "models", "use", "imagine", str(imagine_model.resolve()), "--data", str(data)],
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            raise Unavailable(f"aerie models use imagine {imagine_model} failed: {result.stderr.strip()}")
     return data
 
 
@@ -539,7 +545,7 @@ def main(argv=None) -> int:
     work = Path(tempfile.mkdtemp(prefix="aerie-load-"))
     try:
         for scenario in scenarios:
-            data = prepare_data(work / scenario, Path(args.models), model)
+            data = prepare_data(work / scenario, Path(args.models), model, args.bin)
             with Server(args.bin, data, env) as server:
                 token = server.token()
                 try:
