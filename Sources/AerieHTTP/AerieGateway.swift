@@ -50,16 +50,20 @@ public struct AerieGateway: Sendable {
         let context = AppGatewayContext(primitives: primitives, runtime: runtime, configuration: configuration, auth: auth, logger: logger)
         var appRoutes: [GatewayRoute] = []
         var appSchemas: [String: JSONValue] = [:]
+        var appPanels: [ConsolePanel] = []
         for case let app as any AerieHTTPApp in apps {
             appRoutes += try app.checkedRoutes(gateway: context)
             appSchemas.merge(app.openAPISchemas()) { first, _ in first }
+            appPanels += app.namedConsolePanels()
         }
         return AerieGateway(primitives: primitives, runtime: runtime, configuration: configuration, auth: auth,
-                            metrics: GatewayMetrics(registry: registry), appRoutes: appRoutes, appSchemas: appSchemas, logger: logger)
+                            metrics: GatewayMetrics(registry: registry), appRoutes: appRoutes, appSchemas: appSchemas, appPanels: appPanels,
+                            logger: logger)
     }
 
     init(primitives: Primitives, runtime: FunctionRuntime, configuration: GatewayConfiguration, auth: AuthService,
-         metrics: GatewayMetrics, appRoutes: [GatewayRoute] = [], appSchemas: [String: JSONValue] = [:], logger: Logger) {
+         metrics: GatewayMetrics, appRoutes: [GatewayRoute] = [], appSchemas: [String: JSONValue] = [:], appPanels: [ConsolePanel] = [],
+         logger: Logger) {
         self.primitives = primitives
         self.runtime = runtime
         self.configuration = configuration
@@ -76,7 +80,8 @@ public struct AerieGateway: Sendable {
         table.add(contentsOf: QueueRoutes(queues: primitives.queues, configuration: configuration).routes)
         table.add(contentsOf: TableRoutes(tables: primitives.tables, configuration: configuration).routes)
         table.add(contentsOf: TopicRoutes(events: primitives.events, configuration: configuration).routes)
-        table.add(contentsOf: ConsoleRoutes(metrics: metrics, events: primitives.events, configuration: configuration).routes)
+        table.add(contentsOf: ConsoleRoutes(metrics: metrics, events: primitives.events, configuration: configuration,
+                                            appPanels: appPanels).routes)
         table.add(contentsOf: appRoutes)
 
         // The document describes every route, itself included.

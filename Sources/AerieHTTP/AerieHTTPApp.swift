@@ -13,6 +13,8 @@ public protocol AerieHTTPApp: AerieApp {
     func routes(gateway: AppGatewayContext) throws -> [GatewayRoute]
     /// JSON schemas (by name) that the routes' `BodySpec.json(name)` refer to, for `/openapi.json`.
     func openAPISchemas() -> [String: JSONValue]
+    /// Panels for the console's Apps page, read from the metrics the app records (none by default).
+    func consolePanels() -> [ConsolePanel]
 }
 
 /// What the gateway lends an app's routes.
@@ -27,6 +29,16 @@ public struct AppGatewayContext: Sendable {
 
 extension AerieHTTPApp {
     public func openAPISchemas() -> [String: JSONValue] { [:] }
+    public func consolePanels() -> [ConsolePanel] { [] }
+
+    /// The app's console panels, marked with its name.
+    func namedConsolePanels() -> [ConsolePanel] {
+        consolePanels().map { panel in
+            var panel = panel
+            panel.app = Self.name
+            return panel
+        }
+    }
 
     /// The prefixes this app's routes may use.
     static var routePrefixes: [String] { ["/v1/apps/\(name)/", "/\(name)/"] }

@@ -253,4 +253,42 @@ struct ImagineCacheTests {
             #expect(text.contains("imagine_queue_wait_seconds_count"))
         }
     }
+
+    @Test("the console's Apps panel reports Imagine's hits, misses, hit ratio and histogram summaries")
+    func consolePanel() async throws {
+        let harness = try await ImagineHarness.fake()
+        let adminToken = try await harness.gateway.auth.issueToken(for: "admin").token
+        try await harness.test { client in
+            _ = try await client.imagine(Self.request(Prompts.cat), token: harness.annToken)
+            _ = try await client.imagine(Self.request(Prompts.catParaphrase), token: harness.annToken)
+            let response = try await client.send(.get, "/console/api/apps", token: adminToken)
+            #expect(response.status == .ok)
+            guard case .array(let panels)? = try response.json()["panels"],
+                  let panel = panels.first(where: { $0["app"] == .string("imagine") }),
+                  case .array(let stats)? = panel["stats"], case .array(let histograms)? = panel["histograms"] else {
+                Issue.record("expected an imagine panel in \(response.text)")
+                return
+            }
+            func stat(_ label: String) -> Double? { stats.first { $0["label"] == .string(label) }?["value"]?.numberValue }
+            func histogram(_ label: String) -> JSONValue? { histograms.first { $0["label"] == .string(label) } }
+            #expect(stat("cache hits") == 1)
+            #expect(stat("cache misses") == 1)
+            #expect(stat("cache bypasses") == 0)
+            #expect(stat("hit ratio") == 0.5)
+            let similarity = try #require(histogram("best similarity per lookup"))
+            #expect(similarity["count"]?.numberValue == 1)
+            #expect(similarity["chart"] == .bool(true))
+            // (This harness's factory keeps the default value buckets, so only the shape is checked here.)
+            #expect(similarity["p50"]?.numberValue != nil)
+            guard case .array(let buckets)? = similarity["buckets"] else {
+                Issue.record("expected similarity buckets in \(response.text)")
+                return
+            }
+            #expect(buckets.compactMap { $0["count"]?.numberValue }.reduce(0, +) == 1)
+            #expect(histogram("generation")?["count"]?.numberValue == 1)
+            #expect(histogram("generation")?["mean"]?.numberValue != nil)
+            #expect(histogram("diffusion step")?["count"]?.numberValue == 3)
+            #expect(histogram("queue wait")?["p95"]?.numberValue != nil)
+        }
+    }
 }

@@ -18,9 +18,12 @@ struct ConsoleRoutes {
     let events: any EventLog
     let configuration: GatewayConfiguration
     let assets: Result<PageAssets, AerieError>
+    /// The enabled apps' panels for the Apps page.
+    let appPanels: [ConsolePanel]
 
-    init(metrics: GatewayMetrics, events: any EventLog, configuration: GatewayConfiguration) {
+    init(metrics: GatewayMetrics, events: any EventLog, configuration: GatewayConfiguration, appPanels: [ConsolePanel] = []) {
         self.metrics = metrics
+        self.appPanels = appPanels
         self.events = events
         self.configuration = configuration
         do {
@@ -50,11 +53,12 @@ struct ConsoleRoutes {
         Page(path: "/console/topics", template: "topics", title: "Topics", navigation: "Topics"),
         Page(path: "/console/objects", template: "objects", title: "Objects", navigation: "Objects"),
         Page(path: "/console/users", template: "users", title: "Users and API keys", navigation: "Users & keys"),
+        Page(path: "/console/apps", template: "apps", title: "Apps", navigation: "Apps"),
     ]
 
     /// Routes left out of the latency charts: the console's own polling and files, and event streams (their
     /// "latency" is how long a client kept listening).
-    static let unchartedRoutes: Set<String> = ["/console/api/latency", "/console/static/{file}", "/metrics", "/v1/invocations/{id}/events"]
+    static let unchartedRoutes: Set<String> = ["/console/api/latency", "/console/api/apps", "/console/static/{file}", "/metrics", "/v1/invocations/{id}/events"]
 
     var routes: [GatewayRoute] {
         var routes = Self.pages.map { page in
@@ -75,6 +79,11 @@ struct ConsoleRoutes {
                          tag: "console", access: .admin) { [metrics] _, _ in
                 let summary = LatencySummary(exposition: metrics.exposition(), excluding: Self.unchartedRoutes)
                 return try Response.json(LatencyBody(summary: summary, time: Date()))
+            },
+            GatewayRoute(.get, "/console/api/apps", summary: "The enabled apps' console panels with their figures, from the metrics",
+                         tag: "console", access: .admin) { [metrics, appPanels] _, _ in
+                let families = MetricFamilies(exposition: metrics.exposition())
+                return try Response.json(AppPanelsBody(panels: appPanels.map { ConsolePanelReport(panel: $0, families: families) }, time: Date()))
             },
             GatewayRoute(.get, "/console/api/topics", summary: "Topics with their next offset and every consumer group's committed offset and lag",
                          tag: "console", access: .platform(scope: APIKeyScope.topics)) { [events] _, _ in
@@ -159,6 +168,11 @@ struct ConsoleRoutes {
             try container.encode(summary.total, forKey: .total)
             try container.encode(time, forKey: .time)
         }
+    }
+
+    struct AppPanelsBody: Encodable {
+        var panels: [ConsolePanelReport]
+        var time: Date
     }
 
     struct TopicOverview: Encodable {

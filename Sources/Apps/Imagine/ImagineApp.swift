@@ -104,6 +104,11 @@ public struct ImagineApp: AerieHTTPApp {
         ImagineSchemas.all
     }
 
+    /// The prompt cache and generation figures on the console's Apps page (from ``ImagineMetrics``).
+    public func consolePanels() -> [ConsolePanel] {
+        ImagineMetrics.consolePanels
+    }
+
     /// What `setUp` produced, for the routes built after it.
     final class Holder: Sendable {
         enum State: Sendable {

@@ -1,3 +1,4 @@
+import AerieHTTP
 import CoreMetrics
 import Foundation
 
@@ -39,4 +40,19 @@ public struct ImagineMetrics: Sendable {
         ]
         return ["imagine_generation_seconds": long, "imagine_queue_wait_seconds": long]
     }()
+
+    /// The console panel showing these metrics.
+    static let consolePanels = [
+        ConsolePanel(title: "Imagine: prompt cache and generation", items: [
+            .counter("imagine_cache_hits_total", label: "cache hits"),
+            .counter("imagine_cache_misses_total", label: "cache misses"),
+            .counter("imagine_cache_bypass_total", label: "cache bypasses"),
+            .ratio(label: "hit ratio", numerator: ["imagine_cache_hits_total"],
+                   denominator: ["imagine_cache_hits_total", "imagine_cache_misses_total"]),
+            .histogram("imagine_cache_similarity", label: "best similarity per lookup", unit: .plain, chart: true),
+            .histogram("imagine_generation_seconds", label: "generation", unit: .seconds),
+            .histogram("imagine_step_seconds", label: "diffusion step", unit: .seconds),
+            .histogram("imagine_queue_wait_seconds", label: "queue wait", unit: .seconds),
+        ]),
+    ]
 }

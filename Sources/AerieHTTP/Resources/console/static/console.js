@@ -214,6 +214,34 @@
     container.append(svg);
   }
 
+  /** Vertical bars, one per histogram bucket: buckets [{le (null for +Inf), count}] (counts per bucket, not cumulative). */
+  function bucketChart(container, buckets, format, emptyText) {
+    container.replaceChildren();
+    if (!buckets.some((b) => b.count > 0)) {
+      container.append(h('div', { class: 'empty' }, emptyText));
+      return;
+    }
+    const width = 900, height = 200, left = 48, right = 10, top = 10, bottom = 34;
+    const yMax = niceMax(Math.max(...buckets.map((b) => b.count)));
+    const slot = (width - left - right) / buckets.length;
+    const y = (v) => top + (height - top - bottom) * (1 - v / yMax);
+    const svg = h('svg', { viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': 'histogram' });
+    for (let i = 0; i <= 4; i += 1) {
+      const value = yMax * i / 4;
+      svg.append(h('line', { class: 'grid', x1: left, x2: width - right, y1: y(value), y2: y(value) }));
+      svg.append(h('text', { x: left - 6, y: y(value) + 4, 'text-anchor': 'end' }, Number.isInteger(value) ? value : value.toFixed(1)));
+    }
+    svg.append(h('line', { class: 'axis', x1: left, x2: width - right, y1: y(0), y2: y(0) }));
+    buckets.forEach((bucket, index) => {
+      const x = left + index * slot;
+      const label = bucket.le === null || bucket.le === undefined ? '+Inf' : '≤ ' + format(bucket.le);
+      svg.append(h('rect', { class: 'bucket', x: x + 2, y: y(bucket.count), width: Math.max(1, slot - 4), height: y(0) - y(bucket.count),
+        fill: palette[0], 'data-count': bucket.count }, h('title', {}, `${label}: ${bucket.count}`)));
+      svg.append(h('text', { x: x + slot / 2, y: height - 18, 'text-anchor': 'middle' }, label));
+    });
+    container.append(svg);
+  }
+
   /** The q quantile from cumulative [[upper bound ms, count]] buckets, as Prometheus' histogram_quantile. */
   function quantile(q, buckets) {
     const total = buckets.length ? buckets[buckets.length - 1][1] : 0;
@@ -616,6 +644,48 @@
     });
     loadUsers().catch(fail);
     loadKeys().catch(fail);
+  };
+
+  pages.apps = () => {
+    const root = document.getElementById('app-panels');
+    const number = (value) => (value === null || value === undefined ? '–'
+      : Number.isInteger(value) ? String(value) : Number(value).toFixed(3));
+    const formatter = (unit) => (unit === 'seconds' ? (value) => (value === null || value === undefined ? '–' : ms(value * 1000)) : number);
+    const render = (body) => {
+      const panels = (body && body.panels) || [];
+      if (panels.length === 0) {
+        root.replaceChildren(h('div', { class: 'empty' }, 'No enabled app declares a console panel.'));
+        return;
+      }
+      root.replaceChildren(...panels.map((panel) => {
+        const stats = h('div', { class: 'cards' }, (panel.stats || []).map((stat) => h('div', { class: 'card stat', 'data-stat': stat.label },
+          h('span', { class: 'value' }, stat.kind === 'ratio'
+            ? (stat.value === null || stat.value === undefined ? '–' : (stat.value * 100).toFixed(1) + ' %')
+            : number(stat.value)),
+          h('span', { class: 'label' }, stat.label))));
+        const histograms = panel.histograms || [];
+        const table = h('table', { class: 'histograms' },
+          h('thead', {}, h('tr', {}, ['', 'count', 'mean', 'p50', 'p95'].map((name) => h('th', {}, name)))),
+          h('tbody', {}, histograms.map((histogram) => {
+            const format = formatter(histogram.unit);
+            return h('tr', { 'data-histogram': histogram.label },
+              h('td', {}, histogram.label, h('div', { class: 'muted small' }, histogram.metric)),
+              h('td', { 'data-field': 'count' }, String(histogram.count)),
+              h('td', { 'data-field': 'mean' }, format(histogram.mean)),
+              h('td', { 'data-field': 'p50' }, format(histogram.p50)),
+              h('td', { 'data-field': 'p95' }, format(histogram.p95)));
+          })));
+        const charts = histograms.filter((histogram) => histogram.chart).map((histogram) => {
+          const chart = h('div', { class: 'chart', 'data-chart': histogram.label });
+          bucketChart(chart, histogram.buckets || [], formatter(histogram.unit), 'Nothing observed yet.');
+          return h('div', {}, h('h3', {}, histogram.label), chart);
+        });
+        return h('section', { class: 'card', 'data-panel': panel.app },
+          h('h2', {}, panel.title, ' ', h('span', { class: 'muted small' }, panel.app)),
+          stats, histograms.length ? table : null, charts);
+      }));
+    };
+    every(5, async () => render(await api('GET', '/console/api/apps')));
   };
 
   if (pages[page]) {
