@@ -163,3 +163,17 @@ def test_screenshots_of_overview_and_functions(browser, server, admin_token):
     assert int(cells[3]) >= 1  # invocations
     browser.save_screenshot("/tmp/console-functions.png")
     sign_out(browser)
+
+
+def test_apps_page_renders_the_app_panels(browser, server):
+    # Apps contribute panels generically (AerieHTTPApp.consolePanels); test_imagine_page checks Imagine's figures.
+    sign_in(browser, server, "/console/apps")
+    assert browser.current_url.endswith("/console/apps")
+    assert browser.find_element(By.CSS_SELECTOR, 'nav a[href="/console/apps"]').get_attribute("aria-current") == "page"
+    wait(browser, lambda b: b.find_element(By.ID, "app-panels").text.strip() not in ("", "Loading…"))
+    panels = browser.find_elements(By.CSS_SELECTOR, "#app-panels section[data-panel]")
+    if not panels:
+        assert "No enabled app declares a console panel." in browser.find_element(By.ID, "app-panels").text
+    for panel in panels:
+        assert panel.find_elements(By.CSS_SELECTOR, "[data-stat] .value")
+    assert browser.find_element(By.ID, "flash").get_attribute("hidden") is not None

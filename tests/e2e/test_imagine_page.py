@@ -88,3 +88,44 @@ def test_delete_removes_an_image(browser, imagine_server):  # noqa: F811
     browser.refresh()
     wait(browser, lambda b: b.find_element(By.ID, "results").text.strip() not in ("", "Loading…"))
     assert not browser.find_elements(By.CSS_SELECTOR, f'figure.result[data-id="{image_id}"]')
+
+
+def test_console_apps_page_shows_imagine_metrics(browser, imagine_server):  # noqa: F811
+    server, _ = imagine_server
+    sign_in(browser, server, path="/imagine/")
+    wait(browser, lambda b: b.find_element(By.ID, "results").text.strip() not in ("", "Loading…"))
+    # A miss, then a hit for the same prompt, so the figures do not depend on the other tests.
+    before = len(figures(browser))
+    generate(browser, "a paper boat on a pond, sketch 4417")
+    wait(browser, lambda b: len(figures(b)) == before + 1, timeout=120)
+    generate(browser, "a paper boat on a pond, sketch 4417")
+    wait(browser, lambda b: len(figures(b)) == before + 2, timeout=120)
+    assert figures(browser)[0].get_attribute("data-cache") == "hit"
+
+    browser.get(server.url + "/console/apps")
+    panel_selector = '[data-panel="imagine"]'
+    wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, panel_selector))
+
+    def stat(label):
+        return browser.find_element(By.CSS_SELECTOR, f'{panel_selector} [data-stat="{label}"] .value').text
+
+    def field(histogram, name):
+        return browser.find_element(By.CSS_SELECTOR, f'{panel_selector} tr[data-histogram="{histogram}"] td[data-field="{name}"]').text
+
+    wait(browser, lambda b: stat("cache hits") not in ("", "–") and int(stat("cache hits")) >= 1)
+    assert int(stat("cache misses")) >= 1
+    assert int(stat("cache bypasses")) >= 0
+    ratio = stat("hit ratio")
+    assert ratio.endswith("%") and 0 < float(ratio.rstrip(" %")) <= 100
+    # (A lookup in an empty cache finds nothing to compare and records no similarity.)
+    assert int(field("best similarity per lookup", "count")) >= 1
+    assert int(field("generation", "count")) >= 1
+    assert int(field("diffusion step", "count")) >= 1
+    assert int(field("queue wait", "count")) >= 1
+    for name in ("mean", "p50", "p95"):
+        assert field("generation", name).endswith(("ms", " s")), field("generation", name)
+    # The similarity histogram is an SVG bar chart with one bar per bucket, some of them non-empty.
+    bars = browser.find_elements(By.CSS_SELECTOR, f'{panel_selector} [data-chart="best similarity per lookup"] svg rect.bucket')
+    assert len(bars) >= 2
+    assert sum(int(bar.get_attribute("data-count")) for bar in bars) == int(field("best similarity per lookup", "count"))
+    browser.save_screenshot("/tmp/console-apps.png")

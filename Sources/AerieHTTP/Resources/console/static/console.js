@@ -229,7 +229,7 @@
     for (let i = 0; i <= 4; i += 1) {
       const value = yMax * i / 4;
       svg.append(h('line', { class: 'grid', x1: left, x2: width - right, y1: y(value), y2: y(value) }));
-      svg.append(h('text', { x: left - 6, y: y(value) + 4, 'text-anchor': 'end' }, Number.isInteger(value) ? value : value.toFixed(1)));
+      svg.append(h('text', { x: left - 6, y: y(value) + 4, 'text-anchor': 'end' }, Number.isInteger(value) ? value : Number(value.toFixed(2))));
     }
     svg.append(h('line', { class: 'axis', x1: left, x2: width - right, y1: y(0), y2: y(0) }));
     buckets.forEach((bucket, index) => {
@@ -664,7 +664,7 @@
             : number(stat.value)),
           h('span', { class: 'label' }, stat.label))));
         const histograms = panel.histograms || [];
-        const table = h('table', { class: 'histograms' },
+        const table = h('table', { class: 'data histograms' },
           h('thead', {}, h('tr', {}, ['', 'count', 'mean', 'p50', 'p95'].map((name) => h('th', {}, name)))),
           h('tbody', {}, histograms.map((histogram) => {
             const format = formatter(histogram.unit);
