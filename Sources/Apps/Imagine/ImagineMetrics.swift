@@ -27,6 +27,12 @@ public struct ImagineMetrics: Sendable {
         queueWait = CoreMetrics.Timer(label: "imagine_queue_wait_seconds", factory: factory)
     }
 
+    /// Records a lookup's best similarity, clamped to 1: float rounding puts an exact repeat a hair above 1, which
+    /// would land in the histogram's +Inf bucket.
+    func recordSimilarity(_ similarity: Float) {
+        self.similarity.record(min(Double(similarity), 1))
+    }
+
     /// Histogram buckets by metric label for a Prometheus factory's `valueHistogramBuckets`: the similarity (0…1).
     public static let valueBuckets: [String: [Double]] = [
         "imagine_cache_similarity": [0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.88, 0.9, 0.92, 0.94, 0.96, 0.98, 0.99, 1.0],

@@ -188,7 +188,7 @@ final class ImagineService: Sendable {
         case .follower(let token, let similarity, let prompt, let leader):
             if let hash = try? await coalescer.wait(for: token), let entry = try? await cache.recordHit(hash) {
                 count(.hit)
-                metrics.similarity.record(Double(similarity))
+                metrics.recordSimilarity(similarity)
                 let record = try await saveRecord(owner: owner, prompt: parameters.prompt, parameters: entry.parameters, hit: true,
                                                   similarity: similarity, matchedPrompt: leader == owner ? prompt : nil, hash: entry.hash)
                 return try await body(record)
@@ -212,7 +212,7 @@ final class ImagineService: Sendable {
     private func lookupHit(_ parameters: ImageParameters, embedding: [Float], owner: String, recordSimilarity: Bool = true) async throws
         -> (record: ImageRecord?, similarity: Float?) {
         let lookup = try await cache.lookup(embedding, parameters: parameters, owner: owner)
-        if recordSimilarity, let similarity = lookup.similarity { metrics.similarity.record(Double(similarity)) }
+        if recordSimilarity, let similarity = lookup.similarity { metrics.recordSimilarity(similarity) }
         guard lookup.isHit, let match = lookup.entry, let similarity = lookup.similarity,
             let entry = try? await cache.recordHit(match.hash)
         else { return (nil, lookup.similarity) }
