@@ -15,6 +15,11 @@ Reports fit time (one fit), batch predict time (best of 3 runs on both sides, si
 shared), median single-row predict latency, accuracy and model file
 size (Swift's file vs sklearn's pickle) with Swift/sklearn ratios, as bench/results/tabular.json
 and bench/results/tabular.md.
+
+Every case runs at each thread count of --threads (default 1 and 2): scikit-learn with
+n_jobs=N and its BLAS/OpenMP pools limited to N through threadpoolctl (or, without threadpoolctl,
+OMP_NUM_THREADS/OPENBLAS_NUM_THREADS set before numpy loads, to the largest count), the Swift
+engine with --threads N and OPENBLAS_NUM_THREADS=N.
 """
 import argparse
 import json
@@ -26,8 +31,25 @@ import subprocess
 import tempfile
 import time
 
+import sys
+
+if __name__ == "__main__":
+    # Without threadpoolctl, BLAS pools can only be sized before numpy loads: use the largest count.
+    try:
+        import threadpoolctl  # noqa: F401
+    except ImportError:
+        _counts = [a.split("=", 1)[1] if a.startswith("--threads=") else None for a in sys.argv]
+        _value = next((sys.argv[i + 1] for i, a in enumerate(sys.argv[:-1]) if a == "--threads"), None)
+        _value = _value or next((c for c in _counts if c), None) or "1,2"
+        _top = str(max(int(v) for v in _value.split(",") if v))
+        for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ[_name] = _top
+
+import contextlib
+
 import numpy as np
 import sklearn
+from sklearn.base import clone
 from sklearn.datasets import load_iris, make_classification
 from sklearn.compose import make_column_transformer
 from sklearn.ensemble import RandomForestClassifier
@@ -38,6 +60,11 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.svm import SVC
 from sklearn.tree import DecisionTreeClassifier
+
+try:
+    from threadpoolctl import threadpool_limits
+except ImportError:  # the environment variables above apply instead
+    threadpool_limits = None
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 LATENCY_ROWS = 200
@@ -52,7 +79,22 @@ def write_csv(path, x, y):
             f.write(",".join(repr(float(v)) for v in row) + f",{int(label)}\n")
 
 
-def sklearn_run(name, estimator, xtr, ytr, xte, yte, workdir):
+def with_jobs(estimator, threads):
+    """A fresh copy of `estimator` with every n_jobs parameter (pipeline steps included) set to threads."""
+    estimator = clone(estimator)
+    jobs = {k: threads for k in estimator.get_params() if k == "n_jobs" or k.endswith("__n_jobs")}
+    if jobs:
+        estimator.set_params(**jobs)
+    return estimator
+
+
+def sklearn_run(name, estimator, xtr, ytr, xte, yte, workdir, threads):
+    limits = threadpool_limits(limits=threads) if threadpool_limits else contextlib.nullcontext()
+    with limits:
+        return sklearn_measure(name, with_jobs(estimator, threads), xtr, ytr, xte, yte, workdir)
+
+
+def sklearn_measure(name, estimator, xtr, ytr, xte, yte, workdir):
     t = time.perf_counter()
     estimator.fit(xtr, ytr)
     fit = time.perf_counter() - t
@@ -79,12 +121,13 @@ def sklearn_run(name, estimator, xtr, ytr, xte, yte, workdir):
     }
 
 
-def swift_run(binary, name, model, params, train_csv, test_csv, target, workdir):
-    cmd = [binary, "--train", train_csv, "--test", test_csv, "--target", target, "--model", model,
+def swift_run(binary, name, model, params, train_csv, test_csv, target, workdir, threads):
+    cmd = [binary, "--train", train_csv, "--test", test_csv, "--target", target, "--model", model, "--threads", str(threads),
            "--latency-rows", str(LATENCY_ROWS), "--batch-repeats", str(BATCH_REPEATS), "--out", str(pathlib.Path(workdir) / f"{name}.aerieml")]
     for p in params:
         cmd += ["--param", p]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -94,7 +137,9 @@ def main():
     ap.add_argument("--results", default=str(ROOT / "bench/results"))
     ap.add_argument("--samples", type=int, default=100_000, help="rows of the synthetic data set")
     ap.add_argument("--only", default="", help="comma-separated case names to run")
+    ap.add_argument("--threads", default="1,2", help="comma-separated thread counts to run every case at")
     args = ap.parse_args()
+    thread_counts = [int(v) for v in args.threads.split(",") if v]
 
     load_start = os.getloadavg()
     x, y = make_classification(n_samples=args.samples, n_features=20, n_informative=10, random_state=0)
@@ -147,46 +192,61 @@ def main():
                 write_csv(tr, a, b)
                 write_csv(te, c, d)
             files[key] = (tr, te)
-        for name, key, estimator, model, params in cases:
-            if only and name not in only:
-                continue
-            a, b, c, d = data[key]
-            print(f"[bench-tabular] {name}: scikit-learn …", flush=True)
-            sk = sklearn_run(name, estimator, a, b, c, d, work)
-            print(f"[bench-tabular] {name}: swift …", flush=True)
-            target = "species" if key == "penguins" else "y"
-            sw = swift_run(args.swift_bin, name, model, params, files[key][0], files[key][1], target, work)
-            ratios = {k: (sw[k] / sk[k] if sk[k] else None) for k in
-                      ["fit_seconds", "batch_predict_seconds", "single_row_latency_seconds", "accuracy", "model_bytes"]}
-            rows.append({"case": name, "train_rows": len(a), "test_rows": len(c), "sklearn": sk, "swift": sw,
-                         "swift_over_sklearn": ratios})
-            print(json.dumps(rows[-1]), flush=True)
+        for threads in thread_counts:
+            for name, key, estimator, model, params in cases:
+                if only and name not in only:
+                    continue
+                a, b, c, d = data[key]
+                print(f"[bench-tabular] {name} at {threads} thread(s): scikit-learn …", flush=True)
+                sk = sklearn_run(name, estimator, a, b, c, d, work, threads)
+                print(f"[bench-tabular] {name} at {threads} thread(s): swift …", flush=True)
+                target = "species" if key == "penguins" else "y"
+                sw = swift_run(args.swift_bin, name, model, params, files[key][0], files[key][1], target, work, threads)
+                ratios = {k: (sw[k] / sk[k] if sk[k] else None) for k in
+                          ["fit_seconds", "batch_predict_seconds", "single_row_latency_seconds", "accuracy", "model_bytes"]}
+                rows.append({"case": name, "threads": threads, "train_rows": len(a), "test_rows": len(c),
+                             "sklearn": sk, "swift": sw, "swift_over_sklearn": ratios})
+                print(json.dumps(rows[-1]), flush=True)
+    load_end = os.getloadavg()
 
     results = pathlib.Path(args.results)
     results.mkdir(parents=True, exist_ok=True)
     meta = {"machine": platform.platform(), "cores": cores, "python": platform.python_version(),
             "sklearn": sklearn.__version__, "numpy": np.__version__, "samples": args.samples,
-            "load_average": " / ".join(f"{v:.1f}" for v in load_start)}
+            "load_average": " / ".join(f"{v:.1f}" for v in load_start),
+            "load_average_end": " / ".join(f"{v:.1f}" for v in load_end),
+            "threads": thread_counts, "threadpoolctl": threadpool_limits is not None}
     (results / "tabular.json").write_text(json.dumps({"meta": meta, "results": rows}, indent=2) + "\n")
     lines = [
         "# Tabular ML: Aerie (Swift) vs scikit-learn",
         "",
-        f"{meta['machine']}, {cores} cores, scikit-learn {meta['sklearn']}, load average {meta['load_average']} at the start. "
+        f"{meta['machine']}, {cores} cores, scikit-learn {meta['sklearn']}, load average {meta['load_average']} at the start "
+        f"and {meta['load_average_end']} at the end. "
         "Ratios are Swift / sklearn (below 1: Swift is faster or smaller; accuracy ratio near 1 is parity). "
-        f"Fit: one run; batch predict: best of {BATCH_REPEATS} runs on both sides; 1-row latency: median over {LATENCY_ROWS} rows.",
-        "",
-        "| case | train/test rows | fit s (sk / swift / ratio) | batch predict s (sk / swift / ratio) | 1-row latency ms (sk / swift / ratio) | accuracy (sk / swift) | model bytes (sk / swift / ratio) |",
-        "|---|---|---|---|---|---|---|",
+        f"Fit: one run; batch predict: best of {BATCH_REPEATS} runs on both sides; 1-row latency: median over {LATENCY_ROWS} rows "
+        "(in process, preprocessing included on both sides). "
+        "Threads: scikit-learn n_jobs=N with BLAS/OpenMP limited to N "
+        f"({'threadpoolctl' if meta['threadpoolctl'] else 'environment variables'}); Swift --threads N.",
     ]
-    for r in rows:
-        sk, sw, q = r["sklearn"], r["swift"], r["swift_over_sklearn"]
-        lines.append(
-            f"| {r['case']} | {r['train_rows']}/{r['test_rows']} "
-            f"| {sk['fit_seconds']:.3f} / {sw['fit_seconds']:.3f} / {q['fit_seconds']:.2f} "
-            f"| {sk['batch_predict_seconds']:.4f} / {sw['batch_predict_seconds']:.4f} / {q['batch_predict_seconds']:.2f} "
-            f"| {sk['single_row_latency_seconds']*1e3:.3f} / {sw['single_row_latency_seconds']*1e3:.3f} / {q['single_row_latency_seconds']:.2f} "
-            f"| {sk['accuracy']:.4f} / {sw['accuracy']:.4f} "
-            f"| {sk['model_bytes']} / {sw['model_bytes']} / {q['model_bytes']:.2f} |")
+    for threads in thread_counts:
+        lines += [
+            "",
+            f"## {threads} thread{'s' if threads != 1 else ''}",
+            "",
+            "| case | train/test rows | fit s (sk / swift / ratio) | batch predict s (sk / swift / ratio) | 1-row latency ms (sk / swift / ratio) | accuracy (sk / swift) | model bytes (sk / swift / ratio) |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for r in rows:
+            if r["threads"] != threads:
+                continue
+            sk, sw, q = r["sklearn"], r["swift"], r["swift_over_sklearn"]
+            lines.append(
+                f"| {r['case']} | {r['train_rows']}/{r['test_rows']} "
+                f"| {sk['fit_seconds']:.3f} / {sw['fit_seconds']:.3f} / {q['fit_seconds']:.2f} "
+                f"| {sk['batch_predict_seconds']:.4f} / {sw['batch_predict_seconds']:.4f} / {q['batch_predict_seconds']:.2f} "
+                f"| {sk['single_row_latency_seconds']*1e3:.3f} / {sw['single_row_latency_seconds']*1e3:.3f} / {q['single_row_latency_seconds']:.2f} "
+                f"| {sk['accuracy']:.4f} / {sw['accuracy']:.4f} "
+                f"| {sk['model_bytes']} / {sw['model_bytes']} / {q['model_bytes']:.2f} |")
     (results / "tabular.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

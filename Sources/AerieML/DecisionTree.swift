@@ -88,9 +88,10 @@ public struct DecisionTree: Sendable, Equatable {
     }
 
     /// Class probabilities (classification) or a single value (regression) per row, row-major.
-    public func predictValues(_ x: Matrix) -> [Double] {
+    /// Large batches run on `threads` threads (`nil`: all cores).
+    public func predictValues(_ x: Matrix, threads: Int? = nil) -> [Double] {
         if x.rows >= PackedForest.minimumBatch {
-            return PackedForest([self], outputs: outputs).predict(x)
+            return PackedForest([self], outputs: outputs).predict(x, threads: ThreadCount.resolve(threads))
         }
         var out = [Double](repeating: 0, count: x.rows * outputs)
         x.values.withUnsafeBufferPointer { xv in

@@ -65,14 +65,15 @@ public struct LogisticRegression: Sendable, Equatable {
 
     /// Softmax probabilities, row-major `rows × classes`. Plain loops rather than BLAS: for
     /// prediction the product is small, and BLAS threads cost more than they save.
-    public func predictValues(_ x: Matrix) -> [Double] {
+    /// Large batches run in two halves on two threads unless `threads` is 1.
+    public func predictValues(_ x: Matrix, threads: Int? = nil) -> [Double] {
         let n = x.rows
         var out = [Double](repeating: 0, count: n * classes)
         x.values.withUnsafeBufferPointer { xv in
             out.withUnsafeMutableBufferPointer { ov in
                 let shared = RowBuffers(x: xv, out: ov)
                 // Large batches in two halves on two threads.
-                if n >= 8192 {
+                if n >= 8192 && ThreadCount.resolve(threads) >= 2 {
                     DispatchQueue.concurrentPerform(iterations: 2) { half in
                         scores(shared, rows: half == 0 ? 0..<(n / 2) : (n / 2)..<n)
                     }

@@ -29,8 +29,6 @@ struct PackedForest: Sendable {
     /// Walks advanced in lock step: rows down one tree, or one row down several trees.
     static let lanes = 16
     static let treeLanes = 16
-    /// Online processors, read once.
-    static let cores = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
 
     var nodes: [Node]
     var roots: [Int32]
@@ -73,23 +71,19 @@ struct PackedForest: Sendable {
     }
 
     /// The mean over trees of the leaf values, `outputs` per row, row-major.
-    func predict(_ x: Matrix) -> [Double] {
+    func predict(_ x: Matrix, threads: Int) -> [Double] {
         let k = outputs
         var out = [Double](repeating: 0, count: x.rows * k)
-        // Few large chunks (two per core): each task then takes the trees one at a time over
+        // Few large chunks (two per thread): each task then takes the trees one at a time over
         // all of its rows, so a tree's nodes are read from memory once per task, not per row.
-        let chunks = max(1, min(2 * PackedForest.cores, x.rows / PackedForest.minimumChunkRows))
+        let chunks = max(1, min(2 * max(1, threads), x.rows / PackedForest.minimumChunkRows))
         let chunkRows = (x.rows + chunks - 1) / chunks
         x.values.withUnsafeBufferPointer { xv in
             out.withUnsafeMutableBufferPointer { ov in
                 let shared = SharedBuffers(x: xv, out: ov)
-                if chunks <= 1 {
-                    accumulate(shared, rows: 0..<x.rows, cols: x.cols)
-                } else {
-                    DispatchQueue.concurrentPerform(iterations: chunks) { c in
-                        let lo = c * chunkRows
-                        accumulate(shared, rows: min(x.rows, lo)..<min(x.rows, lo + chunkRows), cols: x.cols)
-                    }
+                ThreadCount.perform(iterations: chunks, threads: threads) { c in
+                    let lo = c * chunkRows
+                    accumulate(shared, rows: min(x.rows, lo)..<min(x.rows, lo + chunkRows), cols: x.cols)
                 }
             }
         }

@@ -38,14 +38,16 @@ public struct RandomForest: Sendable, Equatable {
         a.outputs == b.outputs && a.trees == b.trees
     }
 
-    /// Grows the trees on all cores. `progress` is called with the number of trees done.
+    /// Grows the trees on `threads` threads (`nil`: all cores); the trees do not depend on the
+    /// thread count. `progress` is called with the number of trees done.
     public static func fit(
-        _ data: TreeData, parameters: ForestParameters, progress: (@Sendable (Int) -> Void)? = nil
+        _ data: TreeData, parameters: ForestParameters, threads: Int? = nil,
+        progress: (@Sendable (Int) -> Void)? = nil
     ) -> RandomForest {
         let count = max(1, parameters.treeCount)
         let results = Mutex<[DecisionTree?]>([DecisionTree?](repeating: nil, count: count))
         let done = Atomic<Int>(0)
-        DispatchQueue.concurrentPerform(iterations: count) { t in
+        ThreadCount.perform(iterations: count, threads: ThreadCount.resolve(threads)) { t in
             var rng = SeededGenerator(seed: parameters.seed &+ UInt64(t) &* 0x9E37_79B9_7F4A_7C15)
             var weights: [Double]
             if parameters.bootstrap {
@@ -65,8 +67,8 @@ public struct RandomForest: Sendable, Equatable {
     }
 
     /// Mean of the trees' leaf values per row, row-major (`outputs` per row). Large batches are
-    /// split into chunks of rows predicted on all cores.
-    public func predictValues(_ x: Matrix) -> [Double] {
-        packed.predict(x)
+    /// split into chunks of rows predicted on `threads` threads (`nil`: all cores).
+    public func predictValues(_ x: Matrix, threads: Int? = nil) -> [Double] {
+        packed.predict(x, threads: ThreadCount.resolve(threads))
     }
 }

@@ -34,7 +34,7 @@ public struct SupportVectorMachine: Sendable, Equatable {
 
     public static func fit(
         _ x: Matrix, labels: [Int], classes k: Int, kernel: SVMKernel, c: Double = 1, gamma: Double,
-        tolerance: Double = 1e-3, maxIterations: Int = 10_000_000
+        tolerance: Double = 1e-3, maxIterations: Int = 10_000_000, threads: Int? = nil
     ) -> SupportVectorMachine {
         var byClass = [[Int]](repeating: [], count: k)
         for (i, y) in labels.enumerated() { byClass[y].append(i) }
@@ -46,7 +46,7 @@ public struct SupportVectorMachine: Sendable, Equatable {
         let rhos = Mutex<[Double]>([Double](repeating: 0, count: pairs.count))
         let pairList = pairs
         let classRows = byClass
-        DispatchQueue.concurrentPerform(iterations: pairs.count) { p in
+        ThreadCount.perform(iterations: pairs.count, threads: ThreadCount.resolve(threads)) { p in
             let (a, b) = pairList[p]
             let rows = classRows[a] + classRows[b]
             let y = classRows[a].map { _ in 1.0 } + classRows[b].map { _ in -1.0 }

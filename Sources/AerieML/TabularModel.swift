@@ -79,14 +79,15 @@ public struct TabularModel: Sendable, Equatable {
 
     /// Predicts each row of `table`. Extra columns (the target included) are ignored; missing
     /// values are filled as fitted in training. Throws on a missing column or unseen category.
-    public func predict(_ table: DataTable) throws -> Prediction {
+    /// Large batches use at most `threads` threads (`nil`: all cores).
+    public func predict(_ table: DataTable, threads: Int? = nil) throws -> Prediction {
         let x = try metadata.preprocessor.transform(table)
-        return predict(matrix: x)
+        return predict(matrix: x, threads: threads)
     }
 
-    /// Predicts rows already transformed by the model's preprocessor.
-    public func predict(matrix x: Matrix) -> Prediction {
-        let out = model.predictValues(x)
+    /// Predicts rows already transformed by the model's preprocessor, on at most `threads` threads.
+    public func predict(matrix x: Matrix, threads: Int? = nil) -> Prediction {
+        let out = model.predictValues(x, threads: threads)
         if metadata.task == .regression {
             return Prediction(labels: out.map { "\($0)" }, probabilities: nil, values: out)
         }

@@ -58,11 +58,13 @@ public enum TrainedModel: Sendable, Equatable {
     }
 
     /// Class probabilities (row-major, one column per class) or, for regression, one value per row.
-    public func predictValues(_ x: Matrix) -> [Double] {
+    /// Parallel paths use at most `threads` threads (`nil`: all cores); SVM and k-NN kernels go
+    /// through BLAS, whose threads follow `OPENBLAS_NUM_THREADS`.
+    public func predictValues(_ x: Matrix, threads: Int? = nil) -> [Double] {
         switch self {
-        case .decisionTree(let m): m.predictValues(x)
-        case .randomForest(let m): m.predictValues(x)
-        case .logisticRegression(let m): m.predictValues(x)
+        case .decisionTree(let m): m.predictValues(x, threads: threads)
+        case .randomForest(let m): m.predictValues(x, threads: threads)
+        case .logisticRegression(let m): m.predictValues(x, threads: threads)
         case .svm(let m): m.predictValues(x)
         case .naiveBayes(let m): m.predictValues(x)
         case .knn(let m): m.predictValues(x)

@@ -43,6 +43,7 @@ public enum Trainer {
                 throw MLError(.unsupported, "\(options.model.rawValue) does only classification but the task is regression; use random-forest, decision-tree or knn, or --task classification")
             }
         }
+        try ThreadCount.validate(options.threads)
         guard options.testSize >= 0, options.testSize < 1 else {
             throw MLError(.invalidParameter, "test size \(options.testSize) must be at least 0 and below 1")
         }
@@ -142,7 +143,7 @@ public enum Trainer {
 
         let model = try fit(
             kind: options.model, task: task, x: xTrain, y: yTrain, classCount: classes.count,
-            params: &params, seed: options.seed, progress: progress)
+            params: &params, seed: options.seed, threads: options.threads, progress: progress)
         let t2 = clock.now
 
         var metadata = ModelMetadata(
@@ -152,7 +153,7 @@ public enum Trainer {
         var tabular = TabularModel(metadata: metadata, model: model)
         let evalX = try testTable.map { try preprocessor.transform($0) } ?? xTrain
         let evalY = testTable == nil ? yTrain : yTest
-        let prediction = tabular.predict(matrix: evalX)
+        let prediction = tabular.predict(matrix: evalX, threads: options.threads)
         var report = MetricsReport(classification: nil, regression: nil, evaluatedOn: testTable == nil ? "train" : "test")
         if task == .regression {
             report.regression = RegressionMetrics(truth: evalY, predicted: prediction.values ?? [])
@@ -179,7 +180,7 @@ public enum Trainer {
     /// Fits one algorithm on transformed data.
     static func fit(
         kind: ModelKind, task: MLTask, x: Matrix, y: [Double], classCount: Int, params: inout ParameterReader,
-        seed: UInt64, progress: (@Sendable (String) -> Void)?
+        seed: UInt64, threads: Int?, progress: (@Sendable (String) -> Void)?
     ) throws -> TrainedModel {
         let classification = task == .classification
         let labels = classification ? y.map { Int($0) } : []
@@ -192,7 +193,7 @@ public enum Trainer {
             let maxDepth = try params.int("max_depth", default: nil, minimum: 1)
             let minSplit = try params.int("min_samples_split", default: 2, minimum: 2) ?? 2
             let minLeaf = try params.int("min_samples_leaf", default: 1, minimum: 1) ?? 1
-            let data = TreeData(x, targets: y, classCount: classification ? classCount : 0)
+            let data = TreeData(x, targets: y, classCount: classification ? classCount : 0, threads: threads)
             if kind == .decisionTree {
                 let maxFeatures = try params.maxFeatures(default: "all", features: x.cols)
                 let tp = TreeParameters(
@@ -215,7 +216,7 @@ public enum Trainer {
             }
             return .randomForest(RandomForest.fit(
                 data, parameters: ForestParameters(treeCount: trees, tree: tp, bootstrap: bootstrap, seed: seed),
-                progress: report))
+                threads: threads, progress: report))
         case .logisticRegression:
             let c = try params.double("C", default: 1)
             let maxIter = try params.int("max_iter", default: 100, minimum: 1) ?? 100
@@ -245,7 +246,7 @@ public enum Trainer {
             progress?("svm: solving \(classCount * (classCount - 1) / 2) class pair(s) on \(x.rows) rows")
             return .svm(SupportVectorMachine.fit(
                 x, labels: labels, classes: classCount, kernel: kernel, c: c, gamma: gamma, tolerance: tol,
-                maxIterations: maxIter))
+                maxIterations: maxIter, threads: threads))
         case .naiveBayes:
             let smoothing = try params.double("var_smoothing", default: 1e-9)
             return .naiveBayes(GaussianNaiveBayes.fit(x, labels: labels, classes: classCount, varSmoothing: smoothing))

@@ -8,11 +8,14 @@ public struct TrainingOptions: Sendable {
     /// Fraction of rows held out for evaluation when no test table is given (0 evaluates on training rows).
     public var testSize: Double
     public var seed: UInt64
+    /// Threads for fitting and evaluating (`nil`: all cores). Results do not depend on it.
+    public var threads: Int?
 
     public init(
         target: String, model: ModelKind, task: MLTask = .auto, parameters: [String: String] = [:],
-        testSize: Double = 0.2, seed: UInt64 = 0
+        testSize: Double = 0.2, seed: UInt64 = 0, threads: Int? = nil
     ) {
+        self.threads = threads
         self.target = target
         self.model = model
         self.task = task

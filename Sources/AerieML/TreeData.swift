@@ -29,12 +29,13 @@ public struct TreeData: Sendable {
     /// Upper bound on bins per feature.
     let maxBins: Int
 
-    public init(_ x: Matrix, targets: [Double], classCount: Int) {
-        self.init(x, targets: targets, classCount: classCount, maxBins: 256)
+    /// Quantizes the features on `threads` threads (`nil`: all cores).
+    public init(_ x: Matrix, targets: [Double], classCount: Int, threads: Int? = nil) {
+        self.init(x, targets: targets, classCount: classCount, maxBins: 256, threads: threads)
     }
 
     /// `maxBins` (2…256) caps the bins per feature; tests use small values.
-    init(_ x: Matrix, targets: [Double], classCount: Int, maxBins: Int) {
+    init(_ x: Matrix, targets: [Double], classCount: Int, maxBins: Int, threads: Int? = nil) {
         rows = x.rows
         cols = x.cols
         let rows = x.rows
@@ -63,7 +64,7 @@ public struct TreeData: Sendable {
             edges.withUnsafeMutableBufferPointer { ev in
                 counts.withUnsafeMutableBufferPointer { nv in
                     let out = SendablePointers(bins: bv, edges: ev, counts: nv)
-                    DispatchQueue.concurrentPerform(iterations: cols) { j in
+                    ThreadCount.perform(iterations: cols, threads: ThreadCount.resolve(threads)) { j in
                         TreeData.quantize(
                             columns, feature: j, rows: rows, maxBins: binLimit,
                             bins: UnsafeMutableBufferPointer(rebasing: out.bins[(j * rows)..<((j + 1) * rows)]),

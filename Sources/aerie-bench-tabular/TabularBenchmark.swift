@@ -4,12 +4,12 @@ import Foundation
 /// `aerie-bench-tabular`: the Swift side of `make bench-tabular`.
 ///
 ///     aerie-bench-tabular --train TRAIN.csv --test TEST.csv --target y --model random-forest \
-///         [--param NAME=VALUE …] [--latency-rows 200] [--batch-repeats 1] --out MODEL_FILE
+///         [--param NAME=VALUE …] [--latency-rows 200] [--batch-repeats 1] [--threads N] --out MODEL_FILE
 ///
 /// Loads both CSVs, fits on TRAIN, then measures batch prediction on all of TEST (best of
 /// `--batch-repeats` runs), single-row
 /// prediction latency (one row at a time through the full transform + model path) and accuracy,
-/// and prints one JSON object. `bench/tabular.py` runs it next to scikit-learn.
+/// and prints one JSON object. `--threads` limits fitting and batch prediction (default: all cores). `bench/tabular.py` runs it next to scikit-learn.
 @main
 struct TabularBenchmark {
     struct Result: Encodable {
@@ -19,8 +19,11 @@ struct TabularBenchmark {
         var fitSeconds: Double
         var batchPredictSeconds: Double
         var singleRowLatencySeconds: Double
+        /// The part of the single-row latency spent in the preprocessing transform (median).
+        var singleRowTransformSeconds: Double
         var accuracy: Double
         var modelBytes: Int
+        var threads: Int
     }
 
     static func main() {
@@ -56,13 +59,17 @@ struct TabularBenchmark {
         guard let kind = ModelKind(rawValue: try option("model")) else {
             throw MLError(.invalidParameter, "unknown model; use one of \(ModelKind.allCases.map(\.rawValue))")
         }
+        let threads = try options["threads"].map { text -> Int in
+            guard let n = Int(text), n >= 1 else { throw MLError(.invalidParameter, "--threads \(text) must be a whole number ≥ 1") }
+            return n
+        }
         let latencyRows = Int(options["latency-rows"] ?? "200") ?? 200
         let train = try DataTable.read(path: try option("train"))
         let test = try DataTable.read(path: try option("test"))
         let target = try option("target")
         let clock = ContinuousClock()
 
-        let trainOptions = TrainingOptions(target: target, model: kind, task: .classification, parameters: params, testSize: 0, seed: 0)
+        let trainOptions = TrainingOptions(target: target, model: kind, task: .classification, parameters: params, testSize: 0, seed: 0, threads: threads)
         let start = clock.now
         let (model, _) = try Trainer.train(data: train, options: trainOptions)
         let fitSeconds = Trainer.seconds(clock.now - start)
@@ -73,7 +80,7 @@ struct TabularBenchmark {
         var predicted: TabularModel.Prediction?
         for _ in 0..<repeats {
             let batchStart = clock.now
-            predicted = try model.predict(test)
+            predicted = try model.predict(test, threads: threads)
             batchSeconds = min(batchSeconds, Trainer.seconds(clock.now - batchStart))
         }
         guard let prediction = predicted else { throw MLError(.invalidParameter, "no prediction was made") }
@@ -84,20 +91,27 @@ struct TabularBenchmark {
         for (r, label) in prediction.labels.enumerated() where truth.text(r) == label { correct += 1 }
 
         var latencies: [Double] = []
+        var transforms: [Double] = []
         let n = min(latencyRows, test.rowCount)
         for r in 0..<n {
             let one = test.selecting(rows: [r])
             let t = clock.now
             _ = try model.predict(one)
             latencies.append(Trainer.seconds(clock.now - t))
+            let u = clock.now
+            _ = try model.metadata.preprocessor.transform(one)
+            transforms.append(Trainer.seconds(clock.now - u))
         }
         latencies.sort()
+        transforms.sort()
         let bytes = try model.save(to: try option("out"))
 
         let result = Result(
             model: kind.rawValue, trainRows: train.rowCount, testRows: test.rowCount, fitSeconds: fitSeconds,
             batchPredictSeconds: batchSeconds, singleRowLatencySeconds: latencies.isEmpty ? 0 : latencies[latencies.count / 2],
-            accuracy: Double(correct) / Double(max(1, test.rowCount)), modelBytes: bytes)
+            singleRowTransformSeconds: transforms.isEmpty ? 0 : transforms[transforms.count / 2],
+            accuracy: Double(correct) / Double(max(1, test.rowCount)), modelBytes: bytes,
+            threads: ThreadCount.resolve(threads))
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.sortedKeys]

@@ -70,6 +70,9 @@ struct MLCommand: AsyncParsableCommand {
         @Option(help: "Seed for the split and for random models.")
         var seed: UInt64 = 0
 
+        @Option(help: "Threads for fitting and evaluating (default: all cores); the model does not depend on it.")
+        var threads: Int?
+
         @Option(help: "Where to write the model file.")
         var out: String
 
@@ -99,6 +102,7 @@ struct MLCommand: AsyncParsableCommand {
         }
 
         func trainingOptions() throws -> TrainingOptions {
+            try ThreadCount.validate(threads)
             guard let kind = ModelKind(rawValue: model) else {
                 throw MLError(.invalidParameter, "unknown model '\(model)'; use one of: \(ModelKind.allCases.map(\.rawValue).joined(separator: ", "))")
             }
@@ -113,7 +117,8 @@ struct MLCommand: AsyncParsableCommand {
                 parameters[String(p[..<eq])] = String(p[p.index(after: eq)...])
             }
             return TrainingOptions(
-                target: target, model: kind, task: taskValue, parameters: parameters, testSize: testSize, seed: seed)
+                target: target, model: kind, task: taskValue, parameters: parameters, testSize: testSize, seed: seed,
+                threads: threads)
         }
     }
 
@@ -131,11 +136,15 @@ struct MLCommand: AsyncParsableCommand {
         @Flag(help: "Add one probability column per class (classification).")
         var probabilities = false
 
+        @Option(help: "Threads for predicting (default: all cores); predictions do not depend on it.")
+        var threads: Int?
+
         func run() async throws {
             let (tabular, prediction) = try MLCommand.reportingErrors {
+                try ThreadCount.validate(threads)
                 let tabular = try TabularModel.load(from: model)
                 let table = try tabular.readTable(path: data)
-                return (tabular, try tabular.predict(table))
+                return (tabular, try tabular.predict(table, threads: threads))
             }
             var header = ["prediction"]
             let probs = probabilities ? prediction.probabilities : nil

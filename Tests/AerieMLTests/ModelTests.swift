@@ -53,6 +53,33 @@ import Testing
         #expect(a.model == b.model)
     }
 
+    /// The thread count changes neither the trees nor the predictions and probabilities.
+    @Test func forestIsTheSameAtOneAndTwoThreads() throws {
+        let table = try DataTable.read(path: Fixture.path("iris.csv"))
+        func trained(threads: Int) throws -> TabularModel {
+            let options = TrainingOptions(
+                target: "species", model: .randomForest, parameters: ["n_estimators": "12"], seed: 7, threads: threads)
+            return try Trainer.train(data: table, options: options).0
+        }
+        let one = try trained(threads: 1)
+        let two = try trained(threads: 2)
+        #expect(one.model == two.model)
+        #expect(one.metadata == two.metadata)
+        for threads in [1, 2] {
+            let a = try one.predict(table, threads: 1)
+            let b = try two.predict(table, threads: threads)
+            #expect(a.labels == b.labels)
+            #expect(a.probabilities == b.probabilities)
+        }
+    }
+
+    @Test func zeroThreadsIsRejected() throws {
+        let table = try DataTable.read(path: Fixture.path("iris.csv"))
+        let options = TrainingOptions(target: "species", model: .randomForest, threads: 0)
+        let error = #expect(throws: MLError.self) { try Trainer.train(data: table, options: options) }
+        #expect(error?.message.contains("threads=0") == true)
+    }
+
     @Test func metricsKnownAnswer() {
         let m = ClassificationMetrics(truth: [0, 0, 1, 1, 2], predicted: [0, 1, 1, 1, 0], labels: ["a", "b", "c"])
         #expect(m.accuracy == 0.6)

@@ -82,6 +82,25 @@ import Testing
     }
 
     /// A bootstrap sample weighs a row drawn twice twice.
+    /// A seeded forest grown and batch-predicted (several parallel chunks) on 1 or 2 threads
+    /// is the same forest with the same predictions.
+    @Test func forestDoesNotDependOnThreadCount() {
+        let (x, y) = TreeEngineTests.smallIntegerData(rows: 1500, cols: 6, classes: 3, seed: 21)
+        func grown(threads: Int) -> RandomForest {
+            RandomForest.fit(
+                TreeData(x, targets: y, classCount: 3, threads: threads),
+                parameters: ForestParameters(treeCount: 9, tree: TreeParameters(criterion: .gini, maxFeatures: 2), seed: 4),
+                threads: threads)
+        }
+        let one = grown(threads: 1)
+        let two = grown(threads: 2)
+        #expect(one == two)
+        let sequential = one.predictValues(x, threads: 1)
+        #expect(sequential == two.predictValues(x, threads: 2))
+        #expect(sequential == two.predictValues(x))
+        #expect(ThreadCount.resolve(nil) == ThreadCount.cores)
+    }
+
     @Test func bootstrapRepeatsWeighRows() {
         let x = Matrix([[0], [0], [0]])
         let tree = DecisionTree.fit(
