@@ -189,13 +189,15 @@ final class HNSWGraph {
             current = node == 0 ? 1 : 0
         }
         var currentScore = score(query, current)
-        var layer = maxLevel
+        // Only layers the start node is on (lower than the top when relinking the entry point).
+        let top = min(maxLevel, Int(levels[current]))
+        var layer = top
         while layer > level {
             current = greedy(query, from: current, score: &currentScore, layer: layer)
             layer -= 1
         }
         var entries = [(node: current, score: currentScore)]
-        for layer in stride(from: min(level, maxLevel), through: 0, by: -1) {
+        for layer in stride(from: min(level, top), through: 0, by: -1) {
             var candidates = searchLayer(query, entries: entries, ef: parameters.efConstruction, layer: layer, scratch: &buildScratch)
             candidates.removeAll { $0.node == node }
             let limit = layer == 0 ? m0 : m
@@ -321,6 +323,7 @@ final class HNSWGraph {
         results.removeAll()
         let dims = rows.dimensions
         let base = UnsafePointer(rows.base)
+        let count = nodeCount
         for entry in entries {
             visited[entry.node] = mark
             candidates.push(entry.node, -entry.score)
@@ -333,7 +336,9 @@ final class HNSWGraph {
                 if results.count >= ef, -candidates.topScore < results.topScore { break }
                 candidates.popTop()
                 withLinks(candidate, layer) { list in
-                    for neighbor in list {
+                    if let first = list.first, Int(first) < count { VectorKernels.prefetch(base + Int(first) * dims) }
+                    for (i, neighbor) in list.enumerated() {
+                        if i + 1 < list.count, Int(list[i + 1]) < count { VectorKernels.prefetch(base + Int(list[i + 1]) * dims) }
                         let n = Int(neighbor)
                         guard isNode(neighbor, on: layer), visited[n] != mark else { continue }
                         visited[n] = mark
