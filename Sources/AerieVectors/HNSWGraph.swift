@@ -307,18 +307,12 @@ final class HNSWGraph {
         _ query: UnsafePointer<Float>, entries: [(node: Int, score: Float)], ef: Int, layer: Int, scratch: inout HNSWScratch
     ) -> [(node: Int, score: Float)] {
         let mark = scratch.nextMark()
-        // Work on the scratch buffers as locals (swapped out and back: no copies, no allocations).
+        // The visited set as a local (swapped out and back: no copy, no allocation).
         var visited: [UInt32] = []
-        var candidates = MinHeap()  // on -score: best candidate on top
-        var results = MinHeap()  // on score: worst result on top
+        let candidates = scratch.candidates  // on -score: best candidate on top
+        let results = scratch.results  // on score: worst result on top
         swap(&visited, &scratch.visited)
-        swap(&candidates, &scratch.candidates)
-        swap(&results, &scratch.results)
-        defer {
-            swap(&visited, &scratch.visited)
-            swap(&candidates, &scratch.candidates)
-            swap(&results, &scratch.results)
-        }
+        defer { swap(&visited, &scratch.visited) }
         candidates.removeAll()
         results.removeAll()
         let dims = rows.dimensions
@@ -397,8 +391,8 @@ final class HNSWGraph {
 struct HNSWScratch {
     fileprivate var visited: [UInt32] = []
     private var mark: UInt32 = 0
-    fileprivate var candidates = MinHeap()
-    fileprivate var results = MinHeap()
+    fileprivate let candidates = MinHeap()
+    fileprivate let results = MinHeap()
 
     mutating func reserve(nodes: Int) {
         if visited.count < nodes {
@@ -416,24 +410,47 @@ struct HNSWScratch {
     }
 }
 
-/// A binary min-heap of (node, score) in two parallel arrays that keep their capacity between uses.
-struct MinHeap {
-    private var nodes: [Int32] = []
-    private var scores: [Float] = []
+/// A binary min-heap of (node, score) in two fixed-capacity buffers that grow (doubling) only when full,
+/// so a search reusing one allocates nothing. Owned by one ``HNSWScratch``; not shared across threads.
+final class MinHeap {
+    private var nodes: UnsafeMutablePointer<Int32>
+    private var scores: UnsafeMutablePointer<Float>
+    private var capacity: Int
+    private(set) var count = 0
 
-    var count: Int { scores.count }
+    init(capacity: Int = 256) {
+        self.capacity = capacity
+        nodes = .allocate(capacity: capacity)
+        scores = .allocate(capacity: capacity)
+    }
+
+    deinit {
+        nodes.deallocate()
+        scores.deallocate()
+    }
+
     var topNode: Int { Int(nodes[0]) }
     var topScore: Float { scores[0] }
 
-    mutating func removeAll() {
-        nodes.removeAll(keepingCapacity: true)
-        scores.removeAll(keepingCapacity: true)
+    func removeAll() { count = 0 }
+
+    private func grow() {
+        let newCapacity = capacity * 2
+        let newNodes = UnsafeMutablePointer<Int32>.allocate(capacity: newCapacity)
+        let newScores = UnsafeMutablePointer<Float>.allocate(capacity: newCapacity)
+        newNodes.update(from: nodes, count: count)
+        newScores.update(from: scores, count: count)
+        nodes.deallocate()
+        scores.deallocate()
+        nodes = newNodes
+        scores = newScores
+        capacity = newCapacity
     }
 
-    mutating func push(_ node: Int, _ score: Float) {
-        nodes.append(Int32(node))
-        scores.append(score)
-        var child = scores.count - 1
+    func push(_ node: Int, _ score: Float) {
+        if count == capacity { grow() }
+        var child = count
+        count += 1
         while child > 0 {
             let parent = (child - 1) / 2
             guard score < scores[parent] else { break }
@@ -445,11 +462,13 @@ struct MinHeap {
         nodes[child] = Int32(node)
     }
 
-    mutating func popTop() {
-        let lastScore = scores.removeLast()
-        let lastNode = nodes.removeLast()
-        let n = scores.count
+    func popTop() {
+        guard count > 0 else { return }
+        count -= 1
+        let n = count
         guard n > 0 else { return }
+        let lastScore = scores[n]
+        let lastNode = nodes[n]
         var parent = 0
         while true {
             let left = 2 * parent + 1
