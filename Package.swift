@@ -246,9 +246,11 @@ let package = Package(
             swiftSettings: strict
         ),
         // The Vectors primitive: exact top-k on BLAS, metadata filters, snapshot + append-log files.
+        // The vector kernels in C: an AVX2+FMA inner product chosen at run time, and prefetch hints.
+        .target(name: "CAerieKernels", path: "Sources/CAerieKernels"),
         .target(
             name: "AerieVectors",
-            dependencies: ["AerieCore", "COpenBLAS"],
+            dependencies: ["AerieCore", "COpenBLAS", "CAerieKernels"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -238,6 +238,10 @@ def markdown(rows, notes):
                 out.append(f"| {engine} | {r['ef_search']} | {r['recall_at_k']:.3f} | {r['p50_ms']:.3f} | {r['p99_ms']:.3f} | {r['build_s']:.1f} |")
             else:
                 out.append(f"| {engine} | – | below 0.95 at every efSearch | | | |")
+        peak = max((r.get("peak_rss_mib", -1) for r in vec if r["engine"] == "swift-hnsw"), default=-1)
+        if peak > 0:
+            out.append(f"\nSwift benchmark process peak RSS (VmHWM, after the HNSW runs): {peak:.0f} MiB — includes the harness's own "
+                       "copy of the input vectors and the exact-search runs, not only the index.")
         for r in rows:
             if r["kind"] == "check" and r["dataset"] == dataset:
                 out.append(f"\nSwift exact top-10 overlap with faiss IndexFlatIP: {r['swift_exact_vs_faiss_flat_overlap']:.4f}, with numpy: {r['swift_exact_vs_numpy_overlap']:.4f}.")
@@ -252,6 +256,9 @@ def main():
     parser.add_argument("--synthetic", type=int, default=0, help="also a Gaussian mixture of this many vectors")
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--skip-embed", action="store_true")
+    parser.add_argument("--out", default=None,
+                        help="results name under bench/results (default: neural, or vectors with --skip-embed, so a run "
+                             "without the embedding table never replaces neural.{json,md})")
     args = parser.parse_args()
     model_dir = Path(args.data) / "models/minilm"
     threads_list = [int(t) for t in args.threads.split(",")]
@@ -278,8 +285,9 @@ def main():
     notes.append(f"Load average at the end {load[0]:.2f}, {load[1]:.2f}, {load[2]:.2f}.")
     results = ROOT / "bench/results"
     results.mkdir(parents=True, exist_ok=True)
-    (results / "neural.json").write_text(json.dumps({"rows": rows, "notes": notes, "machine": os.uname().machine, "cpus": os.cpu_count()}, indent=1) + "\n")
-    (results / "neural.md").write_text(markdown(rows, notes))
+    name = args.out or ("vectors" if args.skip_embed else "neural")
+    (results / f"{name}.json").write_text(json.dumps({"rows": rows, "notes": notes, "machine": os.uname().machine, "cpus": os.cpu_count()}, indent=1) + "\n")
+    (results / f"{name}.md").write_text(markdown(rows, notes))
     print(markdown(rows, notes))
 
 

@@ -3,9 +3,14 @@ import Foundation
 /// A hierarchical navigable small-world graph (Malkov & Yashunin) over inner-product similarity: the
 /// approximate index that ``VectorIndex`` searches once it holds more vectors than its threshold.
 ///
-/// Nodes are never moved: a removed or replaced vector is marked deleted and skipped in results, and
-/// the owner rebuilds the graph when too many nodes are deleted.
-struct HNSWGraph {
+/// The graph keeps no vectors of its own: node `i` is row `i` of the index's ``AlignedRows`` matrix.
+/// Links live in flat `Int32` arrays: layer 0 has a fixed block of `1 + 2M` slots per node (count, then
+/// neighbours); a node's upper layers are consecutive blocks of `1 + M` slots in one shared array.
+/// When a row changes (replaced in place, or a removal moves the last row into its place) the graph is
+/// repaired in place (``relink(_:)``, ``remove(row:)``); the owner rebuilds it after much churn.
+///
+/// A class owned by one ``VectorIndex`` (inside its actor), never shared; it is not `Sendable`.
+final class HNSWGraph {
     struct Parameters: Sendable, Hashable {
         /// Links per node on the upper layers (twice as many on layer 0).
         var m: Int = 16
@@ -15,118 +20,282 @@ struct HNSWGraph {
         var efSearch: Int = 64
     }
 
-    let dimensions: Int
+    let rows: AlignedRows
     let parameters: Parameters
-    private(set) var vectors: [Float] = []
-    private(set) var deleted: [Bool] = []
-    private var links: [[[Int32]]] = []
+    private let m: Int
+    private let m0: Int
+    private let stride0: Int
+    private let strideUpper: Int
+    /// Layer 0: `stride0` slots per node (count, then up to `m0` neighbours).
+    private var level0: [Int32] = []
+    /// Upper layers: node `i`'s layers `1...levels[i]` start at `upperStart[i]`, `strideUpper` slots each.
+    private var upper: [Int32] = []
+    private var upperStart: [Int32] = []
+    private var levels: [Int8] = []
     private var entryPoint: Int = -1
     private var maxLevel: Int = -1
     private var random: UInt64 = 0x2545_F491_4F6C_DD1D
-    private var visited: [UInt32] = []
-    private var visitMark: UInt32 = 0
-    private(set) var deletedCount = 0
+    private var buildScratch = HNSWScratch()
+    /// Removals and in-place replacements since the build; links get worse with each.
+    private(set) var churn = 0
 
-    init(dimensions: Int, parameters: Parameters) {
-        self.dimensions = dimensions
+    init(rows: AlignedRows, parameters: Parameters) {
+        self.rows = rows
         self.parameters = parameters
+        m = max(parameters.m, 2)
+        m0 = 2 * m
+        stride0 = 1 + m0
+        strideUpper = 1 + m
     }
 
-    var nodeCount: Int { deleted.count }
+    var nodeCount: Int { levels.count }
+    var dimensions: Int { rows.dimensions }
 
-    private func score(_ query: UnsafeBufferPointer<Float>, _ node: Int) -> Float {
-        vectors.withUnsafeBufferPointer { v in
-            guard let q = query.baseAddress, let v = v.baseAddress else { return 0 }
-            return VectorKernels.dot(q, v + node * dimensions, count: dimensions)
+    // MARK: Link storage
+
+    @inline(__always)
+    private func linkBase(_ node: Int, _ layer: Int) -> Int {
+        layer == 0 ? node * stride0 : Int(upperStart[node]) + (layer - 1) * strideUpper
+    }
+
+    /// Calls `body` with the neighbour list of `node` on `layer`.
+    @inline(__always)
+    private func withLinks<R>(_ node: Int, _ layer: Int, _ body: (UnsafeBufferPointer<Int32>) -> R) -> R {
+        let base = linkBase(node, layer)
+        if layer == 0 {
+            return level0.withUnsafeBufferPointer { p in
+                body(UnsafeBufferPointer(rebasing: p[(base + 1)..<(base + 1 + Int(p[base]))]))
+            }
+        }
+        return upper.withUnsafeBufferPointer { p in
+            body(UnsafeBufferPointer(rebasing: p[(base + 1)..<(base + 1 + Int(p[base]))]))
         }
     }
 
-    private mutating func randomLevel() -> Int {
+    private func links(_ node: Int, _ layer: Int) -> [Int32] {
+        withLinks(node, layer) { Array($0) }
+    }
+
+    private func setLinks(_ node: Int, _ layer: Int, _ list: [Int32]) {
+        let base = linkBase(node, layer)
+        let capacity = layer == 0 ? m0 : m
+        let n = min(list.count, capacity)
+        if layer == 0 {
+            level0[base] = Int32(n)
+            for i in 0..<n { level0[base + 1 + i] = list[i] }
+        } else {
+            upper[base] = Int32(n)
+            for i in 0..<n { upper[base + 1 + i] = list[i] }
+        }
+    }
+
+    /// Appends `neighbor` to `node`'s list on `layer`; false when the list is full.
+    private func appendLink(_ node: Int, _ layer: Int, _ neighbor: Int32) -> Bool {
+        let base = linkBase(node, layer)
+        let capacity = layer == 0 ? m0 : m
+        if layer == 0 {
+            let n = Int(level0[base])
+            guard n < capacity else { return false }
+            level0[base + 1 + n] = neighbor
+            level0[base] = Int32(n + 1)
+        } else {
+            let n = Int(upper[base])
+            guard n < capacity else { return false }
+            upper[base + 1 + n] = neighbor
+            upper[base] = Int32(n + 1)
+        }
+        return true
+    }
+
+    /// Drops every occurrence of `target` from `node`'s list on `layer`.
+    private func dropLink(_ node: Int, _ layer: Int, _ target: Int32) {
+        var list = links(node, layer)
+        let before = list.count
+        list.removeAll { $0 == target }
+        if list.count != before { setLinks(node, layer, list) }
+    }
+
+    /// Replaces every occurrence of `old` by `new` in `node`'s list on `layer`.
+    private func renameLink(_ node: Int, _ layer: Int, from old: Int32, to new: Int32) {
+        let base = linkBase(node, layer) + 1
+        let n = layer == 0 ? Int(level0[base - 1]) : Int(upper[base - 1])
+        for i in 0..<n {
+            if layer == 0 {
+                if level0[base + i] == old { level0[base + i] = new }
+            } else if upper[base + i] == old {
+                upper[base + i] = new
+            }
+        }
+    }
+
+    /// Whether `neighbor` (read from a list on `layer`) names a node on that layer: after repairs a list
+    /// may keep a number past the last node, or one a lower node has since taken.
+    @inline(__always)
+    private func isNode(_ neighbor: Int32, on layer: Int) -> Bool {
+        Int(neighbor) < levels.count && (layer == 0 || Int(levels[Int(neighbor)]) >= layer)
+    }
+
+    // MARK: Scores
+
+    @inline(__always)
+    private func score(_ query: UnsafePointer<Float>, _ node: Int) -> Float {
+        VectorKernels.dot(query, rows.base + node * rows.dimensions, count: rows.dimensions)
+    }
+
+    private func similarity(_ a: Int, _ b: Int) -> Float {
+        VectorKernels.dot(rows.base + a * rows.dimensions, rows.base + b * rows.dimensions, count: rows.dimensions)
+    }
+
+    private func randomLevel() -> Int {
         // xorshift64*; level = floor(-ln(U) / ln(m)).
         random ^= random >> 12
         random ^= random << 25
         random ^= random >> 27
         let u = Double((random &* 0x2545_F491_4F6C_DD1D) >> 11) / Double(1 << 53)
-        return Int(-log(max(u, 1e-12)) / log(Double(max(parameters.m, 2))))
+        return min(Int(-log(max(u, 1e-12)) / log(Double(m))), Int(Int8.max))
     }
 
-    /// Adds a vector and returns its node number.
-    mutating func insert(_ vector: [Float]) -> Int {
-        let node = deleted.count
-        vectors.append(contentsOf: vector)
-        deleted.append(false)
+    // MARK: Building
+
+    /// Adds the next row of the matrix (row `nodeCount`, which must exist) to the graph.
+    func insertNextRow() {
+        let node = levels.count
+        precondition(node < rows.count, "HNSW insert past the matrix rows")
         let level = randomLevel()
-        links.append(Array(repeating: [], count: level + 1))
-        visited.append(0)
+        levels.append(Int8(level))
+        upperStart.append(Int32(upper.count))
+        if level > 0 { upper.append(contentsOf: repeatElement(0, count: level * strideUpper)) }
+        level0.append(contentsOf: repeatElement(0, count: stride0))
+        buildScratch.reserve(nodes: levels.count)
         guard entryPoint >= 0 else {
             entryPoint = node
             maxLevel = level
-            return node
+            return
         }
-        vector.withUnsafeBufferPointer { query in
-            var current = entryPoint
-            var currentScore = score(query, current)
-            var layer = maxLevel
-            while layer > level {
-                current = greedy(query, from: current, score: &currentScore, layer: layer)
-                layer -= 1
-            }
-            var entries = [(node: current, score: currentScore)]
-            for layer in stride(from: min(level, maxLevel), through: 0, by: -1) {
-                let candidates = searchLayer(query, entries: entries, ef: parameters.efConstruction, layer: layer)
-                let limit = layer == 0 ? 2 * parameters.m : parameters.m
-                let chosen = selectNeighbors(candidates, limit: parameters.m)
-                links[node][layer] = chosen.map { Int32($0.node) }
-                for neighbor in chosen {
-                    links[neighbor.node][layer].append(Int32(node))
-                    if links[neighbor.node][layer].count > limit {
-                        prune(neighbor.node, layer: layer, limit: limit)
-                    }
-                }
-                entries = candidates
-            }
-        }
+        connect(node, level: level)
         if level > maxLevel {
             maxLevel = level
             entryPoint = node
         }
-        return node
     }
 
-    mutating func markDeleted(_ node: Int) {
-        guard node < deleted.count, !deleted[node] else { return }
-        deleted[node] = true
-        deletedCount += 1
-    }
-
-    /// The best `k` live nodes for `query`, best first.
-    mutating func search(_ query: [Float], k: Int, ef: Int? = nil) -> [(node: Int, score: Float)] {
-        guard entryPoint >= 0, k > 0 else { return [] }
-        return query.withUnsafeBufferPointer { query in
-            var current = entryPoint
-            var currentScore = score(query, current)
-            var layer = maxLevel
-            while layer > 0 {
-                current = greedy(query, from: current, score: &currentScore, layer: layer)
-                layer -= 1
+    /// Searches neighbours for `node` (whose links are empty) on its layers and links both ways.
+    private func connect(_ node: Int, level: Int) {
+        guard entryPoint >= 0, entryPoint != node || nodeCount > 1 else { return }
+        let query = UnsafePointer(rows.base + node * rows.dimensions)
+        var current = entryPoint
+        if current == node {
+            // Start from any other node (the entry point itself is being relinked).
+            current = node == 0 ? 1 : 0
+        }
+        var currentScore = score(query, current)
+        // Only layers the start node is on (lower than the top when relinking the entry point).
+        let top = min(maxLevel, Int(levels[current]))
+        var layer = top
+        while layer > level {
+            current = greedy(query, from: current, score: &currentScore, layer: layer)
+            layer -= 1
+        }
+        var entries = [(node: current, score: currentScore)]
+        for layer in stride(from: min(level, top), through: 0, by: -1) {
+            var candidates = searchLayer(query, entries: entries, ef: parameters.efConstruction, layer: layer, scratch: &buildScratch)
+            candidates.removeAll { $0.node == node }
+            let limit = layer == 0 ? m0 : m
+            let chosen = selectNeighbors(candidates, limit: m)
+            setLinks(node, layer, chosen.map { Int32($0.node) })
+            for neighbor in chosen where isNode(Int32(neighbor.node), on: layer) && !appendLink(neighbor.node, layer, Int32(node)) {
+                prune(neighbor.node, layer: layer, limit: limit, adding: Int32(node))
             }
-            let found = searchLayer(query, entries: [(current, currentScore)], ef: max(ef ?? parameters.efSearch, k), layer: 0)
-            let deleted = self.deleted
-            return Array(found.filter { !deleted[$0.node] }.prefix(k))
+            if !candidates.isEmpty { entries = candidates }
         }
     }
 
-    private func greedy(_ query: UnsafeBufferPointer<Float>, from start: Int, score best: inout Float, layer: Int) -> Int {
+    // MARK: Changes of rows
+
+    /// Row `node`'s vector was replaced in place: unlink it and link it anew at its level.
+    func relink(_ node: Int) {
+        guard node < nodeCount else { return }
+        churn += 1
+        unlink(node)
+        connect(node, level: Int(levels[node]))
+    }
+
+    /// Takes `node` out of its neighbours' lists and empties its own.
+    private func unlink(_ node: Int) {
+        for layer in 0...Int(levels[node]) {
+            for neighbor in links(node, layer) where isNode(neighbor, on: layer) {
+                dropLink(Int(neighbor), layer, Int32(node))
+            }
+            setLinks(node, layer, [])
+        }
+    }
+
+    /// Row `row` was removed and the matrix's last row moved into its place (``AlignedRows/removeMovingLast(_:)``).
+    /// Call after the matrix changed.
+    func remove(row: Int) {
+        let last = nodeCount - 1
+        guard row <= last else { return }
+        churn += 1
+        unlink(row)
+        if row != last {
+            // The last node becomes node `row`: its links, level and the references to it.
+            let lastLevel = Int(levels[last])
+            for layer in 0...lastLevel {
+                for neighbor in links(last, layer) where isNode(neighbor, on: layer) {
+                    renameLink(Int(neighbor), layer, from: Int32(last), to: Int32(row))
+                }
+            }
+            for i in 0..<stride0 { level0[row * stride0 + i] = level0[last * stride0 + i] }
+            levels[row] = levels[last]
+            upperStart[row] = upperStart[last]
+        }
+        levels.removeLast()
+        upperStart.removeLast()
+        level0.removeLast(stride0)
+        if entryPoint == row {
+            entryPoint = -1
+            maxLevel = -1
+            for node in 0..<nodeCount where Int(levels[node]) > maxLevel {
+                maxLevel = Int(levels[node])
+                entryPoint = node
+            }
+        } else if entryPoint == last {
+            entryPoint = row
+        }
+        // Links from nodes that are no longer neighbours may still name `row` or `last`; both stay valid
+        // or are skipped (a number past the last node).
+    }
+
+    // MARK: Searching
+
+    /// The best `k` nodes (rows) for `query`, best first.
+    func search(_ query: UnsafePointer<Float>, k: Int, ef: Int, scratch: inout HNSWScratch) -> [(node: Int, score: Float)] {
+        guard entryPoint >= 0, k > 0 else { return [] }
+        scratch.reserve(nodes: nodeCount)
+        var current = entryPoint
+        var currentScore = score(query, current)
+        var layer = maxLevel
+        while layer > 0 {
+            current = greedy(query, from: current, score: &currentScore, layer: layer)
+            layer -= 1
+        }
+        let found = searchLayer(query, entries: [(current, currentScore)], ef: max(ef, k), layer: 0, scratch: &scratch)
+        return Array(found.prefix(k))
+    }
+
+    private func greedy(_ query: UnsafePointer<Float>, from start: Int, score best: inout Float, layer: Int) -> Int {
         var current = start
         var improved = true
         while improved {
             improved = false
-            for neighbor in links[current][layer] {
-                let s = score(query, Int(neighbor))
-                if s > best {
-                    best = s
-                    current = Int(neighbor)
-                    improved = true
+            withLinks(current, layer) { list in
+                for neighbor in list where isNode(neighbor, on: layer) {
+                    let s = score(query, Int(neighbor))
+                    if s > best {
+                        best = s
+                        current = Int(neighbor)
+                        improved = true
+                    }
                 }
             }
         }
@@ -134,48 +303,56 @@ struct HNSWGraph {
     }
 
     /// Best-first search on one layer; returns up to `ef` nodes sorted best first.
-    private mutating func searchLayer(
-        _ query: UnsafeBufferPointer<Float>, entries: [(node: Int, score: Float)], ef: Int, layer: Int
+    private func searchLayer(
+        _ query: UnsafePointer<Float>, entries: [(node: Int, score: Float)], ef: Int, layer: Int, scratch: inout HNSWScratch
     ) -> [(node: Int, score: Float)] {
-        visitMark &+= 1
-        if visitMark == 0 {
-            visited = Array(repeating: 0, count: visited.count)
-            visitMark = 1
-        }
-        var candidates = Heap<Float>(maxFirst: true)  // best candidate first
-        var results = Heap<Float>(maxFirst: false)  // worst result first
+        let mark = scratch.nextMark()
+        // The visited set as a local (swapped out and back: no copy, no allocation).
+        var visited: [UInt32] = []
+        let candidates = scratch.candidates  // on -score: best candidate on top
+        let results = scratch.results  // on score: worst result on top
+        swap(&visited, &scratch.visited)
+        defer { swap(&visited, &scratch.visited) }
+        candidates.removeAll()
+        results.removeAll()
+        let dims = rows.dimensions
+        let base = UnsafePointer(rows.base)
+        let count = nodeCount
         for entry in entries {
-            visited[entry.node] = visitMark
-            candidates.push(entry.node, entry.score)
+            visited[entry.node] = mark
+            candidates.push(entry.node, -entry.score)
             results.push(entry.node, entry.score)
         }
-        while results.count > ef { _ = results.pop() }
-        while let candidate = candidates.pop() {
-            if results.count >= ef, let worst = results.top, candidate.score < worst.score { break }
-            for neighbor in links[candidate.node][layer] {
-                let n = Int(neighbor)
-                guard visited[n] != visitMark else { continue }
-                visited[n] = visitMark
-                let s = score(query, n)
-                if results.count < ef || s > (results.top?.score ?? -.infinity) {
-                    candidates.push(n, s)
-                    results.push(n, s)
-                    if results.count > ef { _ = results.pop() }
+        while results.count > ef { results.popTop() }
+        visited.withUnsafeMutableBufferPointer { visited in
+            while candidates.count > 0 {
+                let candidate = candidates.topNode
+                if results.count >= ef, -candidates.topScore < results.topScore { break }
+                candidates.popTop()
+                withLinks(candidate, layer) { list in
+                    if let first = list.first, Int(first) < count { VectorKernels.prefetch(base + Int(first) * dims) }
+                    for (i, neighbor) in list.enumerated() {
+                        if i + 1 < list.count, Int(list[i + 1]) < count { VectorKernels.prefetch(base + Int(list[i + 1]) * dims) }
+                        let n = Int(neighbor)
+                        guard isNode(neighbor, on: layer), visited[n] != mark else { continue }
+                        visited[n] = mark
+                        let s = VectorKernels.dot(query, base + n * dims, count: dims)
+                        if results.count < ef || s > results.topScore {
+                            candidates.push(n, -s)
+                            results.push(n, s)
+                            if results.count > ef { results.popTop() }
+                        }
+                    }
                 }
             }
         }
         var out: [(node: Int, score: Float)] = []
         out.reserveCapacity(results.count)
-        while let item = results.pop() { out.append(item) }
-        return out.reversed()
-    }
-
-    /// The similarity of two stored nodes.
-    private func similarity(_ a: Int, _ b: Int) -> Float {
-        vectors.withUnsafeBufferPointer { v in
-            guard let v = v.baseAddress else { return 0 }
-            return VectorKernels.dot(v + a * dimensions, v + b * dimensions, count: dimensions)
+        while results.count > 0 {
+            out.append((results.topNode, results.topScore))
+            results.popTop()
         }
+        return out.reversed()
     }
 
     /// The HNSW neighbour heuristic: take candidates best first, skipping one that is more similar to an
@@ -183,66 +360,127 @@ struct HNSWGraph {
     /// with the skipped ones.
     private func selectNeighbors(_ candidates: [(node: Int, score: Float)], limit: Int) -> [(node: Int, score: Float)] {
         var chosen: [(node: Int, score: Float)] = []
+        chosen.reserveCapacity(limit)
         var skipped: [(node: Int, score: Float)] = []
         for candidate in candidates {
             if chosen.count >= limit { break }
-            if chosen.allSatisfy({ similarity(candidate.node, $0.node) <= candidate.score }) {
-                chosen.append(candidate)
-            } else {
-                skipped.append(candidate)
+            var keep = true
+            for other in chosen where similarity(candidate.node, other.node) > candidate.score {
+                keep = false
+                break
             }
+            if keep { chosen.append(candidate) } else { skipped.append(candidate) }
         }
         for candidate in skipped where chosen.count < limit { chosen.append(candidate) }
         return chosen
     }
 
-    /// Cuts the links of `node` on `layer` down to `limit` with the neighbour heuristic.
-    private mutating func prune(_ node: Int, layer: Int, limit: Int) {
-        let scored = links[node][layer].map { (node: Int($0), score: similarity(node, Int($0))) }
-        links[node][layer] = selectNeighbors(scored.sorted { $0.score > $1.score }, limit: limit).map { Int32($0.node) }
+    /// Cuts the links of `node` on `layer`, plus `adding`, down to `limit` with the neighbour heuristic.
+    private func prune(_ node: Int, layer: Int, limit: Int, adding: Int32) {
+        var scored = links(node, layer).compactMap { n -> (node: Int, score: Float)? in
+            isNode(n, on: layer) ? (node: Int(n), score: similarity(node, Int(n))) : nil
+        }
+        scored.append((node: Int(adding), score: similarity(node, Int(adding))))
+        scored.sort { $0.score > $1.score }
+        setLinks(node, layer, selectNeighbors(scored, limit: limit).map { Int32($0.node) })
     }
 }
 
-/// A binary heap of (node, score), largest or smallest score on top.
-struct Heap<Score: Comparable> {
-    private var items: [(node: Int, score: Score)] = []
-    let maxFirst: Bool
+/// The per-search working memory of ``HNSWGraph``: a generation-stamped visited set and two heaps, kept
+/// between searches so a search allocates nothing but its result. One per searching thread.
+struct HNSWScratch {
+    fileprivate var visited: [UInt32] = []
+    private var mark: UInt32 = 0
+    fileprivate let candidates = MinHeap()
+    fileprivate let results = MinHeap()
 
-    init(maxFirst: Bool) { self.maxFirst = maxFirst }
-
-    var count: Int { items.count }
-    var top: (node: Int, score: Score)? { items.first }
-
-    private func before(_ a: Score, _ b: Score) -> Bool { maxFirst ? a > b : a < b }
-
-    mutating func push(_ node: Int, _ score: Score) {
-        items.append((node, score))
-        var child = items.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard before(items[child].score, items[parent].score) else { break }
-            items.swapAt(child, parent)
-            child = parent
+    mutating func reserve(nodes: Int) {
+        if visited.count < nodes {
+            visited.append(contentsOf: repeatElement(0, count: max(nodes, visited.count * 2) - visited.count))
         }
     }
 
-    mutating func pop() -> (node: Int, score: Score)? {
-        guard let first = items.first else { return nil }
-        let last = items.removeLast()
-        if !items.isEmpty {
-            items[0] = last
-            var parent = 0
-            while true {
-                let left = 2 * parent + 1
-                let right = left + 1
-                var chosen = parent
-                if left < items.count, before(items[left].score, items[chosen].score) { chosen = left }
-                if right < items.count, before(items[right].score, items[chosen].score) { chosen = right }
-                if chosen == parent { break }
-                items.swapAt(parent, chosen)
-                parent = chosen
-            }
+    fileprivate mutating func nextMark() -> UInt32 {
+        mark &+= 1
+        if mark == 0 {
+            for i in visited.indices { visited[i] = 0 }
+            mark = 1
         }
-        return first
+        return mark
+    }
+}
+
+/// A binary min-heap of (node, score) in two fixed-capacity buffers that grow (doubling) only when full,
+/// so a search reusing one allocates nothing. Owned by one ``HNSWScratch``; not shared across threads.
+final class MinHeap {
+    private var nodes: UnsafeMutablePointer<Int32>
+    private var scores: UnsafeMutablePointer<Float>
+    private var capacity: Int
+    private(set) var count = 0
+
+    init(capacity: Int = 256) {
+        self.capacity = capacity
+        nodes = .allocate(capacity: capacity)
+        scores = .allocate(capacity: capacity)
+    }
+
+    deinit {
+        nodes.deallocate()
+        scores.deallocate()
+    }
+
+    var topNode: Int { Int(nodes[0]) }
+    var topScore: Float { scores[0] }
+
+    func removeAll() { count = 0 }
+
+    private func grow() {
+        let newCapacity = capacity * 2
+        let newNodes = UnsafeMutablePointer<Int32>.allocate(capacity: newCapacity)
+        let newScores = UnsafeMutablePointer<Float>.allocate(capacity: newCapacity)
+        newNodes.update(from: nodes, count: count)
+        newScores.update(from: scores, count: count)
+        nodes.deallocate()
+        scores.deallocate()
+        nodes = newNodes
+        scores = newScores
+        capacity = newCapacity
+    }
+
+    func push(_ node: Int, _ score: Float) {
+        if count == capacity { grow() }
+        var child = count
+        count += 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard score < scores[parent] else { break }
+            scores[child] = scores[parent]
+            nodes[child] = nodes[parent]
+            child = parent
+        }
+        scores[child] = score
+        nodes[child] = Int32(node)
+    }
+
+    func popTop() {
+        guard count > 0 else { return }
+        count -= 1
+        let n = count
+        guard n > 0 else { return }
+        let lastScore = scores[n]
+        let lastNode = nodes[n]
+        var parent = 0
+        while true {
+            let left = 2 * parent + 1
+            guard left < n else { break }
+            let right = left + 1
+            let child = right < n && scores[right] < scores[left] ? right : left
+            guard scores[child] < lastScore else { break }
+            scores[parent] = scores[child]
+            nodes[parent] = nodes[child]
+            parent = child
+        }
+        scores[parent] = lastScore
+        nodes[parent] = lastNode
     }
 }

@@ -58,9 +58,10 @@ public actor VectorIndex: Vectors {
     private var generation: UInt64 = 0
     private let files: VectorFiles?
     /// The approximate index, built on the first search past the threshold and kept up to date after.
+    /// Its nodes are the rows of `state.matrix` (no second copy of the vectors).
     private var graph: HNSWGraph?
-    private var nodeOf: [String: Int] = [:]
-    private var idOfNode: [String] = []
+    /// The approximate search's visited set and heaps, reused by every search.
+    private var scratch = HNSWScratch()
     /// Candidates the approximate search considers (``Configuration/Approximate/efSearch`` until changed).
     public private(set) var efSearch: Int
 
@@ -126,8 +127,7 @@ public actor VectorIndex: Vectors {
         try files?.append(operations)
         state.reserve(state.ids.count + records.count)
         for operation in operations {
-            state.apply(operation)
-            updateGraph(operation)
+            applyToStateAndGraph(operation)
         }
         try compactIfNeeded()
     }
@@ -141,8 +141,7 @@ public actor VectorIndex: Vectors {
         let operations = present.map { VectorFiles.Operation.remove(id: $0) }
         try files?.append(operations)
         for operation in operations {
-            state.apply(operation)
-            updateGraph(operation)
+            applyToStateAndGraph(operation)
         }
         try compactIfNeeded()
         return present.count
@@ -200,44 +199,42 @@ public actor VectorIndex: Vectors {
     }
 
     private func approximateSearch(_ query: [Float], k: Int, approximate: Configuration.Approximate) -> [VectorMatch] {
-        if graph == nil {
-            var built = HNSWGraph(
-                dimensions: configuration.dimensions,
+        let searched: HNSWGraph
+        if let graph {
+            searched = graph
+        } else {
+            searched = HNSWGraph(
+                rows: state.matrix,
                 parameters: .init(m: approximate.m, efConstruction: approximate.efConstruction, efSearch: approximate.efSearch))
-            nodeOf = [:]
-            idOfNode = []
-            for row in state.ids.indices {
-                let node = built.insert(state.vector(at: row))
-                nodeOf[state.ids[row]] = node
-                idOfNode.append(state.ids[row])
-            }
-            graph = built
+            for _ in state.ids.indices { searched.insertNextRow() }
+            graph = searched
         }
-        guard var searched = graph else { return [] }
-        graph = nil  // keep the graph's buffers uniquely referenced: the search marks visited nodes in place
-        let found = searched.search(query, k: k, ef: efSearch)
-        graph = searched
-        return found.compactMap { hit in
-            let id = idOfNode[hit.node]
-            guard let row = state.rows[id] else { return nil }
-            return VectorMatch(id: id, score: hit.score, metadata: state.metadata[row])
+        let found = query.withUnsafeBufferPointer { q -> [(node: Int, score: Float)] in
+            guard let q = q.baseAddress else { return [] }
+            return searched.search(q, k: k, ef: efSearch, scratch: &scratch)
+        }
+        return found.map { hit in
+            VectorMatch(id: state.ids[hit.node], score: hit.score, metadata: state.metadata[hit.node])
         }
     }
 
-    private func updateGraph(_ operation: VectorFiles.Operation) {
-        guard var updated = graph else { return }
-        graph = nil  // keep the graph uniquely referenced while it changes
+    /// Applies one operation to the rows and repairs the graph in place: a new row is inserted, a replaced
+    /// one relinked, a removed one unlinked (with the last row taking its node number, as in the matrix).
+    private func applyToStateAndGraph(_ operation: VectorFiles.Operation) {
+        let row: Int?
         switch operation {
-        case .upsert(let id, let vector, _):
-            if let old = nodeOf[id] { updated.markDeleted(old) }
-            let node = updated.insert(vector)
-            nodeOf[id] = node
-            idOfNode.append(id)
-        case .remove(let id):
-            if let old = nodeOf.removeValue(forKey: id) { updated.markDeleted(old) }
+        case .upsert(let id, _, _), .remove(let id): row = state.rows[id]
         }
-        // Rebuild (lazily, on the next search) once half the nodes are dead.
-        if updated.deletedCount * 2 <= updated.nodeCount { graph = updated }
+        state.apply(operation)
+        guard let graph else { return }
+        switch (operation, row) {
+        case (.upsert, let row?): graph.relink(row)
+        case (.upsert, nil): graph.insertNextRow()
+        case (.remove, let row?): graph.remove(row: row)
+        case (.remove, nil): break
+        }
+        // Rebuild (lazily, on the next search) once the repairs add up to half the nodes.
+        if graph.churn * 2 > max(graph.nodeCount, 1) { self.graph = nil }
     }
 
     private func compactIfNeeded() throws {

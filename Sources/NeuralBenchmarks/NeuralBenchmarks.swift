@@ -118,9 +118,20 @@ public enum NeuralBenchmarks {
                 "kind": "vectors", "engine": "swift-hnsw", "dataset": dataset, "threads": 1, "count": count, "ef_search": ef,
                 "build_s": build, "p50_ms": percentile(times, 0.5), "p99_ms": percentile(times, 0.99),
                 "recall_at_k": Double(found) / Double(max(queryCount * k, 1)),
+                "peak_rss_mib": peakResidentMiB() ?? -1,
             ])
         }
         return rows
+    }
+
+    /// The process's peak resident set size (VmHWM in /proc/self/status) in MiB; `nil` where there is none.
+    static func peakResidentMiB() -> Double? {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+        for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+            let kilobytes = line.split(separator: " ").dropFirst().first.flatMap { Double($0) }
+            return kilobytes.map { $0 / 1024 }
+        }
+        return nil
     }
 
     /// A Gaussian mixture of unit vectors (`centres` centres), seeded; row-major.

@@ -251,6 +251,58 @@ struct ApproximateVectorSearchTests {
         #expect(try await Self.recall(index, queries: queries, k: 10) >= 0.95)
     }
 
+    /// The graph reads the index's rows in place, so removals (which move the last row) and in-place
+    /// replacements must keep node numbers, ids and vectors in step while the graph is repaired.
+    @Test func graphRepairsKeepIdsRowsAndScoresInStep() async throws {
+        var configuration = VectorIndex.Configuration(dimensions: 16, metric: .innerProduct)
+        configuration.approximate = .init(threshold: 200, m: 8, efConstruction: 60, efSearch: 80)
+        let index = try VectorIndex(configuration: configuration)
+        let vectors = Self.mixture(1_200, dimensions: 16, seed: 21)
+        try await index.upsert(vectors.enumerated().map { VectorRecord(id: "v\($0.offset)", vector: $0.element) })
+        let queries = Self.mixture(30, dimensions: 16, seed: 22)
+        _ = try await index.search(queries[0], k: 10)  // builds the graph
+        // Churn below the rebuild point: removals from the front and middle, replacements, new rows.
+        let replacements = Self.mixture(150, dimensions: 16, seed: 23)
+        for i in stride(from: 0, to: 600, by: 3) { try await index.remove(id: "v\(i)") }
+        for (offset, vector) in replacements.enumerated() { try await index.upsert(id: "v\(1 + 7 * offset)", vector: vector) }
+        try await index.upsert(replacements.indices.map { VectorRecord(id: "n\($0)", vector: replacements[$0]) })
+        // Removed ids that a replacement did not bring back.
+        let removed = Set(stride(from: 0, to: 600, by: 3).map { "v\($0)" }).subtracting(replacements.indices.map { "v\(1 + 7 * $0)" })
+        for query in queries {
+            let hits = try await index.search(query, k: 10)
+            #expect(hits.count == 10)
+            for hit in hits {
+                let stored = try #require(await index.get(hit.id))
+                let score = zip(stored.vector, query).reduce(Float(0)) { $0 + $1.0 * $1.1 }
+                #expect(abs(score - hit.score) < 1e-3, "\(hit.id) scored \(hit.score), its vector gives \(score)")
+                #expect(!removed.contains(hit.id))
+            }
+        }
+        #expect(try await Self.recall(index, queries: queries, k: 10) >= 0.9)
+    }
+
+    /// Every node of a small graph (the entry point among them) replaced and removed in turn, searching
+    /// after each change: a replaced vector is found at once, a removed one never.
+    @Test func everyNodeReplacedAndRemovedInTurn() async throws {
+        var configuration = VectorIndex.Configuration(dimensions: 8, metric: .cosine)
+        configuration.approximate = .init(threshold: 10, m: 4, efConstruction: 20, efSearch: 40)
+        let index = try VectorIndex(configuration: configuration)
+        try await index.upsert(Self.mixture(60, dimensions: 8, seed: 31).enumerated().map { VectorRecord(id: "v\($0.offset)", vector: $0.element) })
+        let fresh = Self.mixture(60, dimensions: 8, seed: 32)
+        for i in 0..<60 {
+            try await index.upsert(id: "v\(i)", vector: fresh[i])
+            let hit = try #require(try await index.search(fresh[i], k: 1).first)
+            #expect(hit.id == "v\(i)")
+            #expect(abs(hit.score - 1) < 1e-4)
+        }
+        for i in stride(from: 0, to: 50, by: 1) {
+            try await index.remove(id: "v\(i)")
+            let hits = try await index.search(fresh[i], k: 5)
+            #expect(!hits.contains { $0.id == "v\(i)" })
+            #expect(hits.count == 5)
+        }
+    }
+
     @Test func filteredAndSmallIndexesStayExact() async throws {
         var configuration = VectorIndex.Configuration(dimensions: 8, metric: .innerProduct)
         configuration.approximate = .init(threshold: 100)
