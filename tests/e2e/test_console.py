@@ -25,7 +25,7 @@ def browser():
     driver.quit()
 
 
-def wait(browser, condition, timeout=20):
+def wait(browser, condition, timeout=30):
     # Tables refresh every few seconds and replace their rows: a row found a moment ago may be gone.
     return WebDriverWait(browser, timeout, ignored_exceptions=[StaleElementReferenceException]).until(condition)
 

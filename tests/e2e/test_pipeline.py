@@ -7,14 +7,12 @@ import uuid
 
 import pytest
 import requests
-from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
 
-from conftest import ADMIN_PASSWORD, REPO, Server, wait_for
+from conftest import REPO, Server, wait_for
+from test_console import browser, sign_in, wait  # noqa: F401  (fixtures and helpers)
 
 IRIS = REPO / "Tests" / "PipelineTests" / "Fixtures" / "iris.csv"
 API = "/v1/apps/pipeline"
@@ -113,28 +111,9 @@ def test_readme_pipeline_runs_word_for_word(workdir):
         server.stop()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    options = webdriver.ChromeOptions()
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1800"):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(options=options, service=Service("/usr/bin/chromedriver"))
-    driver.set_page_load_timeout(30)
-    yield driver
-    driver.quit()
-
-
-def wait(browser, condition, timeout=30):
-    return WebDriverWait(browser, timeout, ignored_exceptions=[StaleElementReferenceException]).until(condition)
-
-
 def test_page_uploads_trains_and_predicts(browser, server):
-    browser.get(server.url + "/pipeline/")
-    if "/console/login" in browser.current_url:
-        wait(browser, EC.presence_of_element_located((By.ID, "username"))).send_keys("admin")
-        browser.find_element(By.ID, "password").send_keys(ADMIN_PASSWORD)
-        browser.find_element(By.ID, "sign-in").click()
-        wait(browser, lambda b: b.current_url.rstrip("/").endswith("/pipeline"))
+    sign_in(browser, server, path="/pipeline/")
+    wait(browser, lambda b: b.current_url.rstrip("/").endswith("/pipeline"))
 
     name = f"page-iris-{uuid.uuid4().hex[:6]}"
     browser.find_element(By.ID, "file").send_keys(str(IRIS))
