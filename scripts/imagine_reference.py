@@ -26,19 +26,9 @@ import struct
 
 import numpy as np
 
+from clip_bytes import bytes_to_unicode  # scripts/ is on sys.path: the script's own folder
+
 # --------------------------------------------------------------------------------------------- tokenizer
-
-
-def bytes_to_unicode():
-    printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    codes = printable[:]
-    extra = 0
-    for b in range(256):
-        if b not in printable:
-            printable.append(b)
-            codes.append(256 + extra)
-            extra += 1
-    return dict(zip(printable, [chr(c) for c in codes]))
 
 
 class ClipTokenizer:

@@ -30,6 +30,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from clip_bytes import bytes_to_unicode  # scripts/ is on sys.path: the script's own folder
+
 OPSET = 17
 OPEN_CLIP = "open-clip-torch==3.3.0"
 
@@ -207,18 +209,6 @@ def vae_decoder(rng, channels):
         [helper.make_tensor_value_info("sample", TensorProto.FLOAT, ["batch", 3, "image_height", "image_width"])],
         "vae_decoder",
     )
-
-
-def bytes_to_unicode():
-    printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    codes = printable[:]
-    extra = 0
-    for b in range(256):
-        if b not in printable:
-            printable.append(b)
-            codes.append(256 + extra)
-            extra += 1
-    return dict(zip(printable, [chr(c) for c in codes]))
 
 
 def clip_bpe_text(cache):
