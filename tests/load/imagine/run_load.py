@@ -232,20 +232,21 @@ def read_stats(out: Path, scenario: str) -> list:
         return list(csv.DictReader(handle))
 
 
-def read_history(out: Path, scenario: str) -> list:
-    path = out / f"{scenario}_stats_history.csv"
+def read_optional_csv(out: Path, scenario: str, suffix: str) -> list:
+    """Rows of Locust's `<scenario>_<suffix>.csv`, or none when Locust did not write it."""
+    path = out / f"{scenario}_{suffix}.csv"
     if not path.exists():
         return []
     with open(path, newline="") as handle:
         return list(csv.DictReader(handle))
+
+
+def read_history(out: Path, scenario: str) -> list:
+    return read_optional_csv(out, scenario, "stats_history")
 
 
 def read_failures(out: Path, scenario: str) -> list:
-    path = out / f"{scenario}_failures.csv"
-    if not path.exists():
-        return []
-    with open(path, newline="") as handle:
-        return list(csv.DictReader(handle))
+    return read_optional_csv(out, scenario, "failures")
 
 
 def read_samples(out: Path, scenario: str) -> list:
