@@ -117,9 +117,14 @@ def cached_embeddings(sentences, path, model_dir, threads):
 
 
 def mixture(count, dims, rng, centres):
-    labels = rng.integers(0, len(centres), size=count)
-    x = centres[labels] + 0.5 * rng.standard_normal((count, dims)).astype(np.float32) / np.sqrt(dims)
-    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+    """Unit vectors around `centres`, generated in chunks so a million of them never need float64 copies."""
+    out = np.empty((count, dims), dtype=np.float32)
+    for start in range(0, count, 65536):
+        n = min(65536, count - start)
+        labels = rng.integers(0, len(centres), size=n)
+        x = centres[labels] + 0.5 * rng.standard_normal((n, dims), dtype=np.float32) / np.sqrt(dims)
+        out[start:start + n] = x / np.linalg.norm(x, axis=1, keepdims=True)
+    return out
 
 
 def percentiles(times):
@@ -128,11 +133,15 @@ def percentiles(times):
 
 
 EF_SEARCH = [16, 24, 32, 48, 64, 96, 128, 192, 256]
+# HNSW latencies are taken over this many passes of the queries (Swift's harness does the same): one pass
+# of 200 queries moved p50 by ±20 % between identical runs on this shared machine.
+PASSES = 5
 
 
 def vector_bench(swift_bin, base, query, dataset, threads_list=(1, 2), k=10):
     """Exact top-k (Swift, numpy, faiss IndexFlatIP; one query at a time and all queries as one batch) and
-    HNSW (Swift, faiss IndexHNSWFlat; M=16, efConstruction=100, one thread) over an efSearch sweep."""
+    HNSW (Swift, faiss IndexHNSWFlat; M=16, efConstruction=100, one thread) over an efSearch sweep, each
+    efSearch timed over PASSES passes of the queries (recall from the first)."""
     count, dims = base.shape
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -187,12 +196,14 @@ def vector_bench(swift_bin, base, query, dataset, threads_list=(1, 2), k=10):
     for ef in EF_SEARCH:
         hnsw.hnsw.efSearch = ef
         times, found = [], 0
-        for q, t in zip(query, truth):
-            a = time.perf_counter(); _, ids = hnsw.search(q[None], k); times.append((time.perf_counter() - a) * 1000)
-            found += len(set(ids[0]) & set(t))
+        for rep in range(PASSES):
+            for q, t in zip(query, truth):
+                a = time.perf_counter(); _, ids = hnsw.search(q[None], k); times.append((time.perf_counter() - a) * 1000)
+                if rep == 0:
+                    found += len(set(ids[0]) & set(t))
         p50, p99 = percentiles(times)
         rows.append({"kind": "vectors", "engine": "faiss-hnsw", "dataset": dataset, "threads": 1, "count": count, "ef_search": ef,
-                     "build_s": build, "p50_ms": p50, "p99_ms": p99, "recall_at_k": found / (len(query) * k)})
+                     "build_s": build, "p50_ms": p50, "p99_ms": p99, "recall_at_k": found / (len(query) * k), "passes": PASSES})
     overlap = lambda a, b: sum(len(set(x) & set(y)) for x, y in zip(a, b)) / (len(query) * k)
     rows.append({"kind": "check", "dataset": dataset, "swift_exact_vs_faiss_flat_overlap": overlap(swift_ids, truth),
                  "swift_exact_vs_numpy_overlap": overlap(swift_ids, numpy_ids)})
@@ -224,7 +235,7 @@ def markdown(rows, notes):
                     batch = next((b["ms_per_query"] for b in vec if b["engine"] == "swift-exact-batch" and b["threads"] == r["threads"]), None)
                 ratio = f"{r['p50_ms'] / faiss_row['p50_ms']:.2f}×" if faiss_row else ""
                 out.append(f"| {r['engine']} | {r['threads']} | {r['p50_ms']:.3f} | {r['p99_ms']:.3f} | {fmt(batch, '.3f')} | {ratio} |")
-        out += ["", f"## HNSW ({dataset}, M=16, efConstruction=100, 1 thread, recall@10 against exact)", "",
+        out += ["", f"## HNSW ({dataset}, M=16, efConstruction=100, 1 thread, recall@10 against exact, latency over {PASSES} passes of the queries)", "",
                 "| engine | efSearch | recall@10 | p50 ms | p99 ms | build s |", "|---|---|---|---|---|---|"]
         for r in vec:
             if r["engine"] in ("swift-hnsw", "faiss-hnsw"):
@@ -240,8 +251,10 @@ def markdown(rows, notes):
                 out.append(f"| {engine} | – | below 0.95 at every efSearch | | | |")
         peak = max((r.get("peak_rss_mib", -1) for r in vec if r["engine"] == "swift-hnsw"), default=-1)
         if peak > 0:
-            out.append(f"\nSwift benchmark process peak RSS (VmHWM, after the HNSW runs): {peak:.0f} MiB — includes the harness's own "
-                       "copy of the input vectors and the exact-search runs, not only the index.")
+            raw = count * 384 * 4 / 2**20
+            out.append(f"\nSwift benchmark process peak RSS (VmHWM, after the exact and HNSW runs): {peak:.0f} MiB ({peak / 1024:.2f} GiB) "
+                       f"for {count} vectors ({raw:.0f} MiB of raw Float32). The harness streams the vectors into the index in "
+                       "chunks of 8192, so this is the index (vectors, graph, ids) plus the process itself.")
         for r in rows:
             if r["kind"] == "check" and r["dataset"] == dataset:
                 out.append(f"\nSwift exact top-10 overlap with faiss IndexFlatIP: {r['swift_exact_vs_faiss_flat_overlap']:.4f}, with numpy: {r['swift_exact_vs_numpy_overlap']:.4f}.")
@@ -280,6 +293,8 @@ def main():
     if args.synthetic > 0:
         rng = np.random.default_rng(42)
         centres = rng.standard_normal((64, 384)).astype(np.float32) / np.sqrt(384)
+        notes.append(f"Synthetic vectors: a Gaussian mixture of {args.synthetic} unit vectors, d=384 (64 centres drawn N(0, 1/d), "
+                     "each vector a centre plus N(0, 0.25/d) noise, normalised; numpy seed 42), 200 more from the same mixture as queries.")
         rows += vector_bench(args.swift_bin, mixture(args.synthetic, 384, rng, centres), mixture(200, 384, rng, centres), "gaussian-mixture", threads_list)
     load = os.getloadavg()
     notes.append(f"Load average at the end {load[0]:.2f}, {load[1]:.2f}, {load[2]:.2f}.")

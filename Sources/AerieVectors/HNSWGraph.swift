@@ -4,8 +4,8 @@ import Foundation
 /// approximate index that ``VectorIndex`` searches once it holds more vectors than its threshold.
 ///
 /// The graph keeps no vectors of its own: node `i` is row `i` of the index's ``AlignedRows`` matrix.
-/// Links live in flat `Int32` arrays: layer 0 has a fixed block of `1 + 2M` slots per node (count, then
-/// neighbours); a node's upper layers are consecutive blocks of `1 + M` slots in one shared array.
+/// Links live in flat `Int32` buffers (``MappedBuffer``): layer 0 has a fixed block of `1 + 2M` slots per
+/// node (count, then neighbours); a node's upper layers are consecutive blocks of `1 + M` slots in a second one.
 /// When a row changes (replaced in place, or a removal moves the last row into its place) the graph is
 /// repaired in place (``relink(_:)``, ``remove(row:)``); the owner rebuilds it after much churn.
 ///
@@ -27,9 +27,9 @@ final class HNSWGraph {
     private let stride0: Int
     private let strideUpper: Int
     /// Layer 0: `stride0` slots per node (count, then up to `m0` neighbours).
-    private var level0: [Int32] = []
+    private let level0 = MappedBuffer<Int32>()
     /// Upper layers: node `i`'s layers `1...levels[i]` start at `upperStart[i]`, `strideUpper` slots each.
-    private var upper: [Int32] = []
+    private let upper = MappedBuffer<Int32>()
     private var upperStart: [Int32] = []
     private var levels: [Int8] = []
     private var entryPoint: Int = -1
@@ -58,22 +58,21 @@ final class HNSWGraph {
         layer == 0 ? node * stride0 : Int(upperStart[node]) + (layer - 1) * strideUpper
     }
 
-    /// Calls `body` with the neighbour list of `node` on `layer`.
+    /// The neighbour list of `node` on `layer` (valid until the graph changes).
     @inline(__always)
-    private func withLinks<R>(_ node: Int, _ layer: Int, _ body: (UnsafeBufferPointer<Int32>) -> R) -> R {
-        let base = linkBase(node, layer)
-        if layer == 0 {
-            return level0.withUnsafeBufferPointer { p in
-                body(UnsafeBufferPointer(rebasing: p[(base + 1)..<(base + 1 + Int(p[base]))]))
-            }
-        }
-        return upper.withUnsafeBufferPointer { p in
-            body(UnsafeBufferPointer(rebasing: p[(base + 1)..<(base + 1 + Int(p[base]))]))
-        }
+    private func linkList(_ node: Int, _ layer: Int) -> UnsafeBufferPointer<Int32> {
+        let block = (layer == 0 ? level0.base : upper.base) + linkBase(node, layer)
+        return UnsafeBufferPointer(start: block + 1, count: Int(block[0]))
+    }
+
+    /// Where `node`'s link block on `layer` starts (for prefetching).
+    @inline(__always)
+    private func linkAddress(_ node: Int, _ layer: Int) -> UnsafeMutablePointer<Int32> {
+        layer == 0 ? level0.base + node * stride0 : upper.base + Int(upperStart[node])
     }
 
     private func links(_ node: Int, _ layer: Int) -> [Int32] {
-        withLinks(node, layer) { Array($0) }
+        Array(linkList(node, layer))
     }
 
     private func setLinks(_ node: Int, _ layer: Int, _ list: [Int32]) {
@@ -164,9 +163,9 @@ final class HNSWGraph {
         let level = randomLevel()
         levels.append(Int8(level))
         upperStart.append(Int32(upper.count))
-        if level > 0 { upper.append(contentsOf: repeatElement(0, count: level * strideUpper)) }
-        level0.append(contentsOf: repeatElement(0, count: stride0))
-        buildScratch.reserve(nodes: levels.count)
+        if level > 0 { upper.append(repeating: 0, count: level * strideUpper) }
+        level0.append(repeating: 0, count: stride0)
+        buildScratch.reserve(nodes: levels.count, links: m0)
         guard entryPoint >= 0 else {
             entryPoint = node
             maxLevel = level
@@ -271,7 +270,7 @@ final class HNSWGraph {
     /// The best `k` nodes (rows) for `query`, best first.
     func search(_ query: UnsafePointer<Float>, k: Int, ef: Int, scratch: inout HNSWScratch) -> [(node: Int, score: Float)] {
         guard entryPoint >= 0, k > 0 else { return [] }
-        scratch.reserve(nodes: nodeCount)
+        scratch.reserve(nodes: nodeCount, links: m0)
         var current = entryPoint
         var currentScore = score(query, current)
         var layer = maxLevel
@@ -288,14 +287,12 @@ final class HNSWGraph {
         var improved = true
         while improved {
             improved = false
-            withLinks(current, layer) { list in
-                for neighbor in list where isNode(neighbor, on: layer) {
-                    let s = score(query, Int(neighbor))
-                    if s > best {
-                        best = s
-                        current = Int(neighbor)
-                        improved = true
-                    }
+            for neighbor in linkList(current, layer) where isNode(neighbor, on: layer) {
+                let s = score(query, Int(neighbor))
+                if s > best {
+                    best = s
+                    current = Int(neighbor)
+                    improved = true
                 }
             }
         }
@@ -303,16 +300,18 @@ final class HNSWGraph {
     }
 
     /// Best-first search on one layer; returns up to `ef` nodes sorted best first.
+    ///
+    /// Each expanded node's unvisited neighbours are gathered first and scored together
+    /// (`aerie_dot_rows_f32`), so the cache misses on their scattered rows overlap.
     private func searchLayer(
         _ query: UnsafePointer<Float>, entries: [(node: Int, score: Float)], ef: Int, layer: Int, scratch: inout HNSWScratch
     ) -> [(node: Int, score: Float)] {
         let mark = scratch.nextMark()
-        // The visited set as a local (swapped out and back: no copy, no allocation).
-        var visited: [UInt32] = []
+        let visited = scratch.visited.base
+        let gathered = scratch.gathered
+        let scores = scratch.scores
         let candidates = scratch.candidates  // on -score: best candidate on top
         let results = scratch.results  // on score: worst result on top
-        swap(&visited, &scratch.visited)
-        defer { swap(&visited, &scratch.visited) }
         candidates.removeAll()
         results.removeAll()
         let dims = rows.dimensions
@@ -324,25 +323,31 @@ final class HNSWGraph {
             results.push(entry.node, entry.score)
         }
         while results.count > ef { results.popTop() }
-        visited.withUnsafeMutableBufferPointer { visited in
-            while candidates.count > 0 {
-                let candidate = candidates.topNode
-                if results.count >= ef, -candidates.topScore < results.topScore { break }
-                candidates.popTop()
-                withLinks(candidate, layer) { list in
-                    if let first = list.first, Int(first) < count { VectorKernels.prefetch(base + Int(first) * dims) }
-                    for (i, neighbor) in list.enumerated() {
-                        if i + 1 < list.count, Int(list[i + 1]) < count { VectorKernels.prefetch(base + Int(list[i + 1]) * dims) }
-                        let n = Int(neighbor)
-                        guard isNode(neighbor, on: layer), visited[n] != mark else { continue }
-                        visited[n] = mark
-                        let s = VectorKernels.dot(query, base + n * dims, count: dims)
-                        if results.count < ef || s > results.topScore {
-                            candidates.push(n, -s)
-                            results.push(n, s)
-                            if results.count > ef { results.popTop() }
-                        }
-                    }
+        while candidates.count > 0 {
+            let candidate = candidates.topNode
+            if results.count >= ef, -candidates.topScore < results.topScore { break }
+            candidates.popTop()
+            let list = linkList(candidate, layer)
+            // The next candidate's links, and this one's neighbours' visited stamps, are likely cache misses.
+            if candidates.count > 0 { VectorKernels.prefetch(linkAddress(candidates.topNode, layer), lines: 1) }
+            for neighbor in list { VectorKernels.prefetch(visited + Int(neighbor), lines: 1) }
+            var unvisited = 0
+            for neighbor in list {
+                let n = Int(neighbor)
+                guard n < count, layer == 0 || Int(levels[n]) >= layer, visited[n] != mark else { continue }
+                visited[n] = mark
+                if unvisited < 4 { VectorKernels.prefetch(base + n * dims) }
+                gathered[unvisited] = neighbor
+                unvisited += 1
+            }
+            guard unvisited > 0 else { continue }
+            VectorKernels.dots(query, rows: gathered, count: unvisited, of: base, dimensions: dims, into: scores)
+            for i in 0..<unvisited {
+                let s = scores[i]
+                if results.count < ef || s > results.topScore {
+                    candidates.push(Int(gathered[i]), -s)
+                    results.push(Int(gathered[i]), s)
+                    if results.count > ef { results.popTop() }
                 }
             }
         }
@@ -386,24 +391,32 @@ final class HNSWGraph {
     }
 }
 
-/// The per-search working memory of ``HNSWGraph``: a generation-stamped visited set and two heaps, kept
-/// between searches so a search allocates nothing but its result. One per searching thread.
+/// The per-search working memory of ``HNSWGraph``: a generation-stamped visited set, the gathered
+/// neighbours and their scores, and two heaps, kept between searches so a search allocates nothing but its
+/// result. One per searching thread.
 struct HNSWScratch {
-    fileprivate var visited: [UInt32] = []
+    fileprivate let visited = MappedBuffer<UInt32>()
     private var mark: UInt32 = 0
     fileprivate let candidates = MinHeap()
     fileprivate let results = MinHeap()
+    /// Room for one neighbour list's unvisited nodes and their scores.
+    private let gatheredBuffer = MappedBuffer<Int32>()
+    private let scoresBuffer = MappedBuffer<Float>()
+    fileprivate var gathered: UnsafeMutablePointer<Int32> { gatheredBuffer.base }
+    fileprivate var scores: UnsafeMutablePointer<Float> { scoresBuffer.base }
 
-    mutating func reserve(nodes: Int) {
+    mutating func reserve(nodes: Int, links: Int = 0) {
         if visited.count < nodes {
-            visited.append(contentsOf: repeatElement(0, count: max(nodes, visited.count * 2) - visited.count))
+            visited.append(repeating: 0, count: max(nodes, visited.count * 2) - visited.count)
         }
+        gatheredBuffer.reserve(links)
+        scoresBuffer.reserve(links)
     }
 
     fileprivate mutating func nextMark() -> UInt32 {
         mark &+= 1
         if mark == 0 {
-            for i in visited.indices { visited[i] = 0 }
+            for i in 0..<visited.count { visited[i] = 0 }
             mark = 1
         }
         return mark

@@ -10,9 +10,19 @@ enum VectorKernels {
         aerie_dot_f32(a, b, count)
     }
 
+    /// The inner products of `query` with the rows `rows[0..<count]` of the matrix at `base`, into `scores`:
+    /// four rows at a time with the next four prefetched, so scattered rows' cache misses overlap.
+    @inline(__always)
+    static func dots(
+        _ query: UnsafePointer<Float>, rows: UnsafePointer<Int32>, count: Int, of base: UnsafePointer<Float>, dimensions: Int,
+        into scores: UnsafeMutablePointer<Float>
+    ) {
+        aerie_dot_rows_f32(query, base, dimensions, rows, count, scores)
+    }
+
     /// Hints the CPU to start loading the first cache lines of the vector at `address`.
     @inline(__always)
-    static func prefetch(_ address: UnsafePointer<Float>, lines: Int32 = 4) {
+    static func prefetch<T>(_ address: UnsafePointer<T>, lines: Int32 = 4) {
         aerie_prefetch(address, lines)
     }
 

@@ -22,7 +22,7 @@ struct NeuralBenchmark {
             rows = try NeuralBenchmarks.embedding(store: ModelStore(dataDirectory: URL(fileURLWithPath: arguments[2])), threads: Int(arguments[3]) ?? 1)
         case "vectors" where arguments.count >= 9:
             rows = try await NeuralBenchmarks.vectors(
-                base: NeuralBenchmarks.readFloats(URL(fileURLWithPath: arguments[2])),
+                base: .file(URL(fileURLWithPath: arguments[2])),
                 queries: NeuralBenchmarks.readFloats(URL(fileURLWithPath: arguments[3])),
                 dimensions: Int(arguments[4]) ?? 384, k: Int(arguments[5]) ?? 10, threads: Int(arguments[6]) ?? 1,
                 efSearch: arguments[7].split(separator: ",").compactMap { Int($0) }, dataset: arguments[8])

@@ -36,15 +36,15 @@ struct NeuralBench: AsyncParsableCommand {
         if vectors > 0 {
             let cached = data.directory.appendingPathComponent("bench/manpages-100000.f32")
             let cachedQueries = data.directory.appendingPathComponent("bench/manpages-100000-queries.f32")
-            let base: [Float]
+            let base: VectorSource
             let queries: [Float]
             let dataset: String
             if FileManager.default.fileExists(atPath: cached.path), FileManager.default.fileExists(atPath: cachedQueries.path) {
-                base = try NeuralBenchmarks.readFloats(cached)
+                base = try .file(cached)
                 queries = try NeuralBenchmarks.readFloats(cachedQueries)
                 dataset = "manpages"
             } else {
-                base = NeuralBenchmarks.mixture(count: vectors, dimensions: 384, seed: 42)
+                base = .mixture(count: vectors, dimensions: 384, seed: 42)
                 queries = NeuralBenchmarks.mixture(count: 100, dimensions: 384, seed: 43)
                 dataset = "gaussian-mixture"
             }
