@@ -14,12 +14,16 @@ struct VectorFiles {
         case remove(id: String)
     }
 
-    struct Snapshot {
+    /// What a snapshot's header says; its entries are streamed to the caller.
+    struct SnapshotHeader {
         var generation: UInt64
-        var entries: [(id: String, vector: [Float], metadata: [String: KeyValue])]
+        var count: Int
         /// Read from a version-1 file: write a new snapshot before appending to the log.
         var legacy = false
     }
+
+    /// One entry handed to ``writeSnapshot(generation:count:entry:)``.
+    typealias SnapshotEntry = (id: String, vector: UnsafeBufferPointer<Float>, metadata: [String: KeyValue])
 
     let directory: URL
     let dimensions: Int
@@ -40,50 +44,79 @@ struct VectorFiles {
 
     // MARK: Snapshot
 
-    func readSnapshot() throws -> Snapshot {
-        guard let data = try? Data(contentsOf: snapshotURL) else { return Snapshot(generation: 0, entries: []) }
-        var reader = ByteReader(Array(data))
+    /// Checks the snapshot's checksum, then reads it a piece at a time, handing each entry to `visit` in
+    /// order. Never holds more than a window of the file, so opening a large index needs no second copy of
+    /// its vectors.
+    func readSnapshot(_ visit: (String, [Float], [String: KeyValue]) throws -> Void) throws -> SnapshotHeader {
+        guard let handle = try? FileHandle(forReadingFrom: snapshotURL) else { return SnapshotHeader(generation: 0, count: 0) }
+        defer { try? handle.close() }
         func corrupt(_ why: String) -> AerieError {
             AerieError(.internal, "\(snapshotURL.path) is damaged (\(why)); restore it from a backup or delete the directory to start empty.")
         }
-        guard data.count >= 8, let magic = reader.bytes(4), magic == Self.snapshotMagic || magic == Self.snapshotMagicV1 else {
+        let size = Int(try handle.seekToEnd())
+        guard size >= 8 + 4 + 8 + 4 + 1 + 8 else { throw corrupt("too short") }
+        try handle.seek(toOffset: UInt64(size - 8))
+        var tail = ByteReader(Array(try handle.read(upToCount: 8) ?? Data()))
+        guard let expected = tail.uint64() else { throw corrupt("short checksum") }
+        // The whole body is checked before anything is parsed, so a damaged file changes nothing.
+        try handle.seek(toOffset: 0)
+        var checksum = Self.fnvOffset
+        var unread = size - 8
+        while unread > 0, let data = try handle.read(upToCount: min(unread, 1 << 20)), !data.isEmpty {
+            checksum = Self.checksum([UInt8](data)[...], continuing: checksum)
+            unread -= data.count
+        }
+        guard unread == 0, checksum == expected else { throw corrupt("checksum mismatch") }
+        try handle.seek(toOffset: 0)
+        var stream = WindowedInput(handle: handle, bodyBytes: size - 8)
+        var reader = try stream.reader(atLeast: 4 + 8 + 4 + 1 + 8)
+        guard let magic = reader.bytes(4), magic == Self.snapshotMagic || magic == Self.snapshotMagicV1 else {
             throw corrupt("bad magic")
         }
-        reader.typedMetadata = magic == Self.snapshotMagic
-        let body = Array(data.dropLast(8))
-        var tail = ByteReader(Array(data.suffix(8)))
-        guard tail.uint64() == Self.checksum(body) else { throw corrupt("checksum mismatch") }
         guard let generation = reader.uint64(), let dimensions = reader.uint32(), let metricByte = reader.uint8(),
-            let count = reader.uint64()
+            let count = reader.uint64(), count <= UInt64(size)
         else { throw corrupt("short header") }
         try checkShape(dimensions: Int(dimensions), metric: metricByte, file: snapshotURL)
-        var entries: [(id: String, vector: [Float], metadata: [String: KeyValue])] = []
-        entries.reserveCapacity(Int(count))
+        stream.consumed(upTo: reader.offset)
         for _ in 0..<count {
-            guard let id = reader.string(), let metadata = reader.metadata(), let vector = reader.floats(self.dimensions) else {
-                throw corrupt("short entry")
+            // An entry is parsed from the window; when the window ends inside it, the window grows and it is parsed again.
+            while true {
+                var entry = try stream.reader(atLeast: 64 << 10)
+                entry.typedMetadata = magic == Self.snapshotMagic
+                if let id = entry.string(), let metadata = entry.metadata(), let vector = entry.floats(self.dimensions) {
+                    stream.consumed(upTo: entry.offset)
+                    try visit(id, vector, metadata)
+                    break
+                }
+                guard try stream.grow() else { throw corrupt("short entry") }
             }
-            entries.append((id, vector, metadata))
         }
-        return Snapshot(generation: generation, entries: entries, legacy: magic == Self.snapshotMagicV1)
+        return SnapshotHeader(generation: generation, count: Int(count), legacy: magic == Self.snapshotMagicV1)
     }
 
-    /// Writes the snapshot atomically, then starts an empty log of the same generation.
-    func writeSnapshot(_ snapshot: Snapshot) throws {
-        var writer = ByteWriter()
-        writer.bytes(Self.snapshotMagic)
-        writer.uint64(snapshot.generation)
-        writer.uint32(UInt32(dimensions))
-        writer.uint8(Self.metricByte(metric))
-        writer.uint64(UInt64(snapshot.entries.count))
-        for entry in snapshot.entries {
-            writer.string(entry.id)
-            writer.metadata(entry.metadata)
-            writer.floats(entry.vector)
+    /// Writes the snapshot of `count` entries (`entry(i)` for each) atomically, streamed to a temporary file
+    /// a megabyte at a time, then starts an empty log of the same generation.
+    func writeSnapshot(generation: UInt64, count: Int, entry: (Int) -> SnapshotEntry) throws {
+        try Self.writeAtomically(to: snapshotURL) { handle in
+            var output = ChecksummedOutput(handle: handle)
+            output.writer.bytes(Self.snapshotMagic)
+            output.writer.uint64(generation)
+            output.writer.uint32(UInt32(dimensions))
+            output.writer.uint8(Self.metricByte(metric))
+            output.writer.uint64(UInt64(count))
+            for index in 0..<count {
+                let item = entry(index)
+                output.writer.string(item.id)
+                output.writer.metadata(item.metadata)
+                output.writer.floats(item.vector)
+                try output.flush(ifOver: 1 << 20)
+            }
+            try output.flush(ifOver: 0)
+            var checksum = ByteWriter()
+            checksum.uint64(output.checksum)
+            try handle.write(contentsOf: checksum.buffer)
         }
-        writer.uint64(Self.checksum(writer.buffer))
-        try Self.writeAtomically(Data(writer.buffer), to: snapshotURL)
-        try Self.writeAtomically(Data(logHeader(generation: snapshot.generation)), to: logURL)
+        try Self.writeAtomically(Data(logHeader(generation: generation)), to: logURL)
     }
 
     // MARK: Log
@@ -195,7 +228,14 @@ struct VectorFiles {
 
     /// FNV-1a, 64 bits: detects torn and damaged records (not an adversary).
     static func checksum(_ bytes: [UInt8]) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        checksum(bytes[...], continuing: fnvOffset)
+    }
+
+    static let fnvOffset: UInt64 = 0xcbf2_9ce4_8422_2325
+
+    /// FNV-1a continued over `bytes` from `hash` (the running value of the bytes before them).
+    static func checksum(_ bytes: ArraySlice<UInt8>, continuing hash: UInt64) -> UInt64 {
+        var hash = hash
         for byte in bytes {
             hash ^= UInt64(byte)
             hash = hash &* 0x100_0000_01b3
@@ -204,15 +244,21 @@ struct VectorFiles {
     }
 
     static func writeAtomically(_ data: Data, to url: URL) throws {
+        try writeAtomically(to: url) { try $0.write(contentsOf: data) }
+    }
+
+    /// Has `write` fill a temporary file beside `url`, syncs it and renames it over `url`: a crash leaves
+    /// either the old file or the new one, never a mix.
+    static func writeAtomically(to url: URL, _ write: (FileHandle) throws -> Void) throws {
         let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
         guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
             throw AerieError(.unavailable, "Cannot create \(temporary.path); check that the directory exists and is writable.")
         }
         do {
             let handle = try FileHandle(forWritingTo: temporary)
-            try handle.write(contentsOf: data)
+            defer { try? handle.close() }
+            try write(handle)
             try handle.synchronize()
-            try handle.close()
             if rename(temporary.path, url.path) != 0 {
                 throw AerieError(.unavailable, "Cannot rename \(temporary.path) to \(url.path) (errno \(errno)).")
             }
@@ -259,7 +305,73 @@ struct ByteWriter {
         }
     }
     mutating func floats(_ values: [Float]) {
+        values.withUnsafeBufferPointer { floats($0) }
+    }
+    mutating func floats(_ values: UnsafeBufferPointer<Float>) {
+        #if _endian(little)
+        buffer.append(contentsOf: UnsafeRawBufferPointer(values))
+        #else
         for value in values { uint32(value.bitPattern) }
+        #endif
+    }
+}
+
+/// A file written through a ``ByteWriter`` that is flushed now and then, with the FNV-1a checksum of
+/// everything written.
+struct ChecksummedOutput {
+    let handle: FileHandle
+    var writer = ByteWriter()
+    private(set) var checksum = VectorFiles.fnvOffset
+
+    init(handle: FileHandle) { self.handle = handle }
+
+    /// Writes out the buffered bytes once there are more than `limit` of them.
+    mutating func flush(ifOver limit: Int) throws {
+        guard writer.buffer.count > limit else { return }
+        checksum = VectorFiles.checksum(writer.buffer[...], continuing: checksum)
+        try handle.write(contentsOf: writer.buffer)
+        writer.buffer.removeAll(keepingCapacity: true)
+    }
+}
+
+/// A file's first `bodyBytes` bytes read a window at a time: hand out a ``ByteReader`` over the unread
+/// part of the window, say how far it got, grow the window when an item runs past its end.
+struct WindowedInput {
+    let handle: FileHandle
+    private var remaining: Int
+    private var window: [UInt8] = []
+    private var start = 0
+
+    init(handle: FileHandle, bodyBytes: Int) {
+        self.handle = handle
+        remaining = bodyBytes
+    }
+
+    /// A reader over the unread bytes, with at least `bytes` of them where the body has that many.
+    mutating func reader(atLeast bytes: Int) throws -> ByteReader {
+        if window.count - start < bytes, remaining > 0 { try read(bytes) }
+        return ByteReader(window, offset: start)
+    }
+
+    /// The reader got to `offset` of the window.
+    mutating func consumed(upTo offset: Int) { start = offset }
+
+    /// Reads twice as much again; false at the end of the body.
+    mutating func grow() throws -> Bool {
+        guard remaining > 0 else { return false }
+        try read(2 * max(window.count - start, 64 << 10))
+        return true
+    }
+
+    private mutating func read(_ bytes: Int) throws {
+        let wanted = min(remaining, max(bytes, 1 << 20))
+        guard let data = try handle.read(upToCount: wanted), !data.isEmpty else {
+            remaining = 0
+            return
+        }
+        remaining -= data.count
+        window = Array(window[start...]) + [UInt8](data)
+        start = 0
     }
 }
 
@@ -269,7 +381,10 @@ struct ByteReader {
     /// Whether metadata values carry a kind tag (format version 2) or are all strings (version 1).
     var typedMetadata = true
 
-    init(_ buffer: [UInt8]) { self.buffer = buffer }
+    init(_ buffer: [UInt8], offset: Int = 0) {
+        self.buffer = buffer
+        self.offset = offset
+    }
 
     mutating func bytes(_ count: Int) -> [UInt8]? {
         guard count >= 0, offset + count <= buffer.count else { return nil }
@@ -313,14 +428,11 @@ struct ByteReader {
         return result
     }
     mutating func floats(_ count: Int) -> [Float]? {
-        guard offset + count * 4 <= buffer.count else { return nil }
-        var result = [Float](repeating: 0, count: count)
-        for index in 0..<count {
-            var bits: UInt32 = 0
-            for byte in 0..<4 { bits |= UInt32(buffer[offset + index * 4 + byte]) << UInt32(8 * byte) }
-            result[index] = Float(bitPattern: bits)
-        }
+        guard count >= 0, offset + count * 4 <= buffer.count else { return nil }
+        let start = offset
         offset += count * 4
-        return result
+        return buffer.withUnsafeBytes { raw in
+            (0..<count).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: start + $0 * 4, as: UInt32.self))) }
+        }
     }
 }

@@ -78,10 +78,8 @@ public actor VectorIndex: Vectors {
             let files = VectorFiles(
                 directory: directory, dimensions: configuration.dimensions, metric: configuration.metric,
                 syncEveryWrite: configuration.syncEveryWrite)
-            let snapshot = try files.readSnapshot()
-            state.reserve(snapshot.entries.count)
-            for entry in snapshot.entries {
-                state.apply(.upsert(id: entry.id, vector: entry.vector, metadata: entry.metadata))
+            let snapshot = try files.readSnapshot { id, vector, metadata in
+                state.apply(.upsert(id: id, vector: vector, metadata: metadata))
             }
             let log = try files.replayLog(generation: snapshot.generation)
             for operation in log.operations {
@@ -92,7 +90,7 @@ public actor VectorIndex: Vectors {
             self.generation = snapshot.generation
             self.files = files
             if legacy {
-                try files.writeSnapshot(VectorFiles.Snapshot(generation: snapshot.generation + 1, entries: state.entries()))
+                try state.writeSnapshot(to: files, generation: snapshot.generation + 1)
                 self.generation = snapshot.generation + 1
             }
         } else {
@@ -194,7 +192,7 @@ public actor VectorIndex: Vectors {
 
     private func writeSnapshot() throws {
         guard let files else { return }
-        try files.writeSnapshot(VectorFiles.Snapshot(generation: generation + 1, entries: state.entries()))
+        try state.writeSnapshot(to: files, generation: generation + 1)
         generation += 1
     }
 
@@ -280,8 +278,11 @@ struct VectorRows {
         matrix.vector(at: row)
     }
 
-    func entries() -> [(id: String, vector: [Float], metadata: [String: KeyValue])] {
-        ids.indices.map { row in (id: ids[row], vector: vector(at: row), metadata: metadata[row]) }
+    /// Writes every row to a new snapshot straight from the matrix (no copy of the vectors).
+    func writeSnapshot(to files: VectorFiles, generation: UInt64) throws {
+        try files.writeSnapshot(generation: generation, count: ids.count) { row in
+            (id: ids[row], vector: UnsafeBufferPointer(start: matrix.row(row), count: dimensions), metadata: metadata[row])
+        }
     }
 
     func reserve(_ count: Int) {

@@ -149,6 +149,40 @@ struct VectorIndexTests {
         #expect(await again.count == 2)
     }
 
+    /// The snapshot is streamed in windows of about a megabyte: a snapshot of several windows, with an
+    /// entry (a long metadata value) larger than a window, reads back whole; a damaged byte is refused.
+    @Test func largeSnapshotStreamsBackAndDamageIsRefused() async throws {
+        let directory = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let vectors = Self.randomVectors(3_000, dimensions: 128, seed: 21)  // 1.5 MB of floats
+        let long = String(repeating: "x", count: 300_000)
+        do {
+            let index = try VectorIndex(configuration: .init(dimensions: 128, metric: .innerProduct, directory: directory))
+            try await index.upsert(vectors.enumerated().map { VectorRecord(id: "v\($0)", vector: $1, metadata: ["n": .number(Double($0))]) })
+            try await index.upsert(id: "v1500", vector: vectors[1500], metadata: ["note": .string(long)])
+            try await index.compact()
+        }
+        let snapshot = directory.appendingPathComponent("vectors.snapshot")
+        #expect(try Data(contentsOf: snapshot).count > 1_500_000)
+        let reopened = try VectorIndex(configuration: .init(dimensions: 128, metric: .innerProduct, directory: directory))
+        #expect(await reopened.count == 3_000)
+        for i in [0, 1, 1499, 1501, 2999] {
+            let stored = await reopened.get("v\(i)")
+            #expect(stored?.vector == vectors[i])
+            #expect(stored?.metadata == ["n": .number(Double(i))])
+        }
+        #expect(await reopened.get("v1500")?.metadata == ["note": .string(long)])
+        // One flipped byte in the middle of the vectors: refused with what to do, not half loaded.
+        var bytes = [UInt8](try Data(contentsOf: snapshot))
+        bytes[bytes.count / 2] ^= 0x40
+        try Data(bytes).write(to: snapshot)
+        #expect {
+            try VectorIndex(configuration: .init(dimensions: 128, metric: .innerProduct, directory: directory))
+        } throws: { error in
+            (error as? AerieError)?.message.contains("damaged") == true
+        }
+    }
+
     /// A crash in the middle of an append leaves a torn record: it is cut off, earlier ones survive.
     @Test func tornLogTailIsDropped() async throws {
         let directory = Self.temporaryDirectory()
