@@ -129,15 +129,20 @@ struct VectorFiles {
         return writer.buffer
     }
 
-    /// The operations logged for `generation`; resets the log when it is missing, from another
-    /// generation, or ends in a torn record. `legacy` says the log is version 1: write a new snapshot
-    /// before appending to it.
-    func replayLog(generation: UInt64) throws -> (operations: [Operation], legacy: Bool) {
-        guard let data = try? Data(contentsOf: logURL), data.count >= Self.logHeaderSize else {
+    /// Hands the operations logged for `generation` to `apply` in order, reading the log a window at a
+    /// time; resets the log when it is missing or from another generation, and cuts off a torn or damaged
+    /// tail (a crash mid-append) after the last good record. Returns whether the log is version 1 (write a
+    /// new snapshot before appending to it).
+    func replayLog(generation: UInt64, _ apply: (Operation) -> Void) throws -> Bool {
+        guard let handle = try? FileHandle(forReadingFrom: logURL), let size = try? Int(handle.seekToEnd()), size >= Self.logHeaderSize
+        else {
             try Self.writeAtomically(Data(logHeader(generation: generation)), to: logURL)
-            return ([], false)
+            return false
         }
-        var reader = ByteReader(Array(data))
+        defer { try? handle.close() }
+        try handle.seek(toOffset: 0)
+        var stream = WindowedInput(handle: handle, bodyBytes: size)
+        var reader = try stream.reader(atLeast: Self.logHeaderSize)
         let magic = reader.bytes(4)
         guard magic == Self.logMagic || magic == Self.logMagicV1, let logGeneration = reader.uint64(), let logDimensions = reader.uint32() else {
             throw AerieError(.internal, "\(logURL.path) is not a vector log; move it away to start from the snapshot alone.")
@@ -148,25 +153,35 @@ struct VectorFiles {
         guard logGeneration == generation else {
             // Older than the snapshot: its changes are in the snapshot already.
             try Self.writeAtomically(Data(logHeader(generation: generation)), to: logURL)
-            return ([], false)
+            return false
         }
-        var operations: [Operation] = []
-        var goodEnd = reader.offset
-        while let length = reader.uint32(), let sum = reader.uint64(), let payload = reader.bytes(Int(length)),
-            Self.checksum(payload) == sum
-        {
-            var record = ByteReader(payload)
-            record.typedMetadata = magic == Self.logMagic
-            guard let operation = decode(&record) else { break }
-            operations.append(operation)
-            goodEnd = reader.offset
+        stream.consumed(upTo: reader.offset)
+        var goodEnd = Self.logHeaderSize
+        records: while goodEnd < size {
+            // A record is parsed from the window; when the window ends inside it, the window grows and it is parsed again.
+            while true {
+                var record = try stream.reader(atLeast: 64 << 10)
+                let start = record.offset
+                if let length = record.uint32(), Int(length) > size - goodEnd - 12 { break records }  // runs past the end: torn
+                record.offset = start
+                if let length = record.uint32(), let sum = record.uint64(), let payload = record.bytes(Int(length)) {
+                    var body = ByteReader(payload)
+                    body.typedMetadata = magic == Self.logMagic
+                    guard Self.checksum(payload) == sum, let operation = decode(&body) else { break records }
+                    apply(operation)
+                    goodEnd += record.offset - start
+                    stream.consumed(upTo: record.offset)
+                    break
+                }
+                guard try stream.grow() else { break records }
+            }
         }
-        if goodEnd < data.count {
-            let handle = try FileHandle(forWritingTo: logURL)
-            try handle.truncate(atOffset: UInt64(goodEnd))
-            try handle.close()
+        if goodEnd < size {
+            let writer = try FileHandle(forWritingTo: logURL)
+            try writer.truncate(atOffset: UInt64(goodEnd))
+            try writer.close()
         }
-        return (operations, magic == Self.logMagicV1)
+        return magic == Self.logMagicV1
     }
 
     /// Appends records to the log (one write; synced if configured).

@@ -81,12 +81,9 @@ public actor VectorIndex: Vectors {
             let snapshot = try files.readSnapshot { id, vector, metadata in
                 state.apply(.upsert(id: id, vector: vector, metadata: metadata))
             }
-            let log = try files.replayLog(generation: snapshot.generation)
-            for operation in log.operations {
-                state.apply(operation)
-            }
+            let legacyLog = try files.replayLog(generation: snapshot.generation) { state.apply($0) }
             // A version-1 snapshot or log is rewritten in the current format before anything is appended.
-            let legacy = snapshot.legacy || log.legacy
+            let legacy = snapshot.legacy || legacyLog
             self.generation = snapshot.generation
             self.files = files
             if legacy {

@@ -183,6 +183,31 @@ struct VectorIndexTests {
         }
     }
 
+    /// The log is replayed a window at a time too: a log of several windows with a record larger than a
+    /// window replays whole, and its torn last record is cut off.
+    @Test func largeLogReplaysInWindowsAndLosesOnlyItsTornTail() async throws {
+        let directory = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let vectors = Self.randomVectors(3_000, dimensions: 128, seed: 22)
+        let long = String(repeating: "y", count: 300_000)
+        do {
+            let index = try VectorIndex(configuration: .init(dimensions: 128, metric: .innerProduct, directory: directory))
+            try await index.upsert(vectors.prefix(1_500).enumerated().map { VectorRecord(id: "v\($0)", vector: $1) })
+            try await index.upsert(id: "big", vector: vectors[0], metadata: ["note": .string(long)])
+            try await index.upsert(vectors.dropFirst(1_500).enumerated().map { VectorRecord(id: "v\($0 + 1_500)", vector: $1) })
+        }
+        let log = directory.appendingPathComponent("vectors.log")
+        let full = try Data(contentsOf: log)
+        #expect(full.count > 1_500_000)
+        try full.dropLast(5).write(to: log)
+        let reopened = try VectorIndex(configuration: .init(dimensions: 128, metric: .innerProduct, directory: directory))
+        #expect(await reopened.count == 3_000)  // 3,001 written, the last one torn
+        #expect(await !reopened.contains("v2999"))
+        #expect(await reopened.get("v2998")?.vector == vectors[2998])
+        #expect(await reopened.get("big")?.metadata == ["note": .string(long)])
+        #expect(try Data(contentsOf: log).count < full.count - 5)  // the torn record was cut off
+    }
+
     /// A crash in the middle of an append leaves a torn record: it is cut off, earlier ones survive.
     @Test func tornLogTailIsDropped() async throws {
         let directory = Self.temporaryDirectory()
