@@ -69,7 +69,7 @@ public enum NeuralBenchmarks {
         let index = try VectorIndex(configuration: configuration)
         var count = 0
         var source = base
-        while let chunk = try source.next(rows: 8192, dimensions: dimensions) {
+        while let chunk = try source.next(rows: 2048, dimensions: dimensions) {
             let rows = chunk.count / dimensions
             let records = (0..<rows).map { row in
                 VectorRecord(id: String(count + row), vector: Array(chunk[row * dimensions..<(row + 1) * dimensions]))
@@ -141,7 +141,7 @@ public enum NeuralBenchmarks {
         return nil
     }
 
-    /// A Gaussian mixture of unit vectors (`centres` centres), seeded; row-major.
+    /// A seeded mixture of unit vectors (``MixtureGenerator``), row-major.
     public static func mixture(count: Int, dimensions: Int, centres: Int = 64, seed: UInt64) -> [Float] {
         var source = VectorSource.mixture(count: count, dimensions: dimensions, centres: centres, seed: seed)
         return (try? source.next(rows: count, dimensions: dimensions)) ?? []
@@ -203,7 +203,7 @@ public enum NeuralBenchmarks {
 public enum VectorSource {
     /// A raw little-endian Float32 file, row-major.
     case file(FileHandle)
-    /// A seeded Gaussian mixture of unit vectors (``NeuralBenchmarks/mixture(count:dimensions:centres:seed:)``).
+    /// A seeded mixture of unit vectors (``MixtureGenerator``).
     case generated(MixtureGenerator)
 
     /// Streams the file at `url`.
@@ -229,12 +229,18 @@ public enum VectorSource {
     }
 }
 
-/// A seeded Gaussian mixture of unit vectors: `centres` random centres, each row a centre plus noise, normalised.
+/// A seeded mixture of flat Gaussians (bench/neural.py draws the same family with numpy): each vector is
+/// one of `centres` random centres, plus a Gaussian in that centre's own 16-dimensional subspace, plus a
+/// little isotropic noise, normalised. The low intrinsic dimension makes nearest neighbours meaningful, as
+/// in real embeddings (isotropic high-dimensional noise puts every point about as far from all others).
 public struct MixtureGenerator {
+    static let rank = 16
     let dimensions: Int
     private var remaining: Int
     private var generator: SplitMix64
     private let means: [Float]
+    /// `centres × rank × dimensions` directions.
+    private let bases: [Float]
     private let centres: Int
 
     init(count: Int, dimensions: Int, centres: Int, seed: UInt64) {
@@ -246,7 +252,11 @@ public struct MixtureGenerator {
         var means: [Float] = []
         means.reserveCapacity(centres * dimensions)
         for _ in 0..<centres * dimensions { means.append(Self.gaussian(&generator) * scale) }
+        var bases: [Float] = []
+        bases.reserveCapacity(centres * Self.rank * dimensions)
+        for _ in 0..<centres * Self.rank * dimensions { bases.append(Self.gaussian(&generator) * scale) }
         self.means = means
+        self.bases = bases
     }
 
     private static func gaussian(_ generator: inout SplitMix64) -> Float {
@@ -260,11 +270,14 @@ public struct MixtureGenerator {
         remaining -= n
         let scale = 1 / Float(dimensions).squareRoot()
         var out = [Float](repeating: 0, count: n * dimensions)
+        var z = [Float](repeating: 0, count: Self.rank)
         for row in 0..<n {
             let centre = Int.random(in: 0..<centres, using: &generator)
+            for r in 0..<Self.rank { z[r] = 0.5 * Self.gaussian(&generator) }
             var norm: Float = 0
             for k in 0..<dimensions {
-                let value = means[centre * dimensions + k] + 0.5 * Self.gaussian(&generator) * scale
+                var value = means[centre * dimensions + k] + 0.05 * Self.gaussian(&generator) * scale
+                for r in 0..<Self.rank { value += z[r] * bases[(centre * Self.rank + r) * dimensions + k] }
                 out[row * dimensions + k] = value
                 norm += value * value
             }
