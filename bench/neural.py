@@ -282,7 +282,7 @@ def main():
     threads_list = [int(t) for t in args.threads.split(",")]
     load = os.getloadavg()
     notes = [f"One run on {os.cpu_count()} CPUs ({os.uname().machine}); load average at the start {load[0]:.2f}, {load[1]:.2f}, {load[2]:.2f} "
-             "(other engineers were compiling on the same machine)."]
+             "(a load near 1 is the benchmark itself; more means other work shared the machine)."]
     rows = []
     if not args.skip_embed:
         for threads in threads_list:
