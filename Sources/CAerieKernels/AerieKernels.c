@@ -78,27 +78,22 @@ static void dot4_portable(const float *q, const float *r0, const float *r1, cons
 typedef float (*dot_fn)(const float *, const float *, long);
 typedef void (*dot4_fn)(const float *, const float *, const float *, const float *, const float *, long, float *);
 
-static int has_avx2(void) {
+static dot_fn dot_impl = dot_portable;
+static dot4_fn dot4_impl = dot4_portable;
+
+/// Picks the kernels once, when the program is loaded: AVX2 + FMA where the CPU has them.
+__attribute__((constructor)) static void choose_kernels(void) {
 #if defined(__x86_64__)
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-    return 0;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        dot_impl = dot_avx2;
+        dot4_impl = dot4_avx2;
+    }
 #endif
 }
 
 float aerie_dot_f32(const float *a, const float *b, long count) {
-    static dot_fn chosen = 0;
-    dot_fn f = __atomic_load_n(&chosen, __ATOMIC_RELAXED);
-    if (!f) {
-#if defined(__x86_64__)
-        f = has_avx2() ? dot_avx2 : dot_portable;
-#else
-        f = dot_portable;
-#endif
-        __atomic_store_n(&chosen, f, __ATOMIC_RELAXED);
-    }
-    return f(a, b, count);
+    return dot_impl(a, b, count);
 }
 
 static inline void prefetch_row(const float *row, long lines) {
@@ -107,16 +102,6 @@ static inline void prefetch_row(const float *row, long lines) {
 }
 
 void aerie_dot_rows_f32(const float *query, const float *base, long dimensions, const int32_t *rows, long count, float *out) {
-    static dot4_fn chosen4 = 0;
-    dot4_fn f4 = __atomic_load_n(&chosen4, __ATOMIC_RELAXED);
-    if (!f4) {
-#if defined(__x86_64__)
-        f4 = has_avx2() ? dot4_avx2 : dot4_portable;
-#else
-        f4 = dot4_portable;
-#endif
-        __atomic_store_n(&chosen4, f4, __ATOMIC_RELAXED);
-    }
     // The start of the next group's rows (the hardware prefetcher follows each row once started); the
     // caller started the first group's while gathering them. Prefetching whole rows measured no better.
     long lines = (dimensions * (long)sizeof(float) + 63) / 64;
@@ -124,10 +109,10 @@ void aerie_dot_rows_f32(const float *query, const float *base, long dimensions, 
     long i = 0;
     for (; i + 4 <= count; i += 4) {
         for (long j = i + 4; j < i + 8 && j < count; j++) prefetch_row(base + (long)rows[j] * dimensions, lines);
-        f4(query, base + (long)rows[i] * dimensions, base + (long)rows[i + 1] * dimensions,
+        dot4_impl(query, base + (long)rows[i] * dimensions, base + (long)rows[i + 1] * dimensions,
            base + (long)rows[i + 2] * dimensions, base + (long)rows[i + 3] * dimensions, dimensions, out + i);
     }
-    for (; i < count; i++) out[i] = aerie_dot_f32(query, base + (long)rows[i] * dimensions, dimensions);
+    for (; i < count; i++) out[i] = dot_impl(query, base + (long)rows[i] * dimensions, dimensions);
 }
 
 void *aerie_map_memory(size_t bytes) {
