@@ -28,18 +28,6 @@ public enum VectorsConformance {
         public var description: String { "vectors: \(name)" }
     }
 
-    /// A SplitMix64 generator so that failures reproduce.
-    struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     /// The ids of the best `k` by brute force in Double, after the filter; ties by id.
     public static func bruteForce(
         _ records: [VectorRecord], query: [Float], k: Int, metric: VectorMetric, filter: VectorFilter?
@@ -56,7 +44,7 @@ public enum VectorsConformance {
 
     /// Prompt-cache-like records: random vectors with size, scheduler, steps, guidance and seed metadata.
     static func records(_ count: Int, dimensions: Int, seed: UInt64) -> [VectorRecord] {
-        var generator = Generator(state: seed)
+        var generator = SplitMix64(state: seed)
         let sizes: [KeyValue] = ["512x512", "768x768", "1024x1024"]
         let schedulers: [KeyValue] = ["euler", "dpm++", "ddim"]
         return (0..<count).map { i in
@@ -73,7 +61,7 @@ public enum VectorsConformance {
     }
 
     static func queries(_ count: Int, dimensions: Int, seed: UInt64) -> [[Float]] {
-        var generator = Generator(state: seed)
+        var generator = SplitMix64(state: seed)
         return (0..<count).map { _ in (0..<dimensions).map { _ in Float.random(in: -1...1, using: &generator) } }
     }
 

@@ -5,20 +5,8 @@ import Testing
 
 @Suite("Vector index")
 struct VectorIndexTests {
-    /// A small deterministic generator (SplitMix64) so failures reproduce.
-    struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static func randomVectors(_ count: Int, dimensions: Int, seed: UInt64) -> [[Float]] {
-        var generator = Generator(state: seed)
+        var generator = SplitMix64(state: seed)
         return (0..<count).map { _ in (0..<dimensions).map { _ in Float.random(in: -1...1, using: &generator) } }
     }
 
@@ -267,7 +255,7 @@ struct VectorIndexTests {
 struct ApproximateVectorSearchTests {
     /// A Gaussian mixture: 20 centres, points spread around them (closer to real embeddings than uniform noise).
     static func mixture(_ count: Int, dimensions: Int, seed: UInt64) -> [[Float]] {
-        var generator = VectorIndexTests.Generator(state: seed)
+        var generator = SplitMix64(state: seed)
         let centres = (0..<20).map { _ in (0..<dimensions).map { _ in Float.random(in: -1...1, using: &generator) } }
         func gaussian() -> Float {
             let u = Float.random(in: Float.ulpOfOne...1, using: &generator)

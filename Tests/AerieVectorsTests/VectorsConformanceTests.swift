@@ -28,7 +28,7 @@ import Testing
         configuration.searchThreads = 3
         configuration.approximate = nil
         let index = try VectorIndex(configuration: configuration)
-        var generator = VectorIndexTests.Generator(state: 21)
+        var generator = SplitMix64(state: 21)
         let records = (0..<36_000).map { i in
             VectorRecord(
                 id: "r\(i)", vector: (0..<8).map { _ in Float.random(in: -1...1, using: &generator) },
