@@ -53,22 +53,17 @@ final class HNSWGraph {
 
     // MARK: Link storage
 
+    /// `node`'s link block on `layer`: the count, then the neighbours (valid until the graph changes).
     @inline(__always)
-    private func linkBase(_ node: Int, _ layer: Int) -> Int {
-        layer == 0 ? node * stride0 : Int(upperStart[node]) + (layer - 1) * strideUpper
+    private func linkBlock(_ node: Int, _ layer: Int) -> UnsafeMutablePointer<Int32> {
+        layer == 0 ? level0.base + node * stride0 : upper.base + Int(upperStart[node]) + (layer - 1) * strideUpper
     }
 
     /// The neighbour list of `node` on `layer` (valid until the graph changes).
     @inline(__always)
     private func linkList(_ node: Int, _ layer: Int) -> UnsafeBufferPointer<Int32> {
-        let block = (layer == 0 ? level0.base : upper.base) + linkBase(node, layer)
+        let block = linkBlock(node, layer)
         return UnsafeBufferPointer(start: block + 1, count: Int(block[0]))
-    }
-
-    /// Where `node`'s link block on `layer` starts (for prefetching).
-    @inline(__always)
-    private func linkAddress(_ node: Int, _ layer: Int) -> UnsafeMutablePointer<Int32> {
-        layer == 0 ? level0.base + node * stride0 : upper.base + Int(upperStart[node])
     }
 
     private func links(_ node: Int, _ layer: Int) -> [Int32] {
@@ -76,33 +71,19 @@ final class HNSWGraph {
     }
 
     private func setLinks(_ node: Int, _ layer: Int, _ list: [Int32]) {
-        let base = linkBase(node, layer)
-        let capacity = layer == 0 ? m0 : m
-        let n = min(list.count, capacity)
-        if layer == 0 {
-            level0[base] = Int32(n)
-            for i in 0..<n { level0[base + 1 + i] = list[i] }
-        } else {
-            upper[base] = Int32(n)
-            for i in 0..<n { upper[base + 1 + i] = list[i] }
-        }
+        let block = linkBlock(node, layer)
+        let n = min(list.count, layer == 0 ? m0 : m)
+        block[0] = Int32(n)
+        for i in 0..<n { block[1 + i] = list[i] }
     }
 
     /// Appends `neighbor` to `node`'s list on `layer`; false when the list is full.
     private func appendLink(_ node: Int, _ layer: Int, _ neighbor: Int32) -> Bool {
-        let base = linkBase(node, layer)
-        let capacity = layer == 0 ? m0 : m
-        if layer == 0 {
-            let n = Int(level0[base])
-            guard n < capacity else { return false }
-            level0[base + 1 + n] = neighbor
-            level0[base] = Int32(n + 1)
-        } else {
-            let n = Int(upper[base])
-            guard n < capacity else { return false }
-            upper[base + 1 + n] = neighbor
-            upper[base] = Int32(n + 1)
-        }
+        let block = linkBlock(node, layer)
+        let n = Int(block[0])
+        guard n < (layer == 0 ? m0 : m) else { return false }
+        block[1 + n] = neighbor
+        block[0] = Int32(n + 1)
         return true
     }
 
@@ -116,15 +97,8 @@ final class HNSWGraph {
 
     /// Replaces every occurrence of `old` by `new` in `node`'s list on `layer`.
     private func renameLink(_ node: Int, _ layer: Int, from old: Int32, to new: Int32) {
-        let base = linkBase(node, layer) + 1
-        let n = layer == 0 ? Int(level0[base - 1]) : Int(upper[base - 1])
-        for i in 0..<n {
-            if layer == 0 {
-                if level0[base + i] == old { level0[base + i] = new }
-            } else if upper[base + i] == old {
-                upper[base + i] = new
-            }
-        }
+        let block = linkBlock(node, layer)
+        for i in 1..<(1 + Int(block[0])) where block[i] == old { block[i] = new }
     }
 
     /// Whether `neighbor` (read from a list on `layer`) names a node on that layer: after repairs a list
@@ -244,7 +218,7 @@ final class HNSWGraph {
                     renameLink(Int(neighbor), layer, from: Int32(last), to: Int32(row))
                 }
             }
-            for i in 0..<stride0 { level0[row * stride0 + i] = level0[last * stride0 + i] }
+            linkBlock(row, 0).update(from: linkBlock(last, 0), count: stride0)
             levels[row] = levels[last]
             upperStart[row] = upperStart[last]
         }
@@ -329,7 +303,7 @@ final class HNSWGraph {
             candidates.popTop()
             let list = linkList(candidate, layer)
             // The next candidate's links, and this one's neighbours' visited stamps, are likely cache misses.
-            if candidates.count > 0 { VectorKernels.prefetch(linkAddress(candidates.topNode, layer), lines: 1) }
+            if candidates.count > 0 { VectorKernels.prefetch(linkBlock(candidates.topNode, layer), lines: 1) }
             for neighbor in list { VectorKernels.prefetch(visited + Int(neighbor), lines: 1) }
             var unvisited = 0
             for neighbor in list {
@@ -416,7 +390,7 @@ struct HNSWScratch {
     fileprivate mutating func nextMark() -> UInt32 {
         mark &+= 1
         if mark == 0 {
-            for i in 0..<visited.count { visited[i] = 0 }
+            visited.base.update(repeating: 0, count: visited.count)
             mark = 1
         }
         return mark

@@ -78,18 +78,15 @@ struct VectorFiles {
         else { throw corrupt("short header") }
         try checkShape(dimensions: Int(dimensions), metric: metricByte, file: snapshotURL)
         stream.consumed(upTo: reader.offset)
+        let typed = magic == Self.snapshotMagic
         for _ in 0..<count {
-            // An entry is parsed from the window; when the window ends inside it, the window grows and it is parsed again.
-            while true {
-                var entry = try stream.reader(atLeast: 64 << 10)
-                entry.typedMetadata = magic == Self.snapshotMagic
-                if let id = entry.string(), let metadata = entry.metadata(), let vector = entry.floats(self.dimensions) {
-                    stream.consumed(upTo: entry.offset)
-                    try visit(id, vector, metadata)
-                    break
-                }
-                guard try stream.grow() else { throw corrupt("short entry") }
+            let entry = try stream.next { reader -> (String, [String: KeyValue], [Float])? in
+                reader.typedMetadata = typed
+                guard let id = reader.string(), let metadata = reader.metadata(), let vector = reader.floats(self.dimensions) else { return nil }
+                return (id, metadata, vector)
             }
+            guard let (id, metadata, vector) = entry else { throw corrupt("short entry") }
+            try visit(id, vector, metadata)
         }
         return SnapshotHeader(generation: generation, count: Int(count), legacy: magic == Self.snapshotMagicV1)
     }
@@ -157,24 +154,24 @@ struct VectorFiles {
         }
         stream.consumed(upTo: reader.offset)
         var goodEnd = Self.logHeaderSize
-        records: while goodEnd < size {
-            // A record is parsed from the window; when the window ends inside it, the window grows and it is parsed again.
-            while true {
-                var record = try stream.reader(atLeast: 64 << 10)
-                let start = record.offset
-                if let length = record.uint32(), Int(length) > size - goodEnd - 12 { break records }  // runs past the end: torn
-                record.offset = start
-                if let length = record.uint32(), let sum = record.uint64(), let payload = record.bytes(Int(length)) {
-                    var body = ByteReader(payload)
-                    body.typedMetadata = magic == Self.logMagic
-                    guard Self.checksum(payload) == sum, let operation = decode(&body) else { break records }
-                    apply(operation)
-                    goodEnd += record.offset - start
-                    stream.consumed(upTo: record.offset)
-                    break
-                }
-                guard try stream.grow() else { break records }
+        /// A record's framing, or a length that runs past the end of the file (a torn record: no growing).
+        enum Frame {
+            case record(sum: UInt64, payload: [UInt8])
+            case runsPastEnd
+        }
+        while goodEnd < size {
+            let frame = try stream.next { reader -> Frame? in
+                guard let length = reader.uint32() else { return nil }
+                guard Int(length) <= size - goodEnd - 12 else { return .runsPastEnd }
+                guard let sum = reader.uint64(), let payload = reader.bytes(Int(length)) else { return nil }
+                return .record(sum: sum, payload: payload)
             }
+            guard case .record(let sum, let payload) = frame, Self.checksum(payload) == sum else { break }
+            var body = ByteReader(payload)
+            body.typedMetadata = magic == Self.logMagic
+            guard let operation = decode(&body) else { break }
+            apply(operation)
+            goodEnd += 12 + payload.count
         }
         if goodEnd < size {
             let writer = try FileHandle(forWritingTo: logURL)
@@ -371,11 +368,20 @@ struct WindowedInput {
     /// The reader got to `offset` of the window.
     mutating func consumed(upTo offset: Int) { start = offset }
 
-    /// Reads twice as much again; false at the end of the body.
-    mutating func grow() throws -> Bool {
-        guard remaining > 0 else { return false }
-        try read(2 * max(window.count - start, 64 << 10))
-        return true
+    /// The next item, parsed by `parse` from the unread bytes and consumed. When `parse` fails because the
+    /// window ends inside the item, the window grows (twice as much again) and the item is parsed anew;
+    /// `nil` when the body ends inside it.
+    mutating func next<Item>(_ parse: (inout ByteReader) -> Item?) throws -> Item? {
+        var wanted = 64 << 10
+        while true {
+            var reader = try reader(atLeast: wanted)
+            if let item = parse(&reader) {
+                start = reader.offset
+                return item
+            }
+            guard remaining > 0 else { return nil }
+            wanted = 2 * max(window.count - start, wanted)
+        }
     }
 
     private mutating func read(_ bytes: Int) throws {

@@ -96,19 +96,14 @@ float aerie_dot_f32(const float *a, const float *b, long count) {
     return dot_impl(a, b, count);
 }
 
-static inline void prefetch_row(const float *row, long lines) {
-    const char *p = (const char *)row;
-    for (long i = 0; i < lines; i++) __builtin_prefetch(p + 64 * i, 0, 3);
-}
-
 void aerie_dot_rows_f32(const float *query, const float *base, long dimensions, const int32_t *rows, long count, float *out) {
     // The start of the next group's rows (the hardware prefetcher follows each row once started); the
     // caller started the first group's while gathering them. Prefetching whole rows measured no better.
-    long lines = (dimensions * (long)sizeof(float) + 63) / 64;
+    int lines = (int)((dimensions * (long)sizeof(float) + 63) / 64);
     if (lines > 4) lines = 4;
     long i = 0;
     for (; i + 4 <= count; i += 4) {
-        for (long j = i + 4; j < i + 8 && j < count; j++) prefetch_row(base + (long)rows[j] * dimensions, lines);
+        for (long j = i + 4; j < i + 8 && j < count; j++) aerie_prefetch(base + (long)rows[j] * dimensions, lines);
         dot4_impl(query, base + (long)rows[i] * dimensions, base + (long)rows[i + 1] * dimensions,
            base + (long)rows[i + 2] * dimensions, base + (long)rows[i + 3] * dimensions, dimensions, out + i);
     }
