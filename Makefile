@@ -58,7 +58,7 @@ test-swift:
 	swift test --skip-build --no-parallel
 
 test-e2e:
-	AERIE_BIN=$(abspath $(DEBUG_BIN)) .venv/bin/python -m pytest -q tests/e2e
+	AERIE_BIN=$(abspath $(DEBUG_BIN)) .venv/bin/python -m pytest -q e2e
 
 bench: deps-bench
 	swift build -c release -j $(SWIFT_JOBS) --product aerie

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 ADMIN_PASSWORD = "e2e-admin-password"
 
 

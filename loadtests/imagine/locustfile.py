@@ -1,9 +1,9 @@
 """Locust scenarios for the Imagine app: baseline, constant, ramp-up, peak and cache-effectiveness.
 
-Run through tests/load/imagine/run_load.py (it starts `aerie serve`, signs in and passes the settings below), or
+Run through loadtests/imagine/run_load.py (it starts `aerie serve`, signs in and passes the settings below), or
 by hand against a running server:
 
-    IMAGINE_SCENARIO=constant IMAGINE_TOKEN=$(…) locust -f tests/load/imagine/locustfile.py --headless --host http://127.0.0.1:8080
+    IMAGINE_SCENARIO=constant IMAGINE_TOKEN=$(…) locust -f loadtests/imagine/locustfile.py --headless --host http://127.0.0.1:8080
 
 Environment:
     IMAGINE_SCENARIO   baseline | constant | ramp-up | peak | cache-effectiveness | ci  (default constant)

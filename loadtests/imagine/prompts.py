@@ -7,7 +7,7 @@ import csv
 import random
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[2]
 PAIRS = REPO / "data" / "imagine" / "calibration-pairs.csv"
 
 # (base, paraphrase): measured similarity ≥ 0.95 with all-MiniLM-L6-v2.

@@ -12,7 +12,7 @@ import requests
 
 from conftest import REPO, Server, aerie_binary
 
-sys.path.insert(0, str(REPO / "tests" / "load" / "imagine"))
+sys.path.insert(0, str(REPO / "loadtests" / "imagine"))
 import run_load  # noqa: E402  (the load runner's model and /metrics helpers)
 
 MODELS = Path(os.environ.get("AERIE_MODELS", REPO / "aerie-data" / "models"))
