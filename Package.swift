@@ -14,9 +14,11 @@ let package = Package(
         .executable(name: "aerie", targets: ["aerie"]),
         .library(name: "AerieCore", targets: ["AerieCore"]),
         .library(name: "AerieSQLite", targets: ["AerieSQLite"]),
+        .library(name: "AerieAuth", targets: ["AerieAuth"]),
         .library(name: "AerieFunctions", targets: ["AerieFunctions"]),
         .library(name: "AerieHTTP", targets: ["AerieHTTP"]),
         .library(name: "AerieTesting", targets: ["AerieTesting"]),
+        .library(name: "AerieHTTPTesting", targets: ["AerieHTTPTesting"]),
         .library(name: "AerieText", targets: ["AerieText"]),
         .library(name: "AerieVectors", targets: ["AerieVectors"]),
         .library(name: "AerieONNX", targets: ["AerieONNX"]),
@@ -44,18 +46,18 @@ let package = Package(
         .target(
             name: "AerieCore",
             dependencies: [
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Collections", package: "swift-collections"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict
         ),
-        // Embedded drivers: tables, queue, event log on SQLite (GRDB); the file object store.
+        // Embedded drivers: tables, queue, event log on SQLite (GRDB); the file object store; the embedded bundle
+        // (EmbeddedStorage), which also opens AerieVectors' file vector store.
         .target(
             name: "AerieSQLite",
             dependencies: [
                 "AerieCore",
+                "AerieVectors",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -72,16 +74,32 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // The gateway: routes, auth, problem+json, OpenAPI, SSE, console pages, /metrics.
+        // Users, roles, bcrypt passwords, signed tokens, API keys, page sessions, sign-in throttling, on Tables.
+        .target(
+            name: "AerieAuth",
+            dependencies: [
+                "AerieCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AerieAuthTests",
+            dependencies: ["AerieAuth", "AerieCore", "AerieTesting", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        // The gateway: routes, problem+json, OpenAPI, SSE, console pages, /metrics (auth comes from AerieAuth).
         .target(
             name: "AerieHTTP",
             dependencies: [
                 "AerieCore",
+                "AerieAuth",
                 "AerieFunctions",
                 .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "Mustache", package: "swift-mustache"),
-                .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             resources: [.copy("Resources")],
@@ -98,7 +116,7 @@ let package = Package(
         .target(
             name: "Imagine",
             dependencies: [
-                "AerieCore", "AerieFunctions", "AerieHTTP", "AerieText", "AerieVectors", "AerieDiffusion",
+                "AerieAuth", "AerieCore", "AerieFunctions", "AerieHTTP", "AerieText", "AerieONNX", "AerieDiffusion",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -112,10 +130,9 @@ let package = Package(
         .testTarget(
             name: "ImagineTests",
             dependencies: [
-                "Imagine", "AerieCore", "AerieFunctions", "AerieHTTP", "AerieTesting", "AerieText", "AerieVectors", "AerieDiffusion",
+                "Imagine", "AerieCore", "AerieFunctions", "AerieHTTP", "AerieHTTPTesting", "AerieTesting", "AerieText", "AerieVectors", "AerieDiffusion",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: strict
@@ -123,7 +140,7 @@ let package = Package(
         // The Pipeline app: CSV → preprocess → train → serve predictions, with its page.
         .target(
             name: "Pipeline",
-            dependencies: ["AerieCore", "AerieFunctions", "AerieHTTP", "AerieML",
+            dependencies: ["AerieAuth", "AerieCore", "AerieFunctions", "AerieHTTP", "AerieML",
                            .product(name: "Hummingbird", package: "hummingbird"),
                            .product(name: "MultipartKit", package: "multipart-kit")],
             path: "Sources/Apps/Pipeline",
@@ -136,10 +153,23 @@ let package = Package(
             dependencies: ["AerieCore"],
             swiftSettings: strict
         ),
+        // The one gateway test harness the platform's and the apps' tests use (apart from AerieTesting so that the
+        // drivers' tests do not build Hummingbird).
+        .target(
+            name: "AerieHTTPTesting",
+            dependencies: [
+                "AerieCore", "AerieAuth", "AerieFunctions", "AerieHTTP",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "aerie",
             dependencies: [
-                "AerieCore", "AerieSQLite", "AerieFunctions", "AerieHTTP", "Quickstart", "Pipeline", "AerieML", "AerieText", "AerieDiffusion", "Imagine", "NeuralBenchmarks",
+                "AerieAuth", "AerieCore", "AerieSQLite", "AerieFunctions", "AerieHTTP", "Quickstart", "Pipeline", "AerieML", "AerieText", "AerieDiffusion", "Imagine", "NeuralBenchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -155,7 +185,7 @@ let package = Package(
         // The CLI's own logic (`@testable import aerie`): calibration reports, the PNG line chart.
         .testTarget(
             name: "AerieCLITests",
-            dependencies: ["aerie", "AerieText", "AerieCore"],
+            dependencies: ["aerie", "AerieText"],
             swiftSettings: strict
         ),
         .testTarget(
@@ -170,7 +200,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AerieFunctionsTests",
-            dependencies: ["AerieCore", "AerieFunctions", "AerieTesting", "Quickstart"],
+            dependencies: ["AerieCore", "AerieFunctions", "AerieSQLite", "AerieTesting"],
             swiftSettings: strict
         ),
         .testTarget(
@@ -181,7 +211,7 @@ let package = Package(
         .testTarget(
             name: "AerieHTTPTests",
             dependencies: [
-                "AerieCore", "AerieFunctions", "AerieHTTP", "AerieTesting", "Quickstart",
+                "AerieAuth", "AerieCore", "AerieFunctions", "AerieHTTP", "AerieHTTPTesting",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: strict
@@ -189,10 +219,8 @@ let package = Package(
         .testTarget(
             name: "PipelineTests",
             dependencies: [
-                "Pipeline", "AerieCore", "AerieFunctions", "AerieHTTP", "AerieML", "AerieTesting",
+                "Pipeline", "AerieCore", "AerieFunctions", "AerieHTTPTesting", "AerieML", "AerieTesting",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "Logging", package: "swift-log"),
             ],
             resources: [.copy("Fixtures")],
             swiftSettings: strict

@@ -11,6 +11,8 @@ public struct AerieError: Error, Sendable, Hashable, CustomStringConvertible {
 
         /// Input failed validation (HTTP 400).
         public static let invalidArgument = Code("invalid-argument")
+        /// The input is well formed but cannot be processed as given (422), e.g. a vector of the wrong length.
+        public static let unprocessable = Code("unprocessable")
         /// The caller is not authenticated (401).
         public static let unauthenticated = Code("unauthenticated")
         /// The caller may not do this (403).

@@ -64,6 +64,11 @@ public enum JSONValue: Sendable, Hashable, Codable {
         return nil
     }
 
+    public var arrayValue: [JSONValue]? {
+        if case .array(let value) = self { return value }
+        return nil
+    }
+
     /// Parses JSON bytes, turning a syntax error into a 400-style ``AerieError``.
     public static func parse(_ data: Data) throws -> JSONValue {
         do {

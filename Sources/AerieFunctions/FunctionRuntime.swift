@@ -217,6 +217,13 @@ public final class FunctionRuntime: Service, Sendable {
         return try await store.events(id, after: nil).filter { $0.kind == .log }
     }
 
+    /// Deletes finished invocation records created before `cutoff` (``ExpiryService`` calls it); returns how many.
+    public func purgeRecords(createdBefore cutoff: Date) async throws -> Int {
+        try await prepared()
+        await store.flush()
+        return try await store.purgeRecords(createdBefore: cutoff)
+    }
+
     static func unknownInvocation(_ id: String) -> AerieError {
         AerieError.notFound("No invocation with id \(id). List invocations with GET /v1/invocations.")
     }

@@ -205,6 +205,37 @@ final class InvocationStore: Sendable {
         return stored
     }
 
+    // MARK: Retention
+
+    /// Deletes the finished invocation records created before `cutoff` (ids sort by creation time, so the `by_time`
+    /// index gives the oldest first); queued and running ones stay. Returns how many were deleted.
+    func purgeRecords(createdBefore cutoff: Date) async throws -> Int {
+        let millis = UInt64(max(0, cutoff.timeIntervalSince1970 * 1000))
+        let digits = String(millis, radix: 16)
+        let bound = "inv_" + String(repeating: "0", count: max(0, 12 - digits.count)) + digits
+        var deleted = 0
+        var cursor: String?
+        repeat {
+            let page = try await tables.query(table: Self.recordsTable, TableQuery(
+                index: "by_time", partition: .string("all"), sort: .lessThan(.string(bound)), limit: 500, cursor: cursor))
+            for item in page.items {
+                guard let id = item.item["id"]?.stringValue,
+                      let status = item.item["status"]?.stringValue.flatMap(InvocationStatus.init(rawValue:)), status.isFinished
+                else { continue }
+                do {
+                    // Conditional: a record written since the query (a late update) is left for the next pass.
+                    if try await tables.delete(table: Self.recordsTable, key: ItemKey(partition: .string(id)), condition: .version(item.version)) {
+                        deleted += 1
+                    }
+                } catch let error as AerieError where error.code == .conditionFailed {
+                    continue
+                }
+            }
+            cursor = page.nextCursor
+        } while cursor != nil
+        return deleted
+    }
+
     // MARK: Idempotency
 
     /// Maps `key` to `invocation` unless it already maps to another invocation within its window; returns the
@@ -297,6 +328,4 @@ final class InvocationStore: Sendable {
             }
         }
     }
-
-    var hasPending: Bool { pending.withLock { !$0.isEmpty } }
 }

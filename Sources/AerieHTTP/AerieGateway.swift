@@ -1,3 +1,4 @@
+import AerieAuth
 import AerieCore
 import AerieFunctions
 import Foundation
@@ -74,12 +75,13 @@ public struct AerieGateway: Sendable {
 
         var table = RouteTable()
         table.add(contentsOf: SystemRoutes(metrics: metrics, primitives: primitives).routes)
-        table.add(contentsOf: AuthRoutes(auth: auth, configuration: configuration).routes)
+        table.add(contentsOf: AuthRoutes(auth: auth, configuration: configuration, throttle: LoginThrottle(limits: configuration.loginThrottle)).routes)
         table.add(contentsOf: FunctionRoutes(runtime: runtime, configuration: configuration).routes)
         table.add(contentsOf: ObjectRoutes(objects: primitives.objects, configuration: configuration).routes)
         table.add(contentsOf: QueueRoutes(queues: primitives.queues, configuration: configuration).routes)
         table.add(contentsOf: TableRoutes(tables: primitives.tables, configuration: configuration).routes)
         table.add(contentsOf: TopicRoutes(events: primitives.events, configuration: configuration).routes)
+        table.add(contentsOf: VectorRoutes(vectors: primitives.vectors, configuration: configuration).routes)
         table.add(contentsOf: ConsoleRoutes(metrics: metrics, events: primitives.events, configuration: configuration,
                                             appPanels: appPanels).routes)
         table.add(contentsOf: appRoutes)

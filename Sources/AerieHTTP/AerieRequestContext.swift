@@ -1,3 +1,4 @@
+import AerieAuth
 import Hummingbird
 import Logging
 import NIOCore

@@ -1,3 +1,4 @@
+import AerieAuth
 import Foundation
 
 /// Everything the gateway needs to know besides the primitives and the function runtime.
@@ -55,6 +56,10 @@ public struct GatewayConfiguration: Sendable {
     public var cookies: Cookies
     /// A quiet server-sent event stream gets a `: keep-alive` comment this often.
     public var eventStreamKeepAlive: Duration
+    /// Whether anyone may create a user (role `user`) with `POST /v1/auth/signup` (`aerie serve --allow-signup`).
+    public var allowSignup: Bool = false
+    /// Failed sign-ins allowed per user name and per client address before further attempts get 429.
+    public var loginThrottle: LoginThrottle.Limits = LoginThrottle.Limits()
 
     public init(
         maxBodySize: Int64 = 100 * 1024 * 1024,

@@ -1,9 +1,10 @@
 import AerieCore
+import AerieVectors
 import Foundation
 import GRDB
 
 /// The embedded deployment's storage: one data directory holding the SQLite database (`aerie.sqlite`) and the
-/// object files (`objects/`), with the four primitives' drivers opened on it.
+/// object files (`objects/`) and the vector collections (`vectors/`), with the five primitives' drivers opened on it.
 ///
 /// ```swift
 /// let storage = try EmbeddedStorage(directory: dataURL)
@@ -20,14 +21,17 @@ public struct EmbeddedStorage: Sendable {
     public let tables: SQLiteTableStore
     public let queues: SQLiteQueueStore
     public let events: SQLiteEventLog
+    public let vectors: FileVectorStore
 
-    /// The four primitives on this storage.
+    /// The five primitives on this storage.
     public var primitives: Primitives {
-        Primitives(objects: objects, tables: tables, queues: queues, events: events)
+        Primitives(objects: objects, tables: tables, queues: queues, events: events, vectors: vectors)
     }
 
     /// The object folder inside a data directory.
     public static let objectsFolder = "objects"
+    /// The vector collections' folder inside a data directory.
+    public static let vectorsFolder = "vectors"
 
     /// Opens (creating if needed) the data directory, applies pending migrations and removes orphan object files.
     public init(directory: URL, durability: Durability = .normal) throws {
@@ -47,6 +51,10 @@ public struct EmbeddedStorage: Sendable {
         tables = SQLiteTableStore(database: database)
         queues = SQLiteQueueStore(database: database)
         events = SQLiteEventLog(database: database)
+        var vectorConfiguration = FileVectorStore.Configuration()
+        vectorConfiguration.syncEveryWrite = configuration.durability == .strict
+        vectors = try FileVectorStore(
+            directory: directory.appendingPathComponent(Self.vectorsFolder, isDirectory: true), configuration: vectorConfiguration)
     }
 
     /// Applies pending migrations to the data directory's database without opening the drivers (for `aerie migrate`);
@@ -162,13 +170,5 @@ public struct EmbeddedStorage: Sendable {
         } catch {
             throw AerieError(.internal, "Cannot read the object list of the database copy \(url.path): \(error).")
         }
-    }
-}
-
-extension Primitives {
-    /// The embedded primitives on a data directory: SQLite for tables, queues and the event log, files for objects.
-    /// See ``EmbeddedStorage`` for backup and restore.
-    public static func sqlite(directory: URL, durability: Durability = .normal) throws -> Primitives {
-        try EmbeddedStorage(directory: directory, durability: durability).primitives
     }
 }

@@ -78,7 +78,6 @@ public struct FileObjectStore: ObjectStore {
     // MARK: - Buckets
 
     public func createBucket(_ name: String) async throws -> BucketInfo {
-        try ObjectNames.validateBucket(name)
         let info = BucketInfo(name: name, createdAt: Date())
         try await database.write { db in
             guard try Self.bucketRow(db, name: name) == nil else {
@@ -91,7 +90,6 @@ public struct FileObjectStore: ObjectStore {
     }
 
     public func deleteBucket(_ name: String) async throws {
-        try ObjectNames.validateBucket(name)
         try await database.write { db in
             _ = try Self.existingBucket(db, name: name)
             let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM objects WHERE bucket = ?", arguments: [name]) ?? 0
@@ -115,7 +113,6 @@ public struct FileObjectStore: ObjectStore {
     }
 
     public func bucket(_ name: String) async throws -> BucketInfo? {
-        try ObjectNames.validateBucket(name)
         return try await database.read { db in try Self.bucketRow(db, name: name) }
     }
 
@@ -125,8 +122,6 @@ public struct FileObjectStore: ObjectStore {
     public func put<Body: AsyncSequence & Sendable>(
         bucket: String, key: String, body: Body, attributes: ObjectAttributes, maxSize: Int64
     ) async throws -> ObjectInfo where Body.Element == Data {
-        try ObjectNames.validateBucket(bucket)
-        try ObjectNames.validateKey(key)
         try await database.read { db in _ = try Self.existingBucket(db, name: bucket) }
 
         let written = try await writeTemporaryFile(body: body, maxSize: maxSize)
@@ -178,8 +173,6 @@ public struct FileObjectStore: ObjectStore {
     }
 
     public func get(bucket: String, key: String, range: ByteRange?) async throws -> ObjectData {
-        try ObjectNames.validateBucket(bucket)
-        try ObjectNames.validateKey(key)
         // A concurrent put or delete may remove the file between reading the row and opening it: read the row again.
         for _ in 0..<5 {
             let found = try await database.read { db -> (ObjectInfo, String)? in
@@ -219,8 +212,6 @@ public struct FileObjectStore: ObjectStore {
     }
 
     public func head(bucket: String, key: String) async throws -> ObjectInfo? {
-        try ObjectNames.validateBucket(bucket)
-        try ObjectNames.validateKey(key)
         return try await database.read { db in
             _ = try Self.existingBucket(db, name: bucket)
             return try Self.objectRow(db, bucket: bucket, key: key)?.0
@@ -229,8 +220,6 @@ public struct FileObjectStore: ObjectStore {
 
     @discardableResult
     public func delete(bucket: String, key: String) async throws -> Bool {
-        try ObjectNames.validateBucket(bucket)
-        try ObjectNames.validateKey(key)
         let removed = try await database.write { db -> String? in
             _ = try Self.existingBucket(db, name: bucket)
             guard let (info, relative) = try Self.objectRow(db, bucket: bucket, key: key) else { return nil }
@@ -245,13 +234,6 @@ public struct FileObjectStore: ObjectStore {
     }
 
     public func list(bucket: String, _ request: ListObjectsRequest) async throws -> ObjectListing {
-        try ObjectNames.validateBucket(bucket)
-        guard request.limit >= 1 else {
-            throw AerieError.invalid("limit must be at least 1 (got \(request.limit)).", field: "limit")
-        }
-        if let delimiter = request.delimiter, delimiter.isEmpty {
-            throw AerieError.invalid("The delimiter must not be empty; leave it out to list without one.", field: "delimiter")
-        }
         var after: [UInt8]?
         if let cursor = request.cursor {
             guard let data = Base64URL.decode(cursor), String(data: data, encoding: .utf8) != nil else {

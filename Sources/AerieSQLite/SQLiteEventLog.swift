@@ -64,7 +64,6 @@ public struct SQLiteEventLog: EventLog {
 
     @discardableResult
     public func append(topic: String, _ events: [OutgoingEvent]) async throws -> [Int64] {
-        try Self.validateTopic(topic)
         guard !events.isEmpty else { return [] }
         return try await database.write { db in
             try Self.append(db, topic: topic, events: events, now: Date())
@@ -72,9 +71,6 @@ public struct SQLiteEventLog: EventLog {
     }
 
     public func read(topic: String, from offset: Int64, limit: Int) async throws -> [EventRecord] {
-        try Self.validateTopic(topic)
-        try Self.validateOffset(offset)
-        guard limit >= 1 else { throw AerieError.invalid("limit must be at least 1 (got \(limit)).", field: "limit") }
         return try await database.read { db in
             let rows = try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT position, key, payload, time FROM events
@@ -95,7 +91,6 @@ public struct SQLiteEventLog: EventLog {
     }
 
     public func topic(_ name: String) async throws -> TopicInfo? {
-        try Self.validateTopic(name)
         return try await database.read { db in
             try Int64.fetchOne(db, sql: "SELECT next_position FROM event_topics WHERE name = ? AND next_position > 0", arguments: [name])
                 .map { TopicInfo(name: name, nextOffset: $0) }
@@ -103,9 +98,6 @@ public struct SQLiteEventLog: EventLog {
     }
 
     public func commit(group: String, topic: String, offset: Int64) async throws {
-        try Self.validateGroup(group)
-        try Self.validateTopic(topic)
-        try Self.validateOffset(offset)
         try await database.write { db in
             let end = try Int64.fetchOne(db, sql: "SELECT next_position FROM event_topics WHERE name = ?", arguments: [topic]) ?? 0
             guard offset <= end else {
@@ -121,15 +113,12 @@ public struct SQLiteEventLog: EventLog {
     }
 
     public func committedOffset(group: String, topic: String) async throws -> Int64? {
-        try Self.validateGroup(group)
-        try Self.validateTopic(topic)
         return try await database.read { db in
             try Int64.fetchOne(db, sql: "SELECT position FROM event_consumers WHERE topic = ? AND grp = ?", arguments: [topic, group])
         }
     }
 
     public func consumerOffsets(topic: String?) async throws -> [ConsumerOffset] {
-        if let topic { try Self.validateTopic(topic) }
         return try await database.read { db in
             let rows: [Row]
             if let topic {
@@ -141,16 +130,6 @@ public struct SQLiteEventLog: EventLog {
                 ConsumerOffset(group: row["grp"], topic: row["topic"], offset: row["position"],
                                updatedAt: Date(storedSeconds: row["updated_at"]))
             }
-        }
-    }
-
-    static func validateGroup(_ group: String) throws {
-        try TableSchema.validateName(group, what: "Consumer group name", field: "group")
-    }
-
-    static func validateOffset(_ offset: Int64) throws {
-        guard offset >= 0 else {
-            throw AerieError.invalid("Offset \(offset) is negative; offsets start at 0.", field: "offset")
         }
     }
 }

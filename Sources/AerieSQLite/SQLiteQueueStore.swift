@@ -65,7 +65,6 @@ public struct SQLiteQueueStore: QueueStore {
     // MARK: - Queues
 
     public func createQueue(_ configuration: QueueConfiguration) async throws {
-        try configuration.validate()
         let text = String(decoding: try JSONCoding.encode(configuration), as: UTF8.self)
         try await database.write { db in
             try db.execute(sql: """
@@ -76,7 +75,6 @@ public struct SQLiteQueueStore: QueueStore {
     }
 
     public func deleteQueue(_ name: String) async throws {
-        try QueueConfiguration.validateName(name)
         try await database.write { db in
             _ = try Self.existing(db, name: name)
             for table in ["queue_messages", "queue_dead_letters", "queue_dedup"] {
@@ -87,7 +85,6 @@ public struct SQLiteQueueStore: QueueStore {
     }
 
     public func queue(_ name: String) async throws -> QueueConfiguration? {
-        try QueueConfiguration.validateName(name)
         return try await database.read { db in try Self.configuration(db, name: name) }
     }
 
@@ -98,7 +95,6 @@ public struct SQLiteQueueStore: QueueStore {
     }
 
     public func stats(_ name: String, now: Date) async throws -> QueueStats {
-        try QueueConfiguration.validateName(name)
         return try await database.read { db in
             _ = try Self.existing(db, name: name)
             let row = try Row.fetchOne(db, sql: """
@@ -118,10 +114,6 @@ public struct SQLiteQueueStore: QueueStore {
 
     @discardableResult
     public func send(queue name: String, _ messages: [OutgoingMessage], now: Date) async throws -> [String] {
-        try QueueConfiguration.validateName(name)
-        for message in messages where message.delay < .zero {
-            throw AerieError.invalid("A message's delay must not be negative.", field: "delay")
-        }
         guard !messages.isEmpty else {
             try await database.read { db in _ = try Self.existing(db, name: name) }
             return []
@@ -161,11 +153,6 @@ public struct SQLiteQueueStore: QueueStore {
     }
 
     public func receive(queue name: String, max: Int, visibilityTimeout: Duration?, now: Date) async throws -> [ReceivedMessage] {
-        try QueueConfiguration.validateName(name)
-        guard max >= 1 else { throw AerieError.invalid("max must be at least 1 (got \(max)).", field: "max") }
-        if let visibilityTimeout, visibilityTimeout <= .zero {
-            throw AerieError.invalid("The visibility timeout must be positive.", field: "visibility_timeout")
-        }
         return try await database.write { db in
             let configuration = try Self.existing(db, name: name, cache: decoded)
             let deadline = now.adding(visibilityTimeout ?? configuration.visibilityTimeout).storedSeconds
@@ -206,7 +193,6 @@ public struct SQLiteQueueStore: QueueStore {
     }
 
     public func ack(queue name: String, receipt: String) async throws {
-        try QueueConfiguration.validateName(name)
         try await database.write { db in
             try db.cachedStatement(sql: "DELETE FROM queue_messages WHERE receipt = ? AND queue = ?").execute(arguments: [receipt, name])
             if db.changesCount == 0 {
@@ -219,7 +205,6 @@ public struct SQLiteQueueStore: QueueStore {
     /// Acknowledges several deliveries in one transaction; returns the receipts that were stale (their messages
     /// were redelivered or already acked), which acknowledged nothing.
     public func ack(queue name: String, receipts: [String]) async throws -> [String] {
-        try QueueConfiguration.validateName(name)
         return try await database.write { db in
             _ = try Self.existing(db, name: name)
             let delete = try db.cachedStatement(sql: "DELETE FROM queue_messages WHERE receipt = ? AND queue = ?")
@@ -233,8 +218,6 @@ public struct SQLiteQueueStore: QueueStore {
     }
 
     public func nack(queue name: String, receipt: String, error: String?, delay: Duration?, now: Date) async throws {
-        try QueueConfiguration.validateName(name)
-        if let delay, delay < .zero { throw AerieError.invalid("The delay must not be negative.", field: "delay") }
         try await database.write { db in
             let configuration = try Self.existing(db, name: name, cache: decoded)
             guard let row = try Row.fetchOne(db.cachedStatement(sql: """
@@ -257,8 +240,6 @@ public struct SQLiteQueueStore: QueueStore {
     }
 
     public func extendVisibility(queue name: String, receipt: String, by duration: Duration, now: Date) async throws {
-        try QueueConfiguration.validateName(name)
-        guard duration >= .zero else { throw AerieError.invalid("The visibility extension must not be negative.", field: "by") }
         try await database.write { db in
             try db.cachedStatement(sql: "UPDATE queue_messages SET visible_at = ? WHERE receipt = ? AND queue = ?")
                 .execute(arguments: [now.adding(duration).storedSeconds, receipt, name])
@@ -272,8 +253,6 @@ public struct SQLiteQueueStore: QueueStore {
     // MARK: - Dead letters
 
     public func deadLetters(queue name: String, limit: Int, cursor: String?) async throws -> Page<DeadLetter> {
-        try QueueConfiguration.validateName(name)
-        guard limit >= 1 else { throw AerieError.invalid("limit must be at least 1 (got \(limit)).", field: "limit") }
         var after: Int64 = 0
         if let cursor {
             guard let parts = Base64URL.decodeCursor(cursor, count: 1), let value = Int64(parts[0]) else {
@@ -302,7 +281,6 @@ public struct SQLiteQueueStore: QueueStore {
 
     @discardableResult
     public func redrive(queue name: String, ids: [String]?, now: Date) async throws -> Int {
-        try QueueConfiguration.validateName(name)
         return try await database.write { db in
             _ = try Self.existing(db, name: name)
             let seqs: [Int64]

@@ -53,7 +53,6 @@ public struct SQLiteTableStore: TableStore {
     // MARK: - Tables
 
     public func createTable(_ schema: TableSchema) async throws {
-        try schema.validate()
         let text = try Self.encode(schema)
         try await database.write { db in
             if let existing = try Self.schema(db, name: schema.name) {
@@ -67,7 +66,6 @@ public struct SQLiteTableStore: TableStore {
     }
 
     public func deleteTable(_ name: String) async throws {
-        try Self.validateTableName(name)
         try await database.write { db in
             _ = try Self.existing(db, name: name)
             try db.execute(sql: "DELETE FROM table_index_entries WHERE tbl = ?", arguments: [name])
@@ -83,7 +81,6 @@ public struct SQLiteTableStore: TableStore {
     }
 
     public func table(_ name: String) async throws -> TableSchema? {
-        try Self.validateTableName(name)
         return try await database.read { db in try Self.schema(db, name: name) }
     }
 
@@ -91,7 +88,6 @@ public struct SQLiteTableStore: TableStore {
 
     @discardableResult
     public func put(table name: String, item: [String: JSONValue], owner: String?, condition: WriteCondition) async throws -> StoredItem {
-        try Self.validateTableName(name)
         let text = String(decoding: JSONValue.object(item).encoded(), as: UTF8.self)
         return try await database.write { db in
             let schema = try Self.existing(db, name: name, cache: schemas)
@@ -124,7 +120,6 @@ public struct SQLiteTableStore: TableStore {
     }
 
     public func get(table name: String, key: ItemKey) async throws -> StoredItem? {
-        try Self.validateTableName(name)
         return try await database.read { db in
             let schema = try Self.existing(db, name: name, cache: schemas)
             let (pk, sk) = try Self.storedKey(key, schema: schema)
@@ -138,7 +133,6 @@ public struct SQLiteTableStore: TableStore {
 
     @discardableResult
     public func delete(table name: String, key: ItemKey, condition: WriteCondition) async throws -> Bool {
-        try Self.validateTableName(name)
         return try await database.write { db in
             let schema = try Self.existing(db, name: name, cache: schemas)
             let (pk, sk) = try Self.storedKey(key, schema: schema)
@@ -153,10 +147,6 @@ public struct SQLiteTableStore: TableStore {
     }
 
     public func query(table name: String, _ query: TableQuery) async throws -> Page<StoredItem> {
-        try Self.validateTableName(name)
-        guard query.limit >= 1 else {
-            throw AerieError.invalid("limit must be at least 1 (got \(query.limit)).", field: "limit")
-        }
         var after: [String]?
         if let cursor = query.cursor {
             guard let parts = Base64URL.decodeCursor(cursor, count: 3) else {
@@ -268,10 +258,6 @@ public struct SQLiteTableStore: TableStore {
         let page = matches.prefix(query.limit)
         let next = matches.count > query.limit ? page.last.map { Base64URL.encodeCursor($0.position) } : nil
         return Page(items: page.map(\.item), nextCursor: next)
-    }
-
-    private static func validateTableName(_ name: String) throws {
-        try TableSchema.validateName(name, what: "Table name", field: "table")
     }
 
     private static func schema(_ db: Database, name: String, cache: DecodedCache<TableSchema>? = nil) throws -> TableSchema? {

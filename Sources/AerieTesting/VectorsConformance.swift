@@ -1,33 +1,15 @@
 import AerieCore
+import Foundation
 import Testing
 
-/// The conformance suite of the ``Vectors`` primitive. A driver runs it as one parameterized test:
+/// The conformance suite of the Vectors primitive (``VectorStore`` and its collections), in the same
+/// ``ConformanceCase`` form as the other primitives:
 /// ```swift
 /// @Test(arguments: VectorsConformance.cases)
-/// func vectors(_ check: VectorsConformance.Case) async throws {
-///     try await check.run { dimensions, metric in try VectorIndex(configuration: .init(dimensions: dimensions, metric: metric)) }
-/// }
+/// func vectors(_ check: ConformanceCase) async throws { try await check.run(Primitives.memory()) }
 /// ```
-/// Each case makes the empty stores it needs through the factory; stores of up to a few hundred vectors
-/// must answer exactly.
+/// Collections of up to a few hundred vectors must answer exactly.
 public enum VectorsConformance {
-    /// Makes an empty store of `dimensions` with `metric`.
-    public typealias Factory = @Sendable (_ dimensions: Int, _ metric: VectorMetric) async throws -> any Vectors
-
-    public struct Case: Sendable, CustomTestStringConvertible, CustomStringConvertible {
-        public let name: String
-        private let body: @Sendable (Factory) async throws -> Void
-
-        init(_ name: String, _ body: @escaping @Sendable (Factory) async throws -> Void) {
-            self.name = name
-            self.body = body
-        }
-
-        public func run(_ make: @escaping Factory) async throws { try await body(make) }
-        public var testDescription: String { name }
-        public var description: String { "vectors: \(name)" }
-    }
-
     /// The ids of the best `k` by brute force in Double, after the filter; ties by id.
     public static func bruteForce(
         _ records: [VectorRecord], query: [Float], k: Int, metric: VectorMetric, filter: VectorFilter?
@@ -35,9 +17,13 @@ public enum VectorsConformance {
         func norm(_ v: [Float]) -> Double { v.reduce(0) { $0 + Double($1) * Double($1) }.squareRoot() }
         let scored = records.compactMap { record -> (String, Double)? in
             guard filter?.matches(record.metadata) ?? true else { return nil }
-            var dot = zip(record.vector, query).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
-            if metric == .cosine { dot /= norm(record.vector) * norm(query) }
-            return (record.id, dot)
+            var score = zip(record.vector, query).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+            switch metric {
+            case .cosine: score /= norm(record.vector) * norm(query)
+            case .dot: break
+            case .euclidean: score = -zip(record.vector, query).reduce(0.0) { $0 + pow(Double($1.0) - Double($1.1), 2) }.squareRoot()
+            }
+            return (record.id, score)
         }
         return scored.sorted { $0.1 > $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }.prefix(k).map(\.0)
     }
@@ -85,12 +71,64 @@ public enum VectorsConformance {
         .any([]),
     ]
 
-    public static let cases: [Case] = [
-        Case("upsert, replace, remove and count") { make in
-            let store = try await make(3, .innerProduct)
+    static func make(_ primitives: Primitives, _ dimensions: Int, _ metric: VectorMetric, name: String = "test") async throws -> any Vectors {
+        try await primitives.vectors.ensureCollection(name, dimensions: dimensions, metric: metric)
+    }
+
+    private static func check(_ name: String, _ body: @escaping @Sendable (Primitives) async throws -> Void) -> ConformanceCase {
+        ConformanceCase(suite: "vectors", name: name, body)
+    }
+
+    public static let cases: [ConformanceCase] = [
+        check("collections: create, same again, conflicting definition, list, describe, drop") { primitives in
+            let store = primitives.vectors
+            #expect(try await store.collections().isEmpty)
+            #expect(try await store.createCollection("prompts", dimensions: 3, metric: .cosine) == true)
+            #expect(try await store.createCollection("prompts", dimensions: 3, metric: .cosine) == false)
+            await expectAerieError(.conflict) { try await store.createCollection("prompts", dimensions: 4, metric: .cosine) }
+            await expectAerieError(.conflict) { try await store.createCollection("prompts", dimensions: 3, metric: .dot) }
+            try await store.createCollection("faces", dimensions: 2, metric: .euclidean)
+            try await store.collection("faces").upsert(id: "f1", vector: [1, 2])
+            #expect(try await store.collections() == [
+                VectorCollectionInfo(name: "faces", dimensions: 2, metric: .euclidean, count: 1),
+                VectorCollectionInfo(name: "prompts", dimensions: 3, metric: .cosine, count: 0),
+            ])
+            #expect(try await store.describe("faces") == VectorCollectionInfo(name: "faces", dimensions: 2, metric: .euclidean, count: 1))
+            let handle = try await store.collection("faces")
+            #expect(try await store.dropCollection("faces") == true)
+            #expect(try await store.dropCollection("faces") == false)
+            await expectAerieError(.notFound) { try await store.collection("faces") }
+            await expectAerieError(.notFound) { try await store.describe("faces") }
+            await expectAerieError(.notFound) { try await handle.upsert(id: "f2", vector: [0, 1]) }
+            // Created again, it starts empty.
+            try await store.createCollection("faces", dimensions: 2, metric: .euclidean)
+            #expect(try await store.collection("faces").count == 0)
+            #expect(try await store.collections().map(\.name) == ["faces", "prompts"])
+        },
+        check("collection names, dimensions and ids are checked") { primitives in
+            let store = primitives.vectors
+            for name in ["", "Upper", "a/b", "../x", "a b", "_x", String(repeating: "a", count: 65)] {
+                await expectAerieError(.invalidArgument, field: "name", "name \(name)") {
+                    try await store.createCollection(name, dimensions: 2, metric: .cosine)
+                }
+            }
+            await expectAerieError(.invalidArgument, field: "name") { try await store.collection("../etc") }
+            await expectAerieError(.invalidArgument, field: "dimensions") { try await store.createCollection("zero", dimensions: 0, metric: .cosine) }
+            await expectAerieError(.notFound) { try await store.collection("absent") }
+            let collection = try await make(primitives, 2, .dot)
+            await expectAerieError(.invalidArgument, field: "id") { try await collection.upsert(id: "", vector: [1, 0]) }
+            await expectAerieError(.invalidArgument, field: "id") { try await collection.upsert(id: "a\u{0}b", vector: [1, 0]) }
+            await expectAerieError(.invalidArgument, field: "id") {
+                try await collection.upsert(id: String(repeating: "x", count: VectorRules.maxIDBytes + 1), vector: [1, 0])
+            }
+            await expectAerieError(.invalidArgument, field: "k") { try await collection.search([1, 0], k: -1) }
+            #expect(try await collection.count == 0)
+        },
+        check("upsert, replace, get, remove and count") { primitives in
+            let store = try await make(primitives, 3, .dot)
             #expect(try await store.count == 0)
             #expect(store.dimensions == 3)
-            #expect(store.metric == .innerProduct)
+            #expect(store.metric == .dot)
             try await store.upsert([
                 VectorRecord(id: "a", vector: [1, 0, 0]), VectorRecord(id: "b", vector: [0, 1, 0]),
                 VectorRecord(id: "c", vector: [0, 0, 1], metadata: ["tag": "x"]),
@@ -98,51 +136,73 @@ public enum VectorsConformance {
             #expect(try await store.count == 3)
             try await store.upsert(id: "a", vector: [0, 2, 0], metadata: ["tag": "y", "n": 1])
             #expect(try await store.count == 3)
+            #expect(try await store.get("a") == VectorRecord(id: "a", vector: [0, 2, 0], metadata: ["tag": "y", "n": 1]))
+            #expect(try await store.get("zzz") == nil)
             let hits = try await store.search([0, 1, 0], k: 2)
             #expect(hits.map(\.id) == ["a", "b"])
             #expect(hits.first?.score == 2)
             #expect(hits.first?.metadata == ["tag": "y", "n": 1])
             #expect(try await store.remove(ids: ["a", "zzz", "a"]) == 1)
             #expect(try await store.remove(id: "a") == false)
+            #expect(try await store.contains("a") == false)
             #expect(try await store.count == 2)
             #expect(try await store.search([0, 1, 0], k: 10).map(\.id) == ["b", "c"])
             #expect(try await store.search([0, 1, 0], k: 0).isEmpty)
             #expect(try await store.search([0, 0, 1], k: 5, filter: ["tag": "x"]).map(\.id) == ["c"])
+            #expect(try await store.search([0, 0, 1], k: 5, filter: ["tag": "x"], exact: true).map(\.id) == ["c"])
         },
-        Case("cosine normalises the vectors") { make in
-            let store = try await make(2, .cosine)
+        check("cosine normalises the vectors") { primitives in
+            let store = try await make(primitives, 2, .cosine)
             try await store.upsert([VectorRecord(id: "long", vector: [10, 0]), VectorRecord(id: "diagonal", vector: [1, 1])])
             let hits = try await store.search([1, 0], k: 2)
             #expect(hits.map(\.id) == ["long", "diagonal"])
             #expect(abs((hits.first?.score ?? 0) - 1) < 1e-5)
             #expect(abs((hits.last?.score ?? 0) - Float(0.5).squareRoot()) < 1e-5)
+            let stored = try await store.get("long")?.vector ?? []
+            #expect(stored.count == 2 && abs(stored[0] - 1) < 1e-6 && abs(stored[1]) < 1e-6)
         },
-        Case("wrong dimensions and non-finite values are refused") { make in
-            let store = try await make(3, .cosine)
-            await expectAerieError(.invalidArgument) { try await store.upsert(id: "a", vector: [1, 2]) }
+        check("euclidean scores are negated distances, nearest first") { primitives in
+            let store = try await make(primitives, 2, .euclidean)
+            try await store.upsert([
+                VectorRecord(id: "origin", vector: [0, 0]), VectorRecord(id: "far", vector: [3, 4]),
+                VectorRecord(id: "near", vector: [1, 1]),
+            ])
+            let hits = try await store.search([1, 1], k: 3)
+            #expect(hits.map(\.id) == ["near", "origin", "far"])
+            #expect(abs(hits[0].score) < 1e-4)
+            #expect(abs(hits[1].score + Float(2).squareRoot()) < 1e-4)
+            #expect(abs(hits[2].score + Float(13).squareRoot()) < 1e-4)
+            #expect(try await store.get("far")?.vector == [3, 4])
+        },
+        check("wrong dimensions and non-finite values are refused") { primitives in
+            let store = try await make(primitives, 3, .cosine)
+            await expectAerieError(.unprocessable) { try await store.upsert(id: "a", vector: [1, 2]) }
             await expectAerieError(.invalidArgument) { try await store.upsert(id: "a", vector: [.nan, 0, 1]) }
-            await expectAerieError(.invalidArgument) { try await store.search([1, 2, 3, 4], k: 1) }
+            await expectAerieError(.invalidArgument) { try await store.upsert(id: "a", vector: [0, 0, 0]) }
+            await expectAerieError(.unprocessable) { try await store.search([1, 2, 3, 4], k: 1) }
             // A batch with one bad record writes nothing.
-            await expectAerieError(.invalidArgument) {
+            await expectAerieError(.unprocessable) {
                 try await store.upsert([VectorRecord(id: "ok", vector: [1, 0, 0]), VectorRecord(id: "bad", vector: [1])])
             }
             #expect(try await store.count == 0)
         },
-        Case("search with filters matches brute force", { make in
+        check("search with filters matches brute force, exact or not") { primitives in
             for metric in VectorMetric.allCases {
-                let store = try await make(16, metric)
+                let store = try await make(primitives, 16, metric, name: "m-\(metric.rawValue)")
                 let records = records(300, dimensions: 16, seed: 7)
                 try await store.upsert(records)
                 for (number, query) in queries(8, dimensions: 16, seed: 8).enumerated() {
                     for filter in filters {
-                        let hits = try await store.search(query, k: 7, filter: filter)
-                        let expected = bruteForce(records, query: query, k: 7, metric: metric, filter: filter)
-                        #expect(hits.map(\.id) == expected, "query \(number), \(metric), filter \(String(describing: filter))")
-                        #expect(hits.allSatisfy { filter?.matches($0.metadata) ?? true })
-                        #expect(zip(hits, hits.dropFirst()).allSatisfy { $0.score >= $1.score })
+                        for exact in [false, true] {
+                            let hits = try await store.search(query, k: 7, filter: filter, exact: exact)
+                            let expected = bruteForce(records, query: query, k: 7, metric: metric, filter: filter)
+                            #expect(hits.map(\.id) == expected, "query \(number), \(metric), filter \(String(describing: filter))")
+                            #expect(hits.allSatisfy { filter?.matches($0.metadata) ?? true })
+                            #expect(zip(hits, hits.dropFirst()).allSatisfy { $0.score >= $1.score })
+                        }
                     }
                 }
             }
-        }),
+        },
     ]
 }

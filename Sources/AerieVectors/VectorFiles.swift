@@ -234,7 +234,8 @@ struct VectorFiles {
     static func metricByte(_ metric: VectorMetric) -> UInt8 {
         switch metric {
         case .cosine: 1
-        case .innerProduct: 2
+        case .dot: 2
+        case .euclidean: 3
         }
     }
 

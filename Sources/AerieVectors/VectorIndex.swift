@@ -1,13 +1,19 @@
 import AerieCore
 import Foundation
 
-/// An in-process index of float vectors by id (the ``Vectors`` primitive): exact top-k on BLAS
+/// An in-process index of float vectors by id (one collection of the Vectors primitive; ``FileVectorStore``
+/// hands them out by name): exact top-k on BLAS
 /// (``ExactSearch``: sgemm over blocks of queries × a contiguous, 64-byte aligned matrix with a fused
 /// partial top-k, on ``Configuration/searchThreads`` threads), an approximate HNSW index for unfiltered
 /// searches above a configurable size, metadata filters (``VectorFilter``), and optional persistence in its
 /// own files (``VectorFiles``: snapshot + append log, replayed at start).
 ///
 /// An actor: concurrent readers and writers are serialised, so every search sees a consistent index.
+///
+/// `.euclidean` is answered exactly by the same inner-product kernels: a row is stored as `[v, ‖v‖²]` and a query
+/// searched as `[2q, −1]`, whose inner product `2q·v − ‖v‖²` equals `‖q‖² − ‖q − v‖²`, so the ranking is the
+/// distance's; the score is turned back into `−‖q − v‖`. Such a collection has no HNSW graph (the transformed
+/// rows' inner products are no distance between rows): its searches are always exact.
 public actor VectorIndex: Vectors {
     public struct Configuration: Sendable {
         public var dimensions: Int
@@ -53,6 +59,8 @@ public actor VectorIndex: Vectors {
 
     public nonisolated let configuration: Configuration
     public nonisolated var dimensions: Int { configuration.dimensions }
+    /// The stored rows' length: the dimensions, plus one for `.euclidean` (the row's squared norm).
+    nonisolated var rowDimensions: Int { configuration.dimensions + (configuration.metric == .euclidean ? 1 : 0) }
     public nonisolated var metric: VectorMetric { configuration.metric }
     private var state: VectorRows
     private var generation: UInt64 = 0
@@ -64,19 +72,22 @@ public actor VectorIndex: Vectors {
     private var scratch = HNSWScratch()
     /// Candidates the approximate search considers (``Configuration/Approximate/efSearch`` until changed).
     public private(set) var efSearch: Int
+    /// Set once the collection is dropped: every later call fails with `not-found`.
+    private var dropped = false
 
     /// Opens the index, loading the snapshot and replaying the log when a directory is configured.
     public init(configuration: Configuration) throws {
-        guard configuration.dimensions > 0 else {
-            throw AerieError.invalid("A vector index needs at least one dimension.", field: "dimensions")
-        }
+        try VectorRules.validateDimensions(configuration.dimensions)
+        var configuration = configuration
+        if configuration.metric == .euclidean { configuration.approximate = nil }
         self.configuration = configuration
         self.efSearch = configuration.approximate?.efSearch ?? 64
-        var state = VectorRows(dimensions: configuration.dimensions)
+        let rowDimensions = configuration.dimensions + (configuration.metric == .euclidean ? 1 : 0)
+        var state = VectorRows(dimensions: rowDimensions)
         if let directory = configuration.directory {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let files = VectorFiles(
-                directory: directory, dimensions: configuration.dimensions, metric: configuration.metric,
+                directory: directory, dimensions: rowDimensions, metric: configuration.metric,
                 syncEveryWrite: configuration.syncEveryWrite)
             let snapshot = try files.readSnapshot { id, vector, metadata in
                 state.apply(.upsert(id: id, vector: vector, metadata: metadata))
@@ -97,14 +108,31 @@ public actor VectorIndex: Vectors {
     }
 
     /// The number of vectors.
-    public var count: Int { state.ids.count }
+    public var count: Int {
+        get throws {
+            try checkNotDropped()
+            return state.ids.count
+        }
+    }
 
     public func contains(_ id: String) -> Bool { state.rows[id] != nil }
 
     /// The stored vector (normalised for `.cosine`) and metadata of `id`.
-    public func get(_ id: String) -> (vector: [Float], metadata: [String: KeyValue])? {
+    public func get(_ id: String) throws -> VectorRecord? {
+        try checkNotDropped()
         guard let row = state.rows[id] else { return nil }
-        return (state.vector(at: row), state.metadata[row])
+        return VectorRecord(id: id, vector: Array(state.vector(at: row).prefix(dimensions)), metadata: state.metadata[row])
+    }
+
+    /// Marks the collection dropped (``FileVectorStore`` then deletes its files): later calls fail.
+    func markDropped() {
+        dropped = true
+    }
+
+    private func checkNotDropped() throws {
+        guard !dropped else {
+            throw AerieError.notFound("The vector collection was dropped. Create it again before using it.")
+        }
     }
 
     /// Changes how many candidates approximate searches consider (recall against speed).
@@ -114,10 +142,12 @@ public actor VectorIndex: Vectors {
 
     /// Adds or replaces several vectors with one log write.
     public func upsert(_ records: [VectorRecord]) throws {
+        try checkNotDropped()
+        try VectorRules.validate(records, dimensions: dimensions, metric: metric)
         var operations: [VectorFiles.Operation] = []
         operations.reserveCapacity(records.count)
         for record in records {
-            operations.append(.upsert(id: record.id, vector: try prepare(record.vector), metadata: record.metadata))
+            operations.append(.upsert(id: record.id, vector: storedRow(record.vector), metadata: record.metadata))
         }
         try files?.append(operations)
         state.reserve(state.ids.count + records.count)
@@ -130,6 +160,7 @@ public actor VectorIndex: Vectors {
     /// Removes the ids that are stored, with one log write; returns how many were.
     @discardableResult
     public func remove(ids: [String]) throws -> Int {
+        try checkNotDropped()
         var seen = Set<String>()
         let present = ids.filter { state.rows[$0] != nil && seen.insert($0).inserted }
         guard !present.isEmpty else { return 0 }
@@ -144,42 +175,54 @@ public actor VectorIndex: Vectors {
 
     /// The `k` best matches for `query`, best first, among the vectors whose metadata satisfies `filter`.
     ///
-    /// Without a filter, an index of at least ``Configuration/Approximate/threshold`` vectors answers
-    /// from its HNSW graph (approximate); use ``search(_:k:filter:exact:)`` to force an exact answer.
-    public func search(_ query: [Float], k: Int, filter: VectorFilter?) throws -> [VectorMatch] {
-        try search(query, k: k, filter: filter, exact: false)
-    }
-
-    /// ``search(_:k:filter:)``, exact on BLAS when `exact` is set even where the index would be approximate.
+    /// Without a filter and unless `exact` is set, an index of at least ``Configuration/Approximate/threshold``
+    /// vectors answers from its HNSW graph (approximate); otherwise the answer is exact, on BLAS.
     public func search(_ query: [Float], k: Int, filter: VectorFilter? = nil, exact: Bool) throws -> [VectorMatch] {
-        let q = try prepare(query)
+        try checkNotDropped()
+        try VectorRules.validateK(k)
+        let q = try preparedQuery(query)
         let n = state.ids.count
         guard k > 0, n > 0 else { return [] }
         if !exact, filter == nil, let approximate = configuration.approximate, n >= approximate.threshold {
-            let found = approximateSearch(q, k: k, approximate: approximate)
+            let found = approximateSearch(q.row, k: k, approximate: approximate)
             // Deleted nodes can crowd out live ones; then answer exactly.
             if found.count >= min(k, n) { return found }
         }
-        return exactSearch(q, queryCount: 1, k: k, filter: filter)[0]
+        return exactSearch(q.row, squaredNorms: [q.squaredNorm], k: k, filter: filter)[0]
     }
 
     /// Exact top-k for several queries at once (one sgemm per block of queries), best first per query.
     public func search(batch queries: [[Float]], k: Int, filter: VectorFilter? = nil) throws -> [[VectorMatch]] {
+        try checkNotDropped()
+        try VectorRules.validateK(k)
         var flat: [Float] = []
-        flat.reserveCapacity(queries.count * configuration.dimensions)
-        for query in queries { flat += try prepare(query) }
+        var norms: [Float] = []
+        flat.reserveCapacity(queries.count * rowDimensions)
+        for query in queries {
+            let q = try preparedQuery(query)
+            flat += q.row
+            norms.append(q.squaredNorm)
+        }
         guard k > 0, !state.ids.isEmpty else { return Array(repeating: [], count: queries.count) }
-        return exactSearch(flat, queryCount: queries.count, k: k, filter: filter)
+        return exactSearch(flat, squaredNorms: norms, k: k, filter: filter)
     }
 
-    private func exactSearch(_ queries: [Float], queryCount: Int, k: Int, filter: VectorFilter?) -> [[VectorMatch]] {
+    private func exactSearch(_ queries: [Float], squaredNorms: [Float], k: Int, filter: VectorFilter?) -> [[VectorMatch]] {
         let metadata = state.metadata
         let accept: ((Int) -> Bool)? = filter.map { filter in { row in filter.matches(metadata[row]) } }
         let found = ExactSearch(rows: state.matrix, threads: configuration.searchThreads)
-            .search(queries: queries, queryCount: queryCount, k: k, accept: accept)
-        return found.map { hits in
-            hits.map { VectorMatch(id: state.ids[$0.row], score: $0.score, metadata: state.metadata[$0.row]) }
+            .search(queries: queries, queryCount: squaredNorms.count, k: k, accept: accept)
+        return zip(found, squaredNorms).map { hits, squaredNorm in
+            hits.map {
+                VectorMatch(id: state.ids[$0.row], score: score($0.score, querySquaredNorm: squaredNorm), metadata: state.metadata[$0.row])
+            }
         }
+    }
+
+    /// The similarity from the kernels' inner product (for `.euclidean`, of the transformed query and row).
+    private func score(_ product: Float, querySquaredNorm: Float) -> Float {
+        guard metric == .euclidean else { return product }
+        return -max(0, querySquaredNorm - product).squareRoot()
     }
 
     /// Folds the log into a new snapshot now (also done automatically past the compaction threshold).
@@ -240,20 +283,33 @@ public actor VectorIndex: Vectors {
         }
     }
 
-    private func prepare(_ vector: [Float]) throws -> [Float] {
-        guard vector.count == configuration.dimensions else {
-            throw AerieError.invalid(
-                "The vector has \(vector.count) dimensions; this index holds \(configuration.dimensions).", field: "vector")
+    /// The row stored for a validated vector: unit length for `.cosine`, `[v, ‖v‖²]` for `.euclidean`.
+    private func storedRow(_ vector: [Float]) -> [Float] {
+        switch metric {
+        case .cosine:
+            let norm = vector.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            return vector.map { $0 / norm }
+        case .dot:
+            return vector
+        case .euclidean:
+            return vector + [vector.reduce(0) { $0 + $1 * $1 }]
         }
-        guard vector.allSatisfy(\.isFinite) else {
-            throw AerieError.invalid("The vector contains NaN or infinity.", field: "vector")
+    }
+
+    /// The row the kernels search with (unit length for `.cosine`, `[2q, −1]` for `.euclidean`) and the query's
+    /// squared norm (for turning `.euclidean` scores back into distances).
+    private func preparedQuery(_ vector: [Float]) throws -> (row: [Float], squaredNorm: Float) {
+        try VectorRules.validateVector(vector, dimensions: dimensions, metric: metric, field: "vector")
+        let squaredNorm = vector.reduce(0) { $0 + $1 * $1 }
+        switch metric {
+        case .cosine:
+            let norm = squaredNorm.squareRoot()
+            return (vector.map { $0 / norm }, 1)
+        case .dot:
+            return (vector, squaredNorm)
+        case .euclidean:
+            return (vector.map { 2 * $0 } + [-1], squaredNorm)
         }
-        guard configuration.metric == .cosine else { return vector }
-        let norm = vector.reduce(0) { $0 + $1 * $1 }.squareRoot()
-        guard norm > 0 else {
-            throw AerieError.invalid("A zero vector has no direction; cosine similarity is undefined for it.", field: "vector")
-        }
-        return vector.map { $0 / norm }
     }
 }
 

@@ -63,7 +63,7 @@ public enum NeuralBenchmarks {
         passes: Int = 5
     ) async throws -> [Row] {
         let queryCount = queries.count / dimensions
-        var configuration = VectorIndex.Configuration(dimensions: dimensions, metric: .innerProduct)
+        var configuration = VectorIndex.Configuration(dimensions: dimensions, metric: .dot)
         configuration.approximate = .init(threshold: 1, m: 16, efConstruction: 100, efSearch: efSearch.first ?? 64)
         configuration.searchThreads = threads
         let index = try VectorIndex(configuration: configuration)

@@ -15,4 +15,7 @@ import Testing
 
     @Test(arguments: EventLogConformance.cases)
     func events(_ check: ConformanceCase) async throws { try await check.run(Primitives.memory()) }
+
+    @Test(arguments: VectorsConformance.cases)
+    func vectors(_ check: ConformanceCase) async throws { try await check.run(Primitives.memory()) }
 }

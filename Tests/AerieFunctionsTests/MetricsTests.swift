@@ -41,24 +41,26 @@ final class RecordingMetrics: MetricsFactory, Sendable {
 }
 
 @Suite struct MetricsTests {
-    @Test func invocationsColdStartsDurationsAndInFlightAreReported() async throws {
-        let metrics = RecordingMetrics()
-        var configuration = TestRuntime.configuration
-        configuration.metricsFactory = metrics
-        let runtime = FunctionRuntime(primitives: .memory(), configuration: configuration, logger: Logger(label: "test"))
-        try runtime.register(Echo())
-        _ = try await runtime.invoke("echo", input: body(#"{"text":"a"}"#), trigger: .http, owner: nil)
-        _ = try await runtime.invoke("echo", input: body(#"{"text":"b"}"#), trigger: .http, owner: nil)
-        _ = try? await runtime.invoke("echo", input: body(#"{"text":"fail"}"#), trigger: .http, owner: nil)
-        #expect(metrics.value("aerie_invocations_total", [("function", "echo"), ("status", "succeeded")]) == 2)
-        #expect(metrics.value("aerie_invocations_total", [("function", "echo"), ("status", "failed")]) == 1)
-        #expect(metrics.value("aerie_cold_starts_total", [("function", "echo")]) == 1)
-        #expect(metrics.values.withLock { $0["aerie_invocation_duration_seconds|function=echo#count"] } == 3)
-        #expect(metrics.value("aerie_function_in_flight", [("function", "echo")]) == 0)
-        let stats = try #require(await runtime.function("echo")?.stats)
-        #expect(stats.invocations == 3)
-        #expect(stats.errors == 1)
-        #expect(stats.p50Ms != nil)
-        #expect(stats.p95Ms != nil)
+    @Test(arguments: Storage.allCases) func invocationsColdStartsDurationsAndInFlightAreReported(_ storage: Storage) async throws {
+        try await storage.with { (primitives: Primitives) async throws in
+            let metrics = RecordingMetrics()
+            var configuration = TestRuntime.configuration
+            configuration.metricsFactory = metrics
+            let runtime = FunctionRuntime(primitives: primitives, configuration: configuration, logger: Logger(label: "test"))
+            try runtime.register(Echo())
+            _ = try await runtime.invoke("echo", input: body(#"{"text":"a"}"#), trigger: .http, owner: nil)
+            _ = try await runtime.invoke("echo", input: body(#"{"text":"b"}"#), trigger: .http, owner: nil)
+            _ = try? await runtime.invoke("echo", input: body(#"{"text":"fail"}"#), trigger: .http, owner: nil)
+            #expect(metrics.value("aerie_invocations_total", [("function", "echo"), ("status", "succeeded")]) == 2)
+            #expect(metrics.value("aerie_invocations_total", [("function", "echo"), ("status", "failed")]) == 1)
+            #expect(metrics.value("aerie_cold_starts_total", [("function", "echo")]) == 1)
+            #expect(metrics.values.withLock { $0["aerie_invocation_duration_seconds|function=echo#count"] } == 3)
+            #expect(metrics.value("aerie_function_in_flight", [("function", "echo")]) == 0)
+            let stats = try #require(await runtime.function("echo")?.stats)
+            #expect(stats.invocations == 3)
+            #expect(stats.errors == 1)
+            #expect(stats.p50Ms != nil)
+            #expect(stats.p95Ms != nil)
+        }
     }
 }

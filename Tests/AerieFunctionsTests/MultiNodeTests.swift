@@ -6,47 +6,49 @@ import Testing
 
 /// Two runtimes on the same primitives stand for two nodes (or a process before and after a crash).
 @Suite struct MultiNodeTests {
-    @Test func cancelFromAnotherNodeReachesTheRunningWorker() async throws {
-        let primitives = Primitives.memory()
-        let nodeA = TestRuntime.make(primitives)
-        let worker = Worker()
-        try nodeA.register(worker)
-        let nodeB = TestRuntime.make(primitives)
-        try nodeB.register(Worker())
-        let (record, _) = try await nodeB.invokeAsync("worker", input: body(#"{"millis":60000}"#), trigger: .http, owner: nil, idempotencyKey: nil)
-        try await whileRunning(nodeA) {
-            try await eventually("running on node A") { await worker.probe.running == 1 }
-            // Node B does not run it: its cancel asks through the record, node A's heartbeat acts on it.
-            let cancelled = try await nodeB.cancel(record.id)
-            #expect(cancelled.status == .cancelled)
+    @Test(arguments: Storage.allCases) func cancelFromAnotherNodeReachesTheRunningWorker(_ storage: Storage) async throws {
+        try await storage.with { (primitives: Primitives) async throws in
+            let nodeA = TestRuntime.make(primitives)
+            let worker = Worker()
+            try nodeA.register(worker)
+            let nodeB = TestRuntime.make(primitives)
+            try nodeB.register(Worker())
+            let (record, _) = try await nodeB.invokeAsync("worker", input: body(#"{"millis":60000}"#), trigger: .http, owner: nil, idempotencyKey: nil)
+            try await whileRunning(nodeA) {
+                try await eventually("running on node A") { await worker.probe.running == 1 }
+                // Node B does not run it: its cancel asks through the record, node A's heartbeat acts on it.
+                let cancelled = try await nodeB.cancel(record.id)
+                #expect(cancelled.status == .cancelled)
+            }
+            #expect(await worker.probe.running == 0)
         }
-        #expect(await worker.probe.running == 0)
     }
 
-    @Test func lastAttemptLostWithItsWorkerEndsFailed() async throws {
-        let primitives = Primitives.memory()
-        let first = TestRuntime.make(primitives)
-        var once = Worker()
-        once.configuration.retries = 0
-        try first.register(once)
-        let (record, _) = try await first.invokeAsync("worker", input: body("{}"), trigger: .http, owner: nil, idempotencyKey: nil)
-        // The only attempt starts and its process dies.
-        let taken = try await primitives.queues.receive(queue: "aerie.fn.worker", max: 1, visibilityTimeout: .milliseconds(1), now: Date())
-        var stored = try #require(try await first.store.load(record.id))
-        stored.record.status = .running
-        stored.leaseMessage = taken.first?.id
-        try await first.store.write(stored, condition: .version(stored.version))
+    @Test(arguments: Storage.allCases) func lastAttemptLostWithItsWorkerEndsFailed(_ storage: Storage) async throws {
+        try await storage.with { (primitives: Primitives) async throws in
+            let first = TestRuntime.make(primitives)
+            var once = Worker()
+            once.configuration.retries = 0
+            try first.register(once)
+            let (record, _) = try await first.invokeAsync("worker", input: body("{}"), trigger: .http, owner: nil, idempotencyKey: nil)
+            // The only attempt starts and its process dies.
+            let taken = try await primitives.queues.receive(queue: "aerie.fn.worker", max: 1, visibilityTimeout: .milliseconds(1), now: Date())
+            var stored = try #require(try await first.store.load(record.id))
+            stored.record.status = .running
+            stored.leaseMessage = taken.first?.id
+            try await first.store.write(stored, condition: .version(stored.version))
 
-        let second = TestRuntime.make(primitives)
-        let worker = Worker()
-        var configuration = worker.configuration
-        configuration.retries = 0
-        try second.register(Worker(probe: worker.probe, configuration: configuration))
-        let finished = try await whileRunning(second) { try await waitFinished(second, record.id) }
-        #expect(finished.status == .failed)
-        #expect(finished.error?.message.contains("no attempts are left") == true)
-        #expect(await worker.probe.calls == 0)
-        let events = try await collect(second.events(record.id, after: nil))
-        #expect(events.last?.kind == .error)
+            let second = TestRuntime.make(primitives)
+            let worker = Worker()
+            var configuration = worker.configuration
+            configuration.retries = 0
+            try second.register(Worker(probe: worker.probe, configuration: configuration))
+            let finished = try await whileRunning(second) { try await waitFinished(second, record.id) }
+            #expect(finished.status == .failed)
+            #expect(finished.error?.message.contains("no attempts are left") == true)
+            #expect(await worker.probe.calls == 0)
+            let events = try await collect(second.events(record.id, after: nil))
+            #expect(events.last?.kind == .error)
+        }
     }
 }

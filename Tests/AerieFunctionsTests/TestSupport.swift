@@ -1,4 +1,5 @@
 import AerieCore
+import AerieSQLite
 import AerieTesting
 @testable import AerieFunctions
 import Foundation
@@ -181,4 +182,25 @@ func waitFinished(_ runtime: FunctionRuntime, _ id: String) async throws -> Invo
         return record?.status.isFinished == true
     }
     return try #require(record)
+}
+
+/// The storage a runtime test runs on: every test runs on the in-memory drivers and on embedded SQLite + files.
+enum Storage: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case memory
+    case sqlite
+
+    var testDescription: String { rawValue }
+
+    /// Runs `body` on fresh primitives of this kind; the SQLite data directory is deleted afterwards.
+    func with<T>(_ body: (Primitives) async throws -> T) async throws -> T {
+        switch self {
+        case .memory:
+            return try await body(.memory())
+        case .sqlite:
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("aerie-runtime-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let storage = try EmbeddedStorage(directory: directory)
+            return try await body(storage.primitives)
+        }
+    }
 }

@@ -1,4 +1,6 @@
+import AerieAuth
 import AerieCore
+import AerieHTTPTesting
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
@@ -166,14 +168,14 @@ struct AuthTests {
             let loginToken = String(loginCookie.dropFirst("aerie_login_csrf=".count).prefix { $0 != ";" })
             #expect(String(buffer: form.body).contains(#"name="csrf_token" value="\#(loginToken)""#))
             let formHeaders: HTTPFields = [.contentType: "application/x-www-form-urlencoded", .cookie: "aerie_login_csrf=\(loginToken)"]
-            let forged = try await client.send(.post, "/console/login", body: ByteBuffer(string: "username=admin&password=admin-password"),
+            let forged = try await client.send(.post, "/console/login", buffer: ByteBuffer(string: "username=admin&password=admin-password"),
                                                headers: [.contentType: "application/x-www-form-urlencoded"])
             try forged.expectProblem("forbidden", status: 403)
-            let mismatched = try await client.send(.post, "/console/login", body: ByteBuffer(string: "username=admin&password=admin-password&csrf_token=other"),
+            let mismatched = try await client.send(.post, "/console/login", buffer: ByteBuffer(string: "username=admin&password=admin-password&csrf_token=other"),
                                                    headers: formHeaders)
             try mismatched.expectProblem("forbidden", status: 403)
             let login = try await client.send(.post, "/console/login",
-                                              body: ByteBuffer(string: "username=admin&password=admin-password&next=%2Fconsole%2Ffunctions&csrf_token=\(loginToken)"),
+                                              buffer: ByteBuffer(string: "username=admin&password=admin-password&next=%2Fconsole%2Ffunctions&csrf_token=\(loginToken)"),
                                               headers: formHeaders)
             #expect(login.status == .seeOther)
             #expect(login.headers[.location] == "/console/functions")
@@ -193,16 +195,16 @@ struct AuthTests {
             let withToken = try await client.send(.post, "/v1/keys", json: keyBody, headers: [.cookie: cookieHeader, .csrfToken: csrfValue])
             #expect(withToken.status == .created)
 
-            let failed = try await client.send(.post, "/console/login", body: ByteBuffer(string: "username=admin&password=wrong&csrf_token=\(loginToken)"),
+            let failed = try await client.send(.post, "/console/login", buffer: ByteBuffer(string: "username=admin&password=wrong&csrf_token=\(loginToken)"),
                                                headers: formHeaders)
             #expect(failed.status == .seeOther)
             #expect(failed.headers[.location] == "/console/login?error=1")
             #expect(failed.headers[.setCookie] == nil)
 
-            let badLogout = try await client.send(.post, "/console/logout", body: ByteBuffer(string: "csrf_token=wrong"),
+            let badLogout = try await client.send(.post, "/console/logout", buffer: ByteBuffer(string: "csrf_token=wrong"),
                                                   headers: [.cookie: cookieHeader, .contentType: "application/x-www-form-urlencoded"])
             try badLogout.expectProblem("forbidden", status: 403)
-            let logout = try await client.send(.post, "/console/logout", body: ByteBuffer(string: "csrf_token=\(csrfValue)"),
+            let logout = try await client.send(.post, "/console/logout", buffer: ByteBuffer(string: "csrf_token=\(csrfValue)"),
                                                headers: [.cookie: cookieHeader, .contentType: "application/x-www-form-urlencoded"])
             #expect(logout.status == .seeOther)
             try await client.send(.get, "/v1/auth/me", headers: [.cookie: cookieHeader]).expectProblem("unauthenticated", status: 401)
@@ -245,6 +247,71 @@ struct AuthTests {
         try await withGateway { client, harness in
             let old = try await harness.gateway.auth.issueToken(for: "ann", now: Date(timeIntervalSinceNow: -86_400 * 2))
             try await client.send(.get, "/v1/auth/me", token: old.token).expectProblem("unauthenticated", status: 401)
+        }
+    }
+}
+
+@Suite("Sign-up, password change and sign-in throttling")
+struct SignupAndThrottleTests {
+    @Test("Sign-up is 403 unless allowed; then 201 with role user, 422 for a short password, 409 for a taken name")
+    func signup() async throws {
+        try await withGateway { client, _ in
+            try await client.send(.post, "/v1/auth/signup", json: #"{"username": "zoe", "password": "long-enough-1"}"#)
+                .expectProblem("forbidden", status: 403)
+        }
+        try await withGateway({ $0.allowSignup = true }) { client, harness in
+            let created = try await client.send(.post, "/v1/auth/signup", json: #"{"username": "zoe", "password": "long-enough-1"}"#)
+            #expect(created.status == .created, "\(created.text)")
+            #expect(try created.json()["role"] == "user")
+            try await client.send(.post, "/v1/auth/signup", json: #"{"username": "yan", "password": "too-short"}"#)
+                .expectProblem("unprocessable", status: 422)
+            try await client.send(.post, "/v1/auth/signup", json: #"{"username": "zoe", "password": "long-enough-2"}"#)
+                .expectProblem("already-exists", status: 409)
+            try await client.send(.post, "/v1/auth/signup", json: #"{"username": 7, "password": "long-enough-2"}"#)
+                .expectProblem("invalid-argument", status: 400)
+            let login = try await client.send(.post, "/v1/auth/login", json: #"{"username": "zoe", "password": "long-enough-1"}"#)
+            let token = try #require(try login.json()["token"]?.stringValue)
+            #expect(try await client.send(.get, "/v1/auth/me", token: token).json()["role"] == "user")
+            // A signed-up user is a plain user: no admin routes.
+            try await client.send(.get, "/v1/users", token: token).expectProblem("forbidden", status: 403)
+            _ = harness
+        }
+    }
+
+    @Test("Password change: the current password is checked, the new one has 10+ characters, old tokens stop working")
+    func passwordChange() async throws {
+        try await withGateway { client, harness in
+            let old = harness.userToken
+            try await client.send(.post, "/v1/auth/password", token: old, json: #"{"current": "wrong", "new": "brand-new-password"}"#)
+                .expectProblem("forbidden", status: 403)
+            try await client.send(.post, "/v1/auth/password", token: old, json: #"{"current": "ann-password", "new": "short"}"#)
+                .expectProblem("unprocessable", status: 422)
+            try await client.send(.post, "/v1/auth/password", json: #"{"current": "ann-password", "new": "brand-new-password"}"#)
+                .expectProblem("unauthenticated", status: 401)
+            // Tokens carry whole seconds: make sure the old one predates the change.
+            try await Task.sleep(for: .milliseconds(1100))
+            let changed = try await client.send(.post, "/v1/auth/password", token: old, json: #"{"current": "ann-password", "new": "brand-new-password"}"#)
+            #expect(changed.status == .ok, "\(changed.text)")
+            let fresh = try #require(try changed.json()["token"]?.stringValue)
+            try await client.send(.get, "/v1/auth/me", token: old).expectProblem("unauthenticated", status: 401)
+            #expect(try await client.send(.get, "/v1/auth/me", token: fresh).status == .ok)
+            let login = try await client.send(.post, "/v1/auth/login", json: #"{"username": "ann", "password": "brand-new-password"}"#)
+            #expect(login.status == .ok)
+        }
+    }
+
+    @Test("Repeated wrong passwords for one name get 429 with Retry-After, also with the rate limit off; other users still sign in")
+    func loginThrottle() async throws {
+        try await withGateway({ $0.loginThrottle = .init(perUser: 3, perAddress: 100, window: .seconds(300)) }) { client, _ in
+            for _ in 0..<3 {
+                try await client.send(.post, "/v1/auth/login", json: #"{"username": "ann", "password": "wrong"}"#)
+                    .expectProblem("unauthenticated", status: 401)
+            }
+            let throttled = try await client.send(.post, "/v1/auth/login", json: #"{"username": "ann", "password": "ann-password"}"#)
+            try throttled.expectProblem("rate-limited", status: 429)
+            #expect(Int(throttled.headers[.retryAfter] ?? "") ?? 0 > 0)
+            let admin = try await client.send(.post, "/v1/auth/login", json: #"{"username": "admin", "password": "admin-password"}"#)
+            #expect(admin.status == .ok)
         }
     }
 }

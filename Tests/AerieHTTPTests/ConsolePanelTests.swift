@@ -1,4 +1,5 @@
 import AerieCore
+import AerieHTTPTesting
 import AerieFunctions
 import Foundation
 import Hummingbird

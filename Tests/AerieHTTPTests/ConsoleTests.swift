@@ -1,4 +1,6 @@
+import AerieAuth
 import AerieCore
+import AerieHTTPTesting
 import Foundation
 import HTTPTypes
 import Hummingbird

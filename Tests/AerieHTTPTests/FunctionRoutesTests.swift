@@ -1,4 +1,6 @@
+import AerieAuth
 import AerieCore
+import AerieHTTPTesting
 import AerieFunctions
 import Foundation
 import HTTPTypes
@@ -77,7 +79,7 @@ struct ReportingFunction: Function {
 func withFunctions(_ configure: (inout GatewayConfiguration) -> Void = { _ in },
                    _ test: @Sendable (any TestClientProtocol, GatewayHarness, Gate) async throws -> Void) async throws {
     let gate = Gate()
-    let harness = try await GatewayHarness.make(configure, functions: { runtime in
+    let harness = try await GatewayHarness.make(configure: configure, functions: { runtime in
         try runtime.register(EchoFunction())
         try runtime.register(FailingFunction())
         try runtime.register(SlowFunction())

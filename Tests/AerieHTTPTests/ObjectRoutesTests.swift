@@ -1,4 +1,5 @@
 import AerieCore
+import AerieHTTPTesting
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
@@ -31,7 +32,7 @@ struct ObjectRoutesTests {
         try await withGateway { client, harness in
             _ = try await client.send(.put, "/v1/buckets/photos", token: harness.adminToken)
             let put = try await client.send(.put, "/v1/buckets/photos/objects/2026/trip/beach%20day.jpg", token: harness.adminToken,
-                                            body: ByteBuffer(string: "JPEGDATA"),
+                                            buffer: ByteBuffer(string: "JPEGDATA"),
                                             headers: [.contentType: "image/jpeg", HTTPField.Name("X-Aerie-Meta-Camera")!: "Pixel"])
             #expect(put.status == .created)
             let etag = try #require(put.headers[.eTag])
@@ -56,7 +57,7 @@ struct ObjectRoutesTests {
             #expect(head.body.readableBytes == 0)
 
             // %2F in a segment is part of the key, decoded once.
-            let encodedSlash = try await client.send(.put, "/v1/buckets/photos/objects/a%2Fb%2520c", token: harness.adminToken, body: ByteBuffer(string: "1"))
+            let encodedSlash = try await client.send(.put, "/v1/buckets/photos/objects/a%2Fb%2520c", token: harness.adminToken, buffer: ByteBuffer(string: "1"))
             #expect(try encodedSlash.json()["key"] == "a/b%20c")
         }
     }
@@ -66,7 +67,7 @@ struct ObjectRoutesTests {
         try await withGateway { client, harness in
             _ = try await client.send(.put, "/v1/buckets/docs", token: harness.adminToken)
             for key in ["a/1.txt", "a/2.txt", "b/1.txt", "top.txt"] {
-                _ = try await client.send(.put, "/v1/buckets/docs/objects/\(key)", token: harness.adminToken, body: ByteBuffer(string: key))
+                _ = try await client.send(.put, "/v1/buckets/docs/objects/\(key)", token: harness.adminToken, buffer: ByteBuffer(string: key))
             }
             let rolled = try await client.send(.get, "/v1/buckets/docs/objects?delimiter=/", token: harness.adminToken).json()
             #expect(rolled["common_prefixes"] == .array(["a/", "b/"]))
@@ -88,7 +89,7 @@ struct ObjectRoutesTests {
     func rangesAndConditionals() async throws {
         try await withGateway { client, harness in
             _ = try await client.send(.put, "/v1/buckets/files", token: harness.adminToken)
-            let put = try await client.send(.put, "/v1/buckets/files/objects/digits", token: harness.adminToken, body: ByteBuffer(string: "0123456789"))
+            let put = try await client.send(.put, "/v1/buckets/files/objects/digits", token: harness.adminToken, buffer: ByteBuffer(string: "0123456789"))
             let etag = try #require(put.headers[.eTag])
             let partial = try await client.send(.get, "/v1/buckets/files/objects/digits", token: harness.adminToken, headers: [.range: "bytes=2-4"])
             #expect(partial.status == .partialContent)
@@ -113,10 +114,10 @@ struct ObjectRoutesTests {
     func oversize() async throws {
         try await withGateway({ $0.maxBodySize = 16 }) { client, harness in
             _ = try await client.send(.put, "/v1/buckets/files", token: harness.adminToken)
-            let big = try await client.send(.put, "/v1/buckets/files/objects/big", token: harness.adminToken, body: ByteBuffer(string: String(repeating: "x", count: 17)))
+            let big = try await client.send(.put, "/v1/buckets/files/objects/big", token: harness.adminToken, buffer: ByteBuffer(string: String(repeating: "x", count: 17)))
             try big.expectProblem("too-large", status: 413)
             #expect(try await harness.primitives.objects.head(bucket: "files", key: "big") == nil)
-            let fits = try await client.send(.put, "/v1/buckets/files/objects/small", token: harness.adminToken, body: ByteBuffer(string: "0123456789abcdef"))
+            let fits = try await client.send(.put, "/v1/buckets/files/objects/small", token: harness.adminToken, buffer: ByteBuffer(string: "0123456789abcdef"))
             #expect(fits.status == .created)
         }
     }
@@ -126,7 +127,7 @@ struct ObjectRoutesTests {
         try await withGateway { client, harness in
             _ = try await client.send(.put, "/v1/buckets/files", token: harness.adminToken)
             for key in ["a/../../etc/passwd", "..", "a/./b", "nul%00byte", "%2Fabs", "bad%zzenc"] {
-                let response = try await client.send(.put, "/v1/buckets/files/objects/\(key)", token: harness.adminToken, body: ByteBuffer(string: "x"))
+                let response = try await client.send(.put, "/v1/buckets/files/objects/\(key)", token: harness.adminToken, buffer: ByteBuffer(string: "x"))
                 try response.expectProblem("invalid-argument", status: 400)
             }
             try await client.send(.get, "/v1/buckets/files/objects/missing.txt", token: harness.adminToken).expectProblem("not-found", status: 404)
@@ -139,7 +140,7 @@ struct ObjectRoutesTests {
     func delete() async throws {
         try await withGateway { client, harness in
             _ = try await client.send(.put, "/v1/buckets/files", token: harness.adminToken)
-            _ = try await client.send(.put, "/v1/buckets/files/objects/x/y", token: harness.adminToken, body: ByteBuffer(string: "x"))
+            _ = try await client.send(.put, "/v1/buckets/files/objects/x/y", token: harness.adminToken, buffer: ByteBuffer(string: "x"))
             #expect(try await client.send(.delete, "/v1/buckets/files/objects/x/y", token: harness.adminToken).status == .noContent)
             #expect(try await harness.primitives.objects.head(bucket: "files", key: "x/y") == nil)
         }

@@ -1,4 +1,5 @@
 import AerieCore
+import AerieHTTPTesting
 import Foundation
 import HTTPTypes
 import Hummingbird

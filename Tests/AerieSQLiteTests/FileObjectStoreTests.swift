@@ -66,7 +66,8 @@ func quotedMD5(_ data: Data) -> String {
 
     @Test func fileNamesComeFromKeyHashesNotKeyText() async throws {
         try await withStorage { storage, _ in
-            let objects = storage.objects
+            // Through the front end (it refuses the ".." key), then the driver's files are inspected.
+            let objects = storage.primitives.objects
             _ = try await objects.createBucket("photos")
             let keys = ["..%2F..%2Fetc/passwd", "dir/../../x", "~/.ssh/id", "ünïcødé/名前", String(repeating: "k", count: 1024)]
             var stored: [String] = []
@@ -79,7 +80,7 @@ func quotedMD5(_ data: Data) -> String {
                 }
             }
             #expect(stored.count == keys.count - 1)
-            let files = filesUnder(objects.directory)
+            let files = filesUnder(storage.objects.directory)
             #expect(files.count == stored.count)
             for file in files {
                 let parts = file.split(separator: "/")
@@ -144,7 +145,7 @@ func quotedMD5(_ data: Data) -> String {
                 cursor = page.nextCursor
             } while cursor != nil
             #expect(entries == ["a.txt", "dir/", "dir2/", "zeta"])
-            #expect(await errorCode { _ = try await objects.list(bucket: "docs", ListObjectsRequest(limit: 0)) } == .invalidArgument)
+            #expect(await errorCode { _ = try await storage.primitives.objects.list(bucket: "docs", ListObjectsRequest(limit: 0)) } == .invalidArgument)
             #expect(await errorCode { _ = try await objects.list(bucket: "docs", ListObjectsRequest(cursor: "!!")) } == .invalidArgument)
         }
     }
@@ -155,7 +156,7 @@ func quotedMD5(_ data: Data) -> String {
             _ = try await objects.createBucket("b-two")
             _ = try await objects.createBucket("a-one")
             #expect(await errorCode { _ = try await objects.createBucket("a-one") } == .alreadyExists)
-            #expect(await errorCode { _ = try await objects.createBucket("Bad_Name") } == .invalidArgument)
+            #expect(await errorCode { _ = try await storage.primitives.objects.createBucket("Bad_Name") } == .invalidArgument)
             #expect(try await objects.listBuckets().map(\.name) == ["a-one", "b-two"])
             try await objects.put(bucket: "a-one", key: "k", data: Data("x".utf8))
             #expect(await errorCode { try await objects.deleteBucket("a-one") } == .conflict)

@@ -18,6 +18,9 @@ import Testing
     @Test(arguments: EventLogConformance.cases)
     func events(_ check: ConformanceCase) async throws { try await run(check) }
 
+    @Test(arguments: VectorsConformance.cases)
+    func vectors(_ check: ConformanceCase) async throws { try await run(check) }
+
     private func run(_ check: ConformanceCase) async throws {
         try await withStorage { storage, _ in
             try await check.run(storage.primitives)

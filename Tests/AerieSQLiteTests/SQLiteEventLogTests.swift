@@ -29,8 +29,8 @@ import Testing
             try await log.commit(group: "g", topic: "t", offset: 0)
             #expect(try await log.committedOffset(group: "g", topic: "t") == 0)
             #expect(await errorCode { try await log.commit(group: "g", topic: "t", offset: 3) } == .invalidArgument)
-            #expect(await errorCode { try await log.commit(group: "g", topic: "t", offset: -1) } == .invalidArgument)
-            #expect(await errorCode { _ = try await log.read(topic: "bad topic", from: 0, limit: 1) } == .invalidArgument)
+            #expect(await errorCode { try await storage.primitives.events.commit(group: "g", topic: "t", offset: -1) } == .invalidArgument)
+            #expect(await errorCode { _ = try await storage.primitives.events.read(topic: "bad topic", from: 0, limit: 1) } == .invalidArgument)
             #expect(try await log.consumerOffsets(topic: nil).map(\.group) == ["g"])
         }
     }

@@ -95,7 +95,7 @@ import Testing
             let stale = try await queues.ack(queue: "jobs", receipts: [received[1].receipt, received[0].receipt])
             #expect(stale == [received[0].receipt])
             #expect(await errorCode { try await queues.extendVisibility(queue: "jobs", receipt: received[1].receipt, by: .seconds(1), now: now) } == .notFound)
-            #expect(await errorCode { _ = try await queues.send(queue: "jobs", [OutgoingMessage(body: Data(), delay: .seconds(-1))], now: now) } == .invalidArgument)
+            #expect(await errorCode { _ = try await storage.primitives.queues.send(queue: "jobs", [OutgoingMessage(body: Data(), delay: .seconds(-1))], now: now) } == .invalidArgument)
         }
     }
 
@@ -135,7 +135,7 @@ import Testing
             try await queues.deleteQueue("a")
             #expect(try await queues.queue("a") == nil)
             #expect(await errorCode { _ = try await queues.send(queue: "a", [OutgoingMessage(body: Data())], now: t0) } == .notFound)
-            #expect(await errorCode { try await queues.createQueue(QueueConfiguration(name: "x", maxAttempts: 0)) } == .invalidArgument)
+            #expect(await errorCode { try await storage.primitives.queues.createQueue(QueueConfiguration(name: "x", maxAttempts: 0)) } == .invalidArgument)
         }
     }
 

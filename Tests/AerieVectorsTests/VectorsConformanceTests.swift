@@ -5,26 +5,41 @@ import Foundation
 import Testing
 
 @Suite struct VectorsConformanceTests {
+    /// The file driver against the shared suite, on a fresh folder per case.
     @Test(arguments: VectorsConformance.cases)
-    func inMemory(_ check: VectorsConformance.Case) async throws {
-        try await check.run { dimensions, metric in
-            try VectorIndex(configuration: .init(dimensions: dimensions, metric: metric))
-        }
-    }
-
-    @Test(arguments: VectorsConformance.cases)
-    func persistent(_ check: VectorsConformance.Case) async throws {
+    func files(_ check: ConformanceCase) async throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("aerie-vectors-conf-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: root) }
-        try await check.run { dimensions, metric in
-            try VectorIndex(configuration: .init(dimensions: dimensions, metric: metric, directory: root.appendingPathComponent(UUID().uuidString)))
+        var primitives = Primitives.memory()
+        primitives.vectors = try FileVectorStore(directory: root)
+        try await check.run(primitives)
+    }
+
+    /// Collections survive a reopen of the store: definitions, vectors and metadata; a dropped one stays gone.
+    @Test func collectionsPersistAcrossReopen() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("aerie-vectors-reopen-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        do {
+            let store = try FileVectorStore(directory: root)
+            let kept = try await store.ensureCollection("kept", dimensions: 2, metric: .euclidean)
+            try await kept.upsert(id: "a", vector: [1, 2], metadata: ["k": "v"])
+            let gone = try await store.ensureCollection("gone", dimensions: 3, metric: .cosine)
+            try await gone.upsert(id: "b", vector: [1, 0, 0])
+            #expect(try await store.dropCollection("gone"))
         }
+        let reopened = try FileVectorStore(directory: root)
+        #expect(try await reopened.collections() == [VectorCollectionInfo(name: "kept", dimensions: 2, metric: .euclidean, count: 1)])
+        #expect(try await reopened.collection("kept").get("a") == VectorRecord(id: "a", vector: [1, 2], metadata: ["k": "v"]))
+        #expect(try await reopened.collection("kept").search([1, 2], k: 1).first?.score == 0)
+        await expectAerieError(.notFound) { try await reopened.collection("gone") }
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: root.path)
+        #expect(leftovers == ["kept"])
     }
 
     /// Past 32k rows an exact search splits the rows over threads and merges their heaps; a batch of
     /// queries goes through sgemm. Both must agree with brute force.
     @Test func threadedAndBatchedExactSearchMatchBruteForce() async throws {
-        var configuration = VectorIndex.Configuration(dimensions: 8, metric: .innerProduct)
+        var configuration = VectorIndex.Configuration(dimensions: 8, metric: .dot)
         configuration.searchThreads = 3
         configuration.approximate = nil
         let index = try VectorIndex(configuration: configuration)
@@ -39,10 +54,10 @@ import Testing
         let batched = try await index.search(batch: queries, k: 10)
         let filteredBatch = try await index.search(batch: queries, k: 10, filter: ["bucket": 3])
         for (number, query) in queries.enumerated() {
-            let expected = VectorsConformance.bruteForce(records, query: query, k: 10, metric: .innerProduct, filter: nil)
+            let expected = VectorsConformance.bruteForce(records, query: query, k: 10, metric: .dot, filter: nil)
             #expect(try await index.search(query, k: 10).map(\.id) == expected)
             #expect(batched[number].map(\.id) == expected)
-            let filtered = VectorsConformance.bruteForce(records, query: query, k: 10, metric: .innerProduct, filter: ["bucket": 3])
+            let filtered = VectorsConformance.bruteForce(records, query: query, k: 10, metric: .dot, filter: ["bucket": 3])
             #expect(filteredBatch[number].map(\.id) == filtered)
         }
     }
@@ -60,16 +75,16 @@ import Testing
         snapshot += le(fnv(snapshot))
         try Data(snapshot).write(to: directory.appendingPathComponent("vectors.snapshot"))
         try Data(Array("AVL1".utf8) + le(UInt64(1)) + le(UInt32(2))).write(to: directory.appendingPathComponent("vectors.log"))
-        let configuration = VectorIndex.Configuration(dimensions: 2, metric: .innerProduct, directory: directory)
+        let configuration = VectorIndex.Configuration(dimensions: 2, metric: .dot, directory: directory)
         do {
             let index = try VectorIndex(configuration: configuration)
-            #expect(await index.get("a")?.metadata == ["k": "v"])
+            #expect(try await index.get("a")?.metadata == ["k": "v"])
             try await index.upsert(id: "b", vector: [0, 1], metadata: ["n": 2])
         }
         let reopened = try VectorIndex(configuration: configuration)
-        #expect(await reopened.count == 2)
-        #expect(await reopened.get("a")?.metadata == ["k": "v"])
-        #expect(await reopened.get("b")?.metadata == ["n": 2])
+        #expect(try await reopened.count == 2)
+        #expect(try await reopened.get("a")?.metadata == ["k": "v"])
+        #expect(try await reopened.get("b")?.metadata == ["n": 2])
         let header = try Data(contentsOf: directory.appendingPathComponent("vectors.snapshot")).prefix(4)
         #expect(Array(header) == Array("AVS2".utf8))
     }

@@ -1,4 +1,5 @@
 import AerieCore
+import AerieTesting
 import AerieDiffusion
 import AerieFunctions
 import Foundation

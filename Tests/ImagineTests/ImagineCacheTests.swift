@@ -1,4 +1,5 @@
 import AerieCore
+import AerieTesting
 import AerieFunctions
 import Foundation
 import HTTPTypes

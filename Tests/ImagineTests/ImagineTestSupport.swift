@@ -2,6 +2,7 @@ import AerieCore
 import AerieDiffusion
 import AerieFunctions
 import AerieHTTP
+import AerieHTTPTesting
 import AerieText
 import AerieTesting
 import Foundation
@@ -106,40 +107,27 @@ final class TestClock: Sendable {
     }
 }
 
-/// A gateway on in-memory primitives with the Imagine app and two users, `ann` and `bob`.
+/// The shared gateway harness with the Imagine app and two users, `ann` and `bob`.
 struct ImagineHarness {
-    let gateway: AerieGateway
-    let runtime: FunctionRuntime
-    let registry: PrometheusCollectorRegistry
+    let base: GatewayHarness
     let app: ImagineApp
-    let annToken: String
-    let bobToken: String
+
+    var gateway: AerieGateway { base.gateway }
+    var runtime: FunctionRuntime { base.runtime }
+    var registry: PrometheusCollectorRegistry { base.registry }
+    var annToken: String { base.token("ann") }
+    var bobToken: String { base.token("bob") }
 
     static func make(_ configuration: ImagineConfiguration = ImagineConfiguration(), clock: TestClock = TestClock(),
                      loader: @escaping ImagineApp.Loader) async throws -> ImagineHarness {
-        let primitives = Primitives.memory()
         let registry = PrometheusCollectorRegistry()
-        var quiet = Logger(label: "test")
-        quiet.logLevel = .error
-        let factory = PrometheusMetricsFactory(registry: registry)
-        let runtime = FunctionRuntime(primitives: primitives, configuration: RuntimeConfiguration(
-            pollInterval: .milliseconds(10), sweepInterval: .milliseconds(50), groupCommitInterval: .milliseconds(5),
-            cancelWait: .seconds(5), metricsFactory: factory), logger: quiet)
-        let app = ImagineApp(configuration: configuration, metricsFactory: factory, now: clock.now, loader: loader)
-        try await app.setUp(primitives: primitives, runtime: runtime, logger: quiet)
-        let gateway = try await AerieGateway.build(
-            primitives: primitives, runtime: runtime,
-            configuration: GatewayConfiguration(maxBodySize: 64 * 1024, maxJSONBodySize: 16 * 1024, rateLimit: nil,
-                                                adminPassword: "admin-password", bcryptCost: 4),
-            registry: registry, apps: [app], logger: quiet)
-        _ = try await gateway.auth.createUser("ann", password: "ann-password", role: .user)
-        _ = try await gateway.auth.createUser("bob", password: "bob-password", role: .user)
-        return ImagineHarness(gateway: gateway, runtime: runtime, registry: registry, app: app,
-                              annToken: try await gateway.auth.issueToken(for: "ann").token,
-                              bobToken: try await gateway.auth.issueToken(for: "bob").token)
+        let app = ImagineApp(configuration: configuration, metricsFactory: PrometheusMetricsFactory(registry: registry), now: clock.now,
+                             loader: loader)
+        let base = try await GatewayHarness.make(registry: registry, apps: [app], users: ["ann", "bob"])
+        return ImagineHarness(base: base, app: app)
     }
 
-    /// A harness with the fake generator and the real MiniLM.
+/// A harness with the fake generator and the real MiniLM.
     static func fake(_ configuration: ImagineConfiguration = ImagineConfiguration(), generator: FakeGenerator = FakeGenerator(),
                      clock: TestClock = TestClock()) async throws -> ImagineHarness {
         let encoder = try TestModels.encoder()
@@ -149,49 +137,17 @@ struct ImagineHarness {
     func service() throws -> ImagineService { try app.holder.service() }
 
     func test<Value: Sendable>(_ test: @Sendable (any TestClientProtocol) async throws -> Value) async throws -> Value {
-        try await gateway.makeApplication(services: [runtime]).test(.router) { client in try await test(client) }
+        try await base.test(test)
     }
 }
 
 extension TestClientProtocol {
-    func send(_ method: HTTPRequest.Method, _ uri: String, token: String? = nil, json: String? = nil,
-              headers: HTTPFields = [:]) async throws -> TestResponse {
-        var fields = headers
-        if let token { fields[.authorization] = "Bearer \(token)" }
-        var body: ByteBuffer?
-        if let json {
-            fields[.contentType] = "application/json"
-            body = ByteBuffer(string: json)
-        }
-        return try await executeRequest(uri: uri, method: method, headers: fields, body: body)
-    }
-
     /// `POST /v1/apps/imagine/images` with a JSON object of `fields`.
     func imagine(_ fields: [String: JSONValue], token: String, headers: HTTPFields = [:]) async throws -> TestResponse {
-        try await send(.post, "/v1/apps/imagine/images", token: token,
-                       json: String(decoding: JSONValue.object(fields).encoded(), as: UTF8.self), headers: headers)
+        try await send(.post, "/v1/apps/imagine/images", token: token, jsonValue: .object(fields), headers: headers)
     }
 }
 
 extension TestResponse {
-    var text: String { String(buffer: body) }
-    func json() throws -> JSONValue { try JSONValue.parse(Data(text.utf8)) }
     var cacheHeader: String? { headers[HTTPField.Name("X-Cache")!] }
-}
-
-/// Polls `condition` every 10 ms until it holds (30 s safety net).
-func eventually(_ what: String, _ condition: @Sendable () async throws -> Bool) async throws {
-    let deadline = ContinuousClock.now + .seconds(30)
-    while ContinuousClock.now < deadline {
-        if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(10))
-    }
-    Issue.record("timed out waiting for \(what)")
-}
-
-extension JSONValue {
-    var arrayValue: [JSONValue]? {
-        if case .array(let values) = self { return values }
-        return nil
-    }
 }

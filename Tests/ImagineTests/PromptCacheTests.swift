@@ -18,10 +18,12 @@ struct PromptCacheTests {
         let primitives = Primitives.memory()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("imagine-vectors-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
+        // Each open is a restart: a new file vector store on the same folder, the same tables and objects.
         func open() async throws -> ImagineService {
-            try await ImagineService.open(primitives: primitives, configuration: ImagineConfiguration(), generator: FakeGenerator(),
-                                          embedder: encoder, vectorDirectory: directory, metrics: ImagineMetrics(factory: nil),
-                                          now: { Date() })
+            var restarted = primitives
+            restarted.vectors = try FileVectorStore(directory: directory)
+            return try await ImagineService.open(primitives: restarted, configuration: ImagineConfiguration(), generator: FakeGenerator(),
+                                                 embedder: encoder, metrics: ImagineMetrics(factory: nil), now: { Date() })
         }
         let first = try await open()
         let stored = try await first.cache.store(png: Data([1, 2, 3]), parameters: Self.parameters(Prompts.cat),

@@ -1,4 +1,5 @@
 import AerieCore
+import AerieHTTPTesting
 import AerieFunctions
 import AerieML
 import AerieTesting
@@ -72,11 +73,11 @@ struct PipelineAppTests {
             #expect(document["metrics"]?["accuracy"]?.numberValue ?? 0 >= 0.85)
 
             let models = try await client.send(.get, "/v1/apps/pipeline/models", token: harness.annToken).json()
-            let listed = try #require(models["items"]?.array.first)
+            let listed = try #require(models["items"]?.arrayValue?.first)
             #expect(listed["name"] == .string("iris"))
             #expect(listed["classes"] == .array(["setosa", "versicolor", "virginica"]))
-            #expect(listed["metrics"]?["confusion"]?.array.count == 3)
-            #expect(listed["features"]?.array.count == 4)
+            #expect(listed["metrics"]?["confusion"]?.arrayValue?.count == 3)
+            #expect(listed["features"]?.arrayValue?.count == 4)
 
             let predicted = try await client.send(.post, "/v1/apps/pipeline/models/iris/predict", token: harness.annToken, json: """
                 {"rows": [{"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2},
@@ -86,7 +87,7 @@ struct PipelineAppTests {
             let result = try predicted.json()
             #expect(result["predictions"] == .array(["setosa", "virginica"]))
             #expect(result["version"] == .number(1))
-            let probabilities = try #require(result["probabilities"]?.array.first?.objectValue)
+            let probabilities = try #require(result["probabilities"]?.arrayValue?.first?.objectValue)
             #expect(Set(probabilities.keys) == ["setosa", "versicolor", "virginica"])
             #expect(abs(probabilities.values.compactMap(\.numberValue).reduce(0, +) - 1) < 1e-9)
         }
@@ -120,7 +121,7 @@ struct PipelineAppTests {
             #expect(dataset["stage"] == .string("ready"), "\(dataset)")
             #expect(dataset["options"]?["model"] == .string("logistic-regression"))
             #expect(dataset["model"]?["parameters"]?["C"] == .string("10"))
-            #expect(dataset["report"]?["features"]?.array.first?["categories"] == .array(["green", "orange", "red", "yellow"]))
+            #expect(dataset["report"]?["features"]?.arrayValue?.first?["categories"] == .array(["green", "orange", "red", "yellow"]))
 
             let good = try await client.send(.post, "/v1/apps/pipeline/models/fruit/predict", token: harness.annToken,
                                              json: #"{"rows": [{"color": "yellow", "weight": 91, "diameter": 6.0}]}"#)
@@ -162,7 +163,7 @@ struct PipelineAppTests {
             #expect(model["classes"] == nil || model["classes"] == .null)
             let predicted = try await client.send(.post, "/v1/apps/pipeline/models/line/predict", token: harness.annToken,
                                                   json: #"{"rows": [{"x": 5, "noise": 3}]}"#).json()
-            let value = try #require(predicted["predictions"]?.array.first?.numberValue)
+            let value = try #require(predicted["predictions"]?.arrayValue?.first?.numberValue)
             #expect(abs(value - 10.25) < 1.5)
             #expect(predicted["probabilities"] == nil)
         }
@@ -177,11 +178,11 @@ struct PipelineAppTests {
             #expect(try await client.upload(fruitCSV, query: "name=fruit&target=label&model=naive-bayes", token: harness.annToken).status == .accepted)
             let second = try await client.finished("fruit", token: harness.annToken, version: 2)
             #expect(second["stage"] == .string("ready"), "\(second)")
-            #expect(second["versions"]?.array.map { $0["version"] } == [.number(2), .number(1)])
+            #expect(second["versions"]?.arrayValue?.map { $0["version"] } == [.number(2), .number(1)])
             #expect(second["serving_version"] == .number(2))
-            let listed = try await client.send(.get, "/v1/apps/pipeline/datasets", token: harness.annToken).json()["items"]?.array ?? []
+            let listed = try await client.send(.get, "/v1/apps/pipeline/datasets", token: harness.annToken).json()["items"]?.arrayValue ?? []
             #expect(listed.count == 1)
-            #expect(listed.first?["versions"]?.array.count == 2)
+            #expect(listed.first?["versions"]?.arrayValue?.count == 2)
             let model = try await client.send(.get, "/v1/apps/pipeline/models/fruit", token: harness.annToken).json()
             #expect(model["kind"] == .string("naive-bayes"))
             #expect(model["versions"] == .array([.number(2), .number(1)]))
@@ -214,7 +215,7 @@ struct PipelineAppTests {
     func badInputs(name: String, data: Data, reason: String) async throws {
         let harness = try await PipelineHarness.make()
         try await harness.test { client in
-            let accepted = try await client.send(.post, "/v1/apps/pipeline/datasets?name=\(name)", token: harness.annToken, body: data)
+            let accepted = try await client.send(.post, "/v1/apps/pipeline/datasets?name=\(name)", token: harness.annToken, body: data, contentType: "text/csv")
             #expect(accepted.status == .accepted, "\(accepted.text)")
             let dataset = try await client.finished(name, token: harness.annToken)
             #expect(dataset["stage"] == .string("failed"))

@@ -9,7 +9,6 @@ public actor MemoryEventLog: EventLog {
     public init() {}
 
     public func append(topic: String, _ events: [OutgoingEvent]) async throws -> [Int64] {
-        try Self.validateTopic(topic)
         guard !events.isEmpty else { return [] }
         var records = topicEvents[topic] ?? []
         let now = Date()
@@ -25,9 +24,6 @@ public actor MemoryEventLog: EventLog {
     }
 
     public func read(topic: String, from offset: Int64, limit: Int) async throws -> [EventRecord] {
-        try Self.validateTopic(topic)
-        try Self.validateOffset(offset)
-        try Self.validateLimit(limit)
         guard let records = topicEvents[topic], offset < Int64(records.count) else { return [] }
         let start = Int(offset)
         let end = min(records.count, start + limit)
@@ -39,14 +35,10 @@ public actor MemoryEventLog: EventLog {
     }
 
     public func topic(_ name: String) async throws -> TopicInfo? {
-        try Self.validateTopic(name)
         return topicEvents[name].map { TopicInfo(name: name, nextOffset: Int64($0.count)) }
     }
 
     public func commit(group: String, topic: String, offset: Int64) async throws {
-        try Self.validateGroup(group)
-        try Self.validateTopic(topic)
-        try Self.validateOffset(offset)
         let end = Int64(topicEvents[topic]?.count ?? 0)
         guard offset <= end else {
             throw AerieError.invalid(
@@ -57,32 +49,14 @@ public actor MemoryEventLog: EventLog {
     }
 
     public func committedOffset(group: String, topic: String) async throws -> Int64? {
-        try Self.validateGroup(group)
-        try Self.validateTopic(topic)
         return committed[topic]?[group]?.offset
     }
 
     public func consumerOffsets(topic: String?) async throws -> [ConsumerOffset] {
-        if let topic { try Self.validateTopic(topic) }
         let topics = topic.map { [$0] } ?? committed.keys.sorted()
         return topics.flatMap { name in
             (committed[name] ?? [:]).values.sorted { $0.group < $1.group }
         }
     }
 
-    static func validateGroup(_ group: String) throws {
-        try TableSchema.validateName(group, what: "Consumer group name", field: "group")
-    }
-
-    static func validateOffset(_ offset: Int64) throws {
-        guard offset >= 0 else {
-            throw AerieError.invalid("Offset \(offset) is negative; offsets start at 0.", field: "offset")
-        }
-    }
-
-    static func validateLimit(_ limit: Int) throws {
-        guard limit >= 1 else {
-            throw AerieError.invalid("limit must be at least 1 (got \(limit)).", field: "limit")
-        }
-    }
 }

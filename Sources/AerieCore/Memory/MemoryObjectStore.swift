@@ -26,7 +26,6 @@ public actor MemoryObjectStore: ObjectStore {
     }
 
     public func createBucket(_ name: String) async throws -> BucketInfo {
-        try ObjectNames.validateBucket(name)
         guard buckets[name] == nil else {
             throw AerieError(.alreadyExists, "Bucket \"\(name)\" already exists. Use it, or pick another name.")
         }
@@ -36,7 +35,6 @@ public actor MemoryObjectStore: ObjectStore {
     }
 
     public func deleteBucket(_ name: String) async throws {
-        try ObjectNames.validateBucket(name)
         let bucket = try existing(name)
         guard bucket.objects.isEmpty else {
             throw AerieError(.conflict, "Bucket \"\(name)\" still holds \(bucket.objects.count) object(s). Delete them first.")
@@ -49,15 +47,12 @@ public actor MemoryObjectStore: ObjectStore {
     }
 
     public func bucket(_ name: String) async throws -> BucketInfo? {
-        try ObjectNames.validateBucket(name)
         return buckets[name]?.info
     }
 
     public nonisolated func put<Body: AsyncSequence & Sendable>(
         bucket: String, key: String, body: Body, attributes: ObjectAttributes, maxSize: Int64
     ) async throws -> ObjectInfo where Body.Element == Data {
-        try ObjectNames.validateBucket(bucket)
-        try ObjectNames.validateKey(key)
         try await requireBucket(bucket)
         // Collect the stream outside the actor; nothing is stored unless all of it arrives within the limit.
         var data = Data()
@@ -84,14 +79,10 @@ public actor MemoryObjectStore: ObjectStore {
     }
 
     public func head(bucket: String, key: String) async throws -> ObjectInfo? {
-        try ObjectNames.validateBucket(bucket)
-        try ObjectNames.validateKey(key)
         return try existing(bucket).objects[Array(key.utf8)]?.info
     }
 
     public func delete(bucket: String, key: String) async throws -> Bool {
-        try ObjectNames.validateBucket(bucket)
-        try ObjectNames.validateKey(key)
         _ = try existing(bucket)
         guard let removed = buckets[bucket]?.objects.removeValue(forKey: Array(key.utf8)) else { return false }
         let info = removed.info
@@ -101,14 +92,7 @@ public actor MemoryObjectStore: ObjectStore {
     }
 
     public func list(bucket: String, _ request: ListObjectsRequest) async throws -> ObjectListing {
-        try ObjectNames.validateBucket(bucket)
         let objects = try existing(bucket).objects
-        guard request.limit >= 1 else {
-            throw AerieError.invalid("limit must be at least 1 (got \(request.limit)).", field: "limit")
-        }
-        if let delimiter = request.delimiter, delimiter.isEmpty {
-            throw AerieError.invalid("The delimiter must not be empty; leave it out to list without one.", field: "delimiter")
-        }
         let after = try request.cursor.map(ListingCursor.decode)
         let prefix = Array(request.prefix.utf8)
         let delimiter = request.delimiter.map { Array($0.utf8) }
@@ -183,8 +167,6 @@ public actor MemoryObjectStore: ObjectStore {
     }
 
     private func object(bucket: String, key: String) throws -> StoredObject {
-        try ObjectNames.validateBucket(bucket)
-        try ObjectNames.validateKey(key)
         guard let object = try existing(bucket).objects[Array(key.utf8)] else {
             throw AerieError.notFound("Object \"\(key)\" does not exist in bucket \"\(bucket)\".")
         }

@@ -47,7 +47,6 @@ public actor MemoryQueueStore: QueueStore {
     public init() {}
 
     public func createQueue(_ configuration: QueueConfiguration) async throws {
-        try configuration.validate()
         if queues[configuration.name] != nil {
             queues[configuration.name]?.configuration = configuration
         } else {
@@ -61,7 +60,6 @@ public actor MemoryQueueStore: QueueStore {
     }
 
     public func queue(_ name: String) async throws -> QueueConfiguration? {
-        try QueueConfiguration.validateName(name)
         return queues[name]?.configuration
     }
 
@@ -85,9 +83,6 @@ public actor MemoryQueueStore: QueueStore {
     }
 
     public func send(queue name: String, _ messages: [OutgoingMessage], now: Date) async throws -> [String] {
-        for message in messages where message.delay < .zero {
-            throw AerieError.invalid("A message's delay must not be negative.", field: "delay")
-        }
         return try withQueue(name) { queue in
             Self.send(messages, to: &queue, now: now)
         }
@@ -114,10 +109,6 @@ public actor MemoryQueueStore: QueueStore {
 
     public func receive(queue name: String, max: Int, visibilityTimeout: Duration?, now: Date) async throws -> [ReceivedMessage] {
         _ = try existing(name)
-        guard max >= 1 else { throw AerieError.invalid("max must be at least 1 (got \(max)).", field: "max") }
-        if let visibilityTimeout, visibilityTimeout <= .zero {
-            throw AerieError.invalid("The visibility timeout must be positive.", field: "visibility_timeout")
-        }
         return try withQueue(name) { queue in
             Self.receive(from: &queue, max: max, visibilityTimeout: visibilityTimeout, now: now)
         }
@@ -158,7 +149,6 @@ public actor MemoryQueueStore: QueueStore {
     }
 
     public func nack(queue name: String, receipt: String, error: String?, delay: Duration?, now: Date) async throws {
-        if let delay, delay < .zero { throw AerieError.invalid("The delay must not be negative.", field: "delay") }
         try withQueue(name) { queue in
             let id = try Self.delivery(receipt, in: queue)
             guard var message = queue.messages[id] else { throw Self.stale(receipt) }
@@ -176,7 +166,6 @@ public actor MemoryQueueStore: QueueStore {
     }
 
     public func extendVisibility(queue name: String, receipt: String, by duration: Duration, now: Date) async throws {
-        guard duration >= .zero else { throw AerieError.invalid("The visibility extension must not be negative.", field: "by") }
         try withQueue(name) { queue in
             let id = try Self.delivery(receipt, in: queue)
             queue.messages[id]?.visibleAt = now.adding(duration)
@@ -185,7 +174,6 @@ public actor MemoryQueueStore: QueueStore {
 
     public func deadLetters(queue name: String, limit: Int, cursor: String?) async throws -> Page<DeadLetter> {
         let queue = try existing(name)
-        guard limit >= 1 else { throw AerieError.invalid("limit must be at least 1 (got \(limit)).", field: "limit") }
         var after: Int64 = -1
         if let cursor {
             guard let data = Base64URL.decode(cursor), let text = String(data: data, encoding: .utf8), let value = Int64(text) else {
@@ -216,14 +204,12 @@ public actor MemoryQueueStore: QueueStore {
     // MARK: - Internals
 
     private func existing(_ name: String) throws -> Queue {
-        try QueueConfiguration.validateName(name)
         guard let queue = queues[name] else { throw Self.missing(name) }
         return queue
     }
 
     /// Runs `body` on the named queue in place (taken out of the dictionary meanwhile, so it is not copied on write).
     private func withQueue<T>(_ name: String, _ body: (inout Queue) throws -> T) throws -> T {
-        try QueueConfiguration.validateName(name)
         guard var queue = queues.removeValue(forKey: name) else { throw Self.missing(name) }
         defer { queues[name] = queue }
         return try body(&queue)

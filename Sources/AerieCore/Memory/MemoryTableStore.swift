@@ -18,7 +18,6 @@ public actor MemoryTableStore: TableStore {
     public init() {}
 
     public func createTable(_ schema: TableSchema) async throws {
-        try schema.validate()
         if let existing = tables[schema.name] {
             guard existing.schema == schema else {
                 throw AerieError(.alreadyExists, "Table \"\(schema.name)\" already exists with a different schema. Delete it first or use another name.")
@@ -38,7 +37,6 @@ public actor MemoryTableStore: TableStore {
     }
 
     public func table(_ name: String) async throws -> TableSchema? {
-        try TableSchema.validateName(name, what: "Table name", field: "table")
         return tables[name]?.schema
     }
 
@@ -72,9 +70,6 @@ public actor MemoryTableStore: TableStore {
     public func query(table name: String, _ query: TableQuery) async throws -> Page<StoredItem> {
         let table = try existing(name)
         let schema = table.schema
-        guard query.limit >= 1 else {
-            throw AerieError.invalid("limit must be at least 1 (got \(query.limit)).", field: "limit")
-        }
         let index = try schema.index(for: query)
         let after = try query.cursor.map(QueryPosition.decode)
         let partition = Array(query.partition.sortable.utf8)
@@ -122,7 +117,6 @@ public actor MemoryTableStore: TableStore {
     // MARK: - Internals
 
     private func existing(_ name: String) throws -> Table {
-        try TableSchema.validateName(name, what: "Table name", field: "table")
         guard let table = tables[name] else {
             throw AerieError.notFound("Table \"\(name)\" does not exist. Create it first.")
         }

@@ -6,7 +6,8 @@ extension Primitives {
             objects: MemoryObjectStore(events: events),
             tables: MemoryTableStore(),
             queues: MemoryQueueStore(),
-            events: events
+            events: events,
+            vectors: MemoryVectorStore()
         )
     }
 }

@@ -1,6 +1,6 @@
-/// The Vectors primitive: float vectors by id, each with a little metadata, searched for the `k` most
-/// similar to a query. AerieVectors' `VectorIndex` implements it on BLAS (exact) and HNSW (approximate)
-/// with its own snapshot and log files; apps code against this protocol.
+/// One collection of the Vectors primitive: float vectors by id, each with a little metadata, searched for the
+/// `k` most similar to a query. A ``VectorStore`` hands out collections by name; apps code against this
+/// protocol, never a concrete index.
 ///
 /// Metadata values are ``KeyValue``s (strings and numbers) so that a ``VectorFilter`` can compare them:
 /// a semantic prompt cache, for instance, stores a prompt's embedding with
@@ -15,16 +15,21 @@ public protocol Vectors: Sendable {
     var count: Int { get async throws }
 
     /// Adds the records, or replaces the vector and metadata of ids already stored, in one write.
-    /// Throws `invalid-argument` for a vector of the wrong length or with NaN/infinity (nothing is written then).
+    /// Throws `invalid-argument` for a vector of the wrong length or with NaN/infinity, or an invalid id
+    /// (nothing is written then).
     func upsert(_ records: [VectorRecord]) async throws
 
     /// Removes the ids that are stored; returns how many were.
     @discardableResult
     func remove(ids: [String]) async throws -> Int
 
+    /// The stored record of `id` (its vector as stored: unit length for `.cosine`), or `nil`.
+    func get(_ id: String) async throws -> VectorRecord?
+
     /// The `k` best matches for `query`, best first, among the vectors whose metadata satisfies `filter`
-    /// (all of them when `nil`). An index may answer unfiltered searches approximately above a size it documents.
-    func search(_ query: [Float], k: Int, filter: VectorFilter?) async throws -> [VectorMatch]
+    /// (all of them when `nil`). Unless `exact` is set, a driver may answer unfiltered searches approximately
+    /// above a size it documents.
+    func search(_ query: [Float], k: Int, filter: VectorFilter?, exact: Bool) async throws -> [VectorMatch]
 }
 
 extension Vectors {
@@ -39,18 +44,30 @@ extension Vectors {
         try await remove(ids: [id]) > 0
     }
 
+    /// The `k` best matches for `query` among the vectors whose metadata satisfies `filter`.
+    public func search(_ query: [Float], k: Int, filter: VectorFilter?) async throws -> [VectorMatch] {
+        try await search(query, k: k, filter: filter, exact: false)
+    }
+
     /// The `k` best matches for `query` among all vectors.
     public func search(_ query: [Float], k: Int) async throws -> [VectorMatch] {
-        try await search(query, k: k, filter: nil)
+        try await search(query, k: k, filter: nil, exact: false)
+    }
+
+    /// Whether `id` is stored.
+    public func contains(_ id: String) async throws -> Bool {
+        try await get(id) != nil
     }
 }
 
-/// How a query is scored against the stored vectors; larger scores are closer.
+/// How a query is scored against the stored vectors. The score is always a similarity: larger is closer.
 public enum VectorMetric: String, Sendable, Hashable, Codable, CaseIterable {
-    /// Cosine similarity: vectors are stored normalised to unit length and the query is normalised.
+    /// Cosine similarity in [-1, 1]: vectors are stored normalised to unit length and the query is normalised.
     case cosine
     /// The plain inner product of the vectors as given.
-    case innerProduct = "inner-product"
+    case dot
+    /// The negated Euclidean distance (0 for an identical vector, more negative the farther away).
+    case euclidean
 }
 
 /// A vector to store, with its id and metadata.
@@ -69,7 +86,7 @@ public struct VectorRecord: Sendable, Hashable {
 /// One search hit.
 public struct VectorMatch: Sendable, Hashable {
     public var id: String
-    /// The similarity by the index's metric (cosine or inner product); larger is closer.
+    /// The similarity by the collection's metric; larger is closer.
     public var score: Float
     public var metadata: [String: KeyValue]
 

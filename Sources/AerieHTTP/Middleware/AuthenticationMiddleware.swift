@@ -1,3 +1,4 @@
+import AerieAuth
 import AerieCore
 import HTTPTypes
 import Hummingbird
@@ -26,7 +27,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
                   let session = try? await auth.authenticate(session: token) {
             context.identity = session.identity
             context.expectedCSRFToken = session.csrfToken
-            context.csrfHeaderVerified = request.headers[.csrfToken].map { AuthService.constantTimeEqual($0, session.csrfToken) } ?? false
+            context.csrfHeaderVerified = request.headers[.csrfToken].map { Secrets.constantTimeEqual($0, session.csrfToken) } ?? false
         }
         if let identity = context.identity {
             context.logger[metadataKey: "user"] = .string(identity.username)
@@ -42,7 +43,7 @@ extension AerieRequestContext {
     public func verifyCSRF(formToken: String?) throws {
         guard identity?.credential == .session else { return }
         if csrfHeaderVerified { return }
-        guard let expected = expectedCSRFToken, let formToken, AuthService.constantTimeEqual(formToken, expected) else {
+        guard let expected = expectedCSRFToken, let formToken, Secrets.constantTimeEqual(formToken, expected) else {
             throw AerieError(.forbidden, "The form's CSRF token is missing or does not match the session; reload the page and submit again.")
         }
     }

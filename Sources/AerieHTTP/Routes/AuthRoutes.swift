@@ -1,17 +1,39 @@
+import AerieAuth
 import AerieCore
 import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
 
-/// Sign-in, the caller's identity, users and API keys (admin), and the page session helpers.
+/// Sign-in (throttled per user name and address), optional self sign-up, password change, the caller's identity,
+/// users and API keys (admin), and the page session helpers.
 struct AuthRoutes {
     let auth: AuthService
     let configuration: GatewayConfiguration
+    let throttle: LoginThrottle
 
     struct LoginRequest: Decodable {
         var username: String
         var password: String
+    }
+
+    struct PasswordChange: Decodable {
+        var current: String
+        var new: String
+    }
+
+    /// Checks `username` and `password` through the throttle: 429 with `Retry-After` while the name or the address is
+    /// throttled; otherwise the user, or nil for a wrong password (counted as a failure).
+    func throttledVerify(username: String, password: String, address: String?) async throws -> UserRecord? {
+        if let refusal = await throttle.check(username: username, address: address) {
+            throw HTTPProblem.rateLimited(refusal.reason, retryAfter: refusal.retryAfter)
+        }
+        guard let user = try await auth.verifyPassword(username: username, password: password) else {
+            await throttle.recordFailure(username: username, address: address)
+            return nil
+        }
+        await throttle.recordSuccess(username: user.username)
+        return user
     }
 
     struct CreateUserRequest: Decodable {
@@ -42,13 +64,48 @@ struct AuthRoutes {
     var routes: [GatewayRoute] {
         let limit = configuration.maxJSONBodySize
         return [
-            GatewayRoute(.post, "/v1/auth/login", summary: "Sign in with a user name and password; returns a bearer token",
-                         tag: "auth", access: .anyone, request: .json("LoginRequest"), response: .json("Token")) { [auth] request, _ in
+            GatewayRoute(.post, "/v1/auth/login",
+                         summary: "Sign in with a user name and password; returns a bearer token (429 after repeated failures)",
+                         tag: "auth", access: .anyone, request: .json("LoginRequest"), response: .json("Token"),
+                         statuses: [401, 429]) { [self] request, context in
                 let login = try await request.decodeJSON(LoginRequest.self, limit: limit)
-                guard let user = try await auth.verifyPassword(username: login.username, password: login.password) else {
+                guard let user = try await throttledVerify(username: login.username, password: login.password, address: context.remoteAddress) else {
                     throw AerieError(.unauthenticated, "The user name or password is wrong, or the user is disabled.")
                 }
                 return try Response.json(try await auth.issueToken(for: user.username))
+            },
+            GatewayRoute(.post, "/v1/auth/signup",
+                         summary: "Create your own user (role user) when the server allows sign-up; the password needs at least 10 characters",
+                         tag: "auth", access: .anyone, request: .json("LoginRequest"), status: 201, response: .json("User"),
+                         statuses: [403, 409, 422, 429]) { [self] request, context in
+                guard configuration.allowSignup else {
+                    throw AerieError(.forbidden, "Sign-up is off on this server; ask an admin for a user, or start it with `aerie serve --allow-signup`.")
+                }
+                let address = context.remoteAddress
+                if let refusal = await throttle.check(username: nil, address: address) {
+                    throw HTTPProblem.rateLimited(refusal.reason, retryAfter: refusal.retryAfter)
+                }
+                await throttle.recordAttempt(address: address)
+                let body = try await request.decodeJSON(LoginRequest.self, limit: limit)
+                let user = try await auth.signUp(username: body.username, password: body.password)
+                return try Response.json(user, status: .created, headers: [.location: "/v1/users/\(user.username)"])
+            },
+            GatewayRoute(.post, "/v1/auth/password",
+                         summary: "Change your own password; tokens and sessions issued before stop working, the answer carries a new token",
+                         tag: "auth", access: .authenticated(keyScope: nil), request: .json("PasswordChange"), response: .json("Token"),
+                         statuses: [422]) { [auth, configuration] request, context in
+                let identity = try context.requireIdentity()
+                guard identity.credential != .apiKey else {
+                    throw AerieError(.forbidden, "An API key cannot change its owner's password; sign in as the user.")
+                }
+                let body = try await request.decodeJSON(PasswordChange.self, limit: limit)
+                try await auth.changePassword(username: identity.username, current: body.current, new: body.new)
+                var response = try Response.json(try await auth.issueToken(for: identity.username))
+                if identity.credential == .session {
+                    // The old session ended with the change: a page keeps working on a fresh one.
+                    SessionCookies(configuration: configuration.cookies).set(try await auth.createSession(for: identity.username), on: &response)
+                }
+                return response
             },
             GatewayRoute(.get, "/v1/auth/me", summary: "Who the caller is", tag: "auth", access: .authenticated(keyScope: nil),
                          response: .json("Me")) { _, context in
@@ -89,12 +146,12 @@ struct AuthRoutes {
                 return Response.empty(.noContent)
             },
             GatewayRoute(.post, "/console/login", summary: "Page sign-in form: sets the session and CSRF cookies and redirects",
-                         tag: "console", access: .anyone, request: .form, status: 303) { [auth, configuration] request, _ in
+                         tag: "console", access: .anyone, request: .form, status: 303, statuses: [429]) { [self] request, context in
                 let form = try await FormFields(request: request, limit: limit)
                 try SessionCookies.verifyLoginCSRF(request: request, formToken: form["csrf_token"])
                 let next = form["next"].flatMap(Self.localRedirect) ?? "/console"
                 guard let username = form["username"], let password = form["password"],
-                      let user = try await auth.verifyPassword(username: username, password: password) else {
+                      let user = try await throttledVerify(username: username, password: password, address: context.remoteAddress) else {
                     return Response.empty(.seeOther, headers: [.location: "/console/login?error=1"])
                 }
                 let session = try await auth.createSession(for: user.username)
@@ -169,7 +226,7 @@ public struct SessionCookies: Sendable {
 
     /// A fresh random token for the sign-in form.
     public static func newLoginCSRFToken() -> String {
-        AuthService.hex(AuthService.randomBytes(24))
+        Secrets.hex(Secrets.randomBytes(24))
     }
 
     /// Sets the sign-in CSRF cookie; the same token goes into the form's hidden `csrf_token` field.
@@ -181,7 +238,7 @@ public struct SessionCookies: Sendable {
     /// Checks the sign-in form's `csrf_token` field against the cookie; throws `.forbidden` when they differ.
     public static func verifyLoginCSRF(request: Request, formToken: String?) throws {
         guard let expected = request.cookies[loginCSRFName]?.value, !expected.isEmpty, let formToken,
-              AuthService.constantTimeEqual(formToken, expected) else {
+              Secrets.constantTimeEqual(formToken, expected) else {
             throw AerieError(.forbidden, "The sign-in form is missing its CSRF token or did not come from this site; reload /console/login and sign in again.")
         }
     }

@@ -1,3 +1,4 @@
+import AerieAuth
 import AerieCore
 import HTTPTypes
 import Hummingbird
@@ -74,11 +75,14 @@ public struct GatewayRoute: Sendable {
     public var response: BodySpec?
     /// Query parameters (name, description) for the document.
     public var query: [(name: String, description: String)]
+    /// Statuses the route answers besides `status` and those every route of its kind may answer
+    /// (``documentedStatuses``): another success (a `200` beside a `201`) or a route-specific problem (`409`, `422`).
+    public var statuses: [Int]
     public var handler: Handler
 
     public init(_ method: HTTPRequest.Method, _ path: String, summary: String, tag: String, access: Access,
                 request: BodySpec? = nil, status: Int = 200, response: BodySpec? = nil,
-                query: [(name: String, description: String)] = [], handler: @escaping Handler) {
+                query: [(name: String, description: String)] = [], statuses: [Int] = [], handler: @escaping Handler) {
         self.method = method
         self.path = path
         self.summary = summary
@@ -88,7 +92,26 @@ public struct GatewayRoute: Sendable {
         self.status = status
         self.response = response
         self.query = query
+        self.statuses = statuses
         self.handler = handler
+    }
+
+    /// Every status the route can answer, for the OpenAPI document: its success, the declared ``statuses``, and those
+    /// its shape implies (400/413/415 for a JSON body, 400 for query parameters, 401/403/429 behind authentication,
+    /// 404 for a path parameter, 500 always).
+    public var documentedStatuses: [Int] {
+        var result: Set<Int> = [status, 500]
+        result.formUnion(statuses)
+        if case .json = request { result.formUnion([400, 413, 415]) }
+        if request == .binary { result.insert(413) }
+        if !query.isEmpty { result.insert(400) }
+        if !pathParameters.isEmpty { result.insert(404) }
+        switch access {
+        case .anyone: break
+        case .authenticated(nil): result.formUnion([401, 429])
+        default: result.formUnion([401, 403, 429])
+        }
+        return result.sorted()
     }
 
     /// The path as OpenAPI writes it: `**` becomes `{key}`.

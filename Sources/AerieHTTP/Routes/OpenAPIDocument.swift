@@ -61,9 +61,18 @@ public struct OpenAPIDocument: Sendable {
             operation["requestBody"] = .object(["required": true, "content": content(request)])
         }
         var responses: [String: JSONValue] = [:]
-        var success: [String: JSONValue] = ["description": .string(statusText(route.status))]
-        if let response = route.response { success["content"] = content(response) }
-        responses[String(route.status)] = .object(success)
+        for status in route.documentedStatuses {
+            if status < 400 {
+                var success: [String: JSONValue] = ["description": .string(statusText(status))]
+                if let response = route.response, status != 204, status != 304 { success["content"] = content(response) }
+                responses[String(status)] = .object(success)
+            } else {
+                responses[String(status)] = .object([
+                    "description": .string(ProblemType.forStatus(status).title),
+                    "content": .object(["application/problem+json": .object(["schema": ref("Problem")])]),
+                ])
+            }
+        }
         responses["default"] = .object([
             "description": "A problem (RFC 9457).",
             "content": .object(["application/problem+json": .object(["schema": ref("Problem")])]),
@@ -101,6 +110,7 @@ public struct OpenAPIDocument: Sendable {
         case 204: "No content"
         case 206: "Partial content"
         case 303: "See other"
+        case 304: "Not modified"
         default: "Status \(status)"
         }
     }

@@ -1,3 +1,4 @@
+import AerieAuth
 import AerieCore
 import Foundation
 import Hummingbird

@@ -1,3 +1,4 @@
+import AerieAuth
 import AerieCore
 import Foundation
 import HTTPTypes
@@ -50,7 +51,7 @@ public struct PageAssets: Sendable {
         let staticFolder = folder.appendingPathComponent("static")
         for name in (try? manager.contentsOfDirectory(atPath: staticFolder.path)) ?? [] {
             guard let data = manager.contents(atPath: staticFolder.appendingPathComponent(name).path) else { continue }
-            let digest = AuthService.sha256Hex(String(decoding: data, as: UTF8.self)).prefix(16)
+            let digest = Secrets.sha256Hex(String(decoding: data, as: UTF8.self)).prefix(16)
             files[name] = StaticFile(contentType: contentType(of: name), body: ByteBuffer(bytes: data), etag: "\"\(digest)\"")
         }
         return PageAssets(library: library, files: files)

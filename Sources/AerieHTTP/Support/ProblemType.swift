@@ -44,6 +44,8 @@ public struct ProblemType: Sendable, Hashable {
         meaning: "The route takes a JSON body; send it with `Content-Type: application/json`.")
     public static let rangeNotSatisfiable = ProblemType(slug: "range-not-satisfiable", status: 416, title: "Range not satisfiable",
         meaning: "The `Range` header asks for bytes outside the object; `Content-Range` gives its size.")
+    public static let unprocessable = ProblemType(slug: "unprocessable", status: 422, title: "Unprocessable content",
+        meaning: "The request is well formed but cannot be applied as given, e.g. a vector whose length is not the collection's dimensions or a password shorter than 10 characters.")
     public static let rateLimited = ProblemType(slug: "rate-limited", status: 429, title: "Too many requests",
         meaning: "The caller's rate limit or a function's waiting line is full. Retry after the seconds in `Retry-After`.")
     public static let `internal` = ProblemType(slug: "internal", status: 500, title: "Internal error",
@@ -58,7 +60,7 @@ public struct ProblemType: Sendable, Hashable {
     /// Every problem type the gateway uses, in status order.
     public static let all: [ProblemType] = [
         .invalidArgument, .unauthenticated, .forbidden, .notFound, .methodNotAllowed, .alreadyExists, .conflict, .cancelled,
-        .conditionFailed, .tooLarge, .unsupportedMediaType, .rangeNotSatisfiable, .rateLimited, .internal, .functionFailed,
+        .conditionFailed, .tooLarge, .unsupportedMediaType, .rangeNotSatisfiable, .unprocessable, .rateLimited, .internal, .functionFailed,
         .unavailable, .timedOut,
     ]
 
@@ -73,6 +75,7 @@ public struct ProblemType: Sendable, Hashable {
         case .conflict: .conflict
         case .conditionFailed: .conditionFailed
         case .tooLarge: .tooLarge
+        case .unprocessable: .unprocessable
         case .rateLimited: .rateLimited
         case .timedOut: .timedOut
         case .cancelled: .cancelled

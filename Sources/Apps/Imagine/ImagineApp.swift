@@ -2,6 +2,7 @@ import AerieCore
 import AerieDiffusion
 import AerieFunctions
 import AerieHTTP
+import AerieONNX
 import AerieText
 import CoreMetrics
 import Foundation
@@ -14,8 +15,8 @@ import Synchronization
 /// prompt is at least ``ImagineConfiguration/threshold`` similar (`X-Cache: hit`); otherwise the function
 /// `imagine-generate` runs the diffusion model (`X-Cache: miss`). Storage: table `imagine_images` (each user's
 /// records), table `imagine_cache` (stored images and cache entries, reference-counted), table `imagine_settings`
-/// (the URL-signing secret), bucket `imagine` (`images/<sha256>.png`) and the vector index under
-/// `<data>/imagine/vectors`.
+/// (the URL-signing secret), bucket `imagine` (`images/<sha256>.png`) and the vector collection `imagine_prompts`
+/// (``PromptCache/collection``) of the platform's Vectors primitive.
 ///
 /// When the diffusion model or MiniLM is not installed the app still starts: its routes answer 503 problem+json
 /// naming the command that installs what is missing.
@@ -27,29 +28,25 @@ public struct ImagineApp: AerieHTTPApp {
 
     public let configuration: ImagineConfiguration
     let loader: Loader
-    let vectorDirectory: URL?
     let metricsFactory: (any MetricsFactory)?
     let now: @Sendable () -> Date
     let holder = Holder()
 
     /// The app on the models of the data directory `data` (the pipeline registered as `imagine` with
-    /// `aerie models use imagine DIR`, `<data>/models/minilm`, `<data>/models/onnxruntime`), with its vector index
-    /// under `<data>/imagine/vectors`.
+    /// `aerie models use imagine DIR`, `<data>/models/minilm`, `<data>/models/onnxruntime`).
     public init(configuration: ImagineConfiguration, dataDirectory data: URL, metricsFactory: (any MetricsFactory)? = nil) {
         let threads = configuration.threads
-        self.init(configuration: configuration, vectorDirectory: data.appendingPathComponent("imagine/vectors", isDirectory: true),
-                  metricsFactory: metricsFactory) {
+        self.init(configuration: configuration, metricsFactory: metricsFactory) {
             try Self.loadModels(dataDirectory: data, threads: threads)
         }
     }
 
-    /// The app with its models supplied by `loader` (tests pass a deterministic generator); `vectorDirectory` nil keeps
-    /// the index in memory; `now` is the clock of TTLs and URL expiry.
-    public init(configuration: ImagineConfiguration, vectorDirectory: URL? = nil, metricsFactory: (any MetricsFactory)? = nil,
+    /// The app with its models supplied by `loader` (tests pass a deterministic generator); `now` is the clock of TTLs
+    /// and URL expiry.
+    public init(configuration: ImagineConfiguration, metricsFactory: (any MetricsFactory)? = nil,
                 now: @escaping @Sendable () -> Date = { Date() }, loader: @escaping Loader) {
         self.configuration = configuration
         self.loader = loader
-        self.vectorDirectory = vectorDirectory
         self.metricsFactory = metricsFactory
         self.now = now
     }
@@ -69,7 +66,10 @@ public struct ImagineApp: AerieHTTPApp {
         let embedder: any SentenceEmbedder
         do {
             library = try store.requireModel(.onnxruntime).appendingPathComponent("libonnxruntime.so")
-            embedder = try SentenceEncoder(store: store)
+            // The backend the neural benchmark chose (ONNX Runtime), falling back to the native encoder with a notice.
+            var options = ONNXSession.Options()
+            options.intraOpThreads = threads
+            embedder = try SentenceEmbedderBackend.loadPreferred(store: store, options: options, logger: Logger(label: "aerie.apps.imagine")).embedder
         } catch let error as AerieError {
             throw AerieError(.unavailable, "Imagine needs MiniLM and ONNX Runtime: \(error.message) "
                 + "(`aerie models install minilm` and `aerie models install onnxruntime`), then restart `aerie serve`.")
@@ -90,7 +90,7 @@ public struct ImagineApp: AerieHTTPApp {
         }
         let service = try await ImagineService.open(
             primitives: primitives, configuration: configuration, generator: models.generator, embedder: models.embedder,
-            vectorDirectory: vectorDirectory, metrics: ImagineMetrics(factory: metricsFactory), now: now)
+            metrics: ImagineMetrics(factory: metricsFactory), now: now)
         try runtime.register(GenerateFunction(service: service))
         holder.set(.ready(service, runtime))
         logger.info("imagine app ready: POST /v1/apps/imagine/images")

@@ -1,7 +1,6 @@
 import AerieCore
 import AerieFunctions
 import AerieText
-import AerieVectors
 import Foundation
 import Synchronization
 
@@ -69,18 +68,21 @@ final class ImagineService: Sendable {
         var enqueuedAt: Double
         /// Whether the route already looked the cache up (and recorded the similarity) before invoking.
         var lookedUp: Bool = false
+        /// The prompt's embedding when the route already computed it, so the function does not embed it again.
+        var embedding: [Float]?
 
         enum CodingKeys: String, CodingKey {
-            case parameters, bypass
+            case parameters, bypass, embedding
             case enqueuedAt = "enqueued_at"
             case lookedUp = "looked_up"
         }
 
-        init(parameters: ImageParameters, bypass: Bool, enqueuedAt: Double, lookedUp: Bool = false) {
+        init(parameters: ImageParameters, bypass: Bool, enqueuedAt: Double, lookedUp: Bool = false, embedding: [Float]? = nil) {
             self.parameters = parameters
             self.bypass = bypass
             self.enqueuedAt = enqueuedAt
             self.lookedUp = lookedUp
+            self.embedding = embedding
         }
 
         init(from decoder: any Decoder) throws {
@@ -89,6 +91,7 @@ final class ImagineService: Sendable {
             bypass = try container.decodeIfPresent(Bool.self, forKey: .bypass) ?? false
             enqueuedAt = try container.decodeIfPresent(Double.self, forKey: .enqueuedAt) ?? 0
             lookedUp = try container.decodeIfPresent(Bool.self, forKey: .lookedUp) ?? false
+            embedding = try container.decodeIfPresent([Float].self, forKey: .embedding)
         }
     }
 
@@ -145,12 +148,11 @@ final class ImagineService: Sendable {
 
     /// Opens the tables, the bucket, the cache index and the URL secret.
     static func open(primitives: Primitives, configuration: ImagineConfiguration, generator: any ImageGenerating,
-                     embedder: any SentenceEmbedder, vectorDirectory: URL?, metrics: ImagineMetrics,
+                     embedder: any SentenceEmbedder, metrics: ImagineMetrics,
                      now: @escaping @Sendable () -> Date) async throws -> ImagineService {
         try await primitives.tables.ensureTable(imagesTable)
-        var indexConfiguration = VectorIndex.Configuration(dimensions: embedder.dimensions, metric: .cosine, directory: vectorDirectory)
-        indexConfiguration.approximate = nil
-        let index = try VectorIndex(configuration: indexConfiguration)
+        let index = try await primitives.vectors.ensureCollection(
+            PromptCache.collection, dimensions: embedder.dimensions, metric: .cosine)
         let cache = PromptCache(primitives: primitives, index: index, configuration: configuration, now: now)
         try await cache.open()
         let signer = try await ImageURLSigner.load(tables: primitives.tables)
@@ -172,6 +174,12 @@ final class ImagineService: Sendable {
         return vector
     }
 
+    /// The embedding the route passed along, when it has the embedder's length; otherwise the prompt embedded now.
+    func embedding(for input: GenerateInput) throws -> [Float] {
+        if let given = input.embedding, given.count == embedder.dimensions, given.allSatisfy(\.isFinite) { return given }
+        return try embed(input.parameters.prompt)
+    }
+
     /// Serves a synchronous request: a cache hit at once, a follower of an equivalent generation in flight, or a new
     /// generation through `generate` (which invokes `imagine-generate`). Returns the image's API body.
     func serve(_ parameters: ImageParameters, owner: String, bypass: Bool,
@@ -180,6 +188,7 @@ final class ImagineService: Sendable {
         guard !bypass else { return try await generate(input) }
         input.lookedUp = true
         let embedding = try embed(parameters.prompt)
+        input.embedding = embedding
         if let hit = try await lookupHit(parameters, embedding: embedding, owner: owner).record {
             return try await body(hit)
         }
@@ -231,7 +240,7 @@ final class ImagineService: Sendable {
             throw AerieError.invalid("imagine-generate runs for a signed-in user; call it through POST /v1/apps/imagine/images.")
         }
         let parameters = input.parameters
-        let embedding = try embed(parameters.prompt)
+        let embedding = try embedding(for: input)
         var bestSimilarity: Float?
         if input.bypass {
             count(.bypass)

@@ -1,6 +1,5 @@
 import AerieCore
 import AerieText
-import AerieVectors
 import Crypto
 import Foundation
 
@@ -17,6 +16,8 @@ actor PromptCache {
     static let table = TableSchema(name: "imagine_cache", partitionKey: "hash",
                                    indexes: [TableSchema.Index(name: "by_state", partitionKey: "state", sortKey: "last_used")])
     static let bucket = "imagine"
+    /// The prompt embeddings' collection in the Vectors primitive (cosine, the embedder's dimensions).
+    static let collection = "imagine_prompts"
 
     /// One stored image, as its cache row says.
     struct Entry: Sendable, Hashable {
@@ -99,14 +100,14 @@ actor PromptCache {
     }
 
     let primitives: Primitives
-    let index: VectorIndex
+    let index: any Vectors
     let configuration: ImagineConfiguration
     let now: @Sendable () -> Date
     private var entries: [String: Entry] = [:]
     private var cachedBytes: Int64 = 0
     private var cachedCount = 0
 
-    init(primitives: Primitives, index: VectorIndex, configuration: ImagineConfiguration, now: @escaping @Sendable () -> Date) {
+    init(primitives: Primitives, index: any Vectors, configuration: ImagineConfiguration, now: @escaping @Sendable () -> Date) {
         self.primitives = primitives
         self.index = index
         self.configuration = configuration
@@ -130,7 +131,7 @@ actor PromptCache {
             } while cursor != nil
         }
         for entry in entries.values where entry.cached {
-            if await index.contains(entry.hash) {
+            if try await index.contains(entry.hash) {
                 cachedCount += 1
                 cachedBytes += entry.bytes
             } else {
@@ -195,17 +196,6 @@ actor PromptCache {
         return entry
     }
 
-    /// Adds a reference to a stored image without counting a hit (a coalesced follower of a generation is a hit too;
-    /// this is for callers that already counted).
-    func retain(_ hash: String) async throws -> Entry {
-        guard var entry = entries[hash] else {
-            throw AerieError(.conflict, "The image was removed meanwhile; send the request again.")
-        }
-        entry.refs += 1
-        try await save(entry)
-        return entry
-    }
-
     /// Stores a generated PNG for `owner` (one reference) and makes it a cache entry for `embedding`, evicting the
     /// least recently used entries beyond the limits.
     func store(png: Data, parameters: ImageParameters, embedding: [Float], owner: String) async throws -> Entry {
@@ -242,14 +232,6 @@ actor PromptCache {
         entry.refs = max(0, entry.refs - 1)
         try await save(entry)
         try await deleteIfUnused(hash)
-    }
-
-    /// Removes expired entries (TTL) from the cache; returns how many.
-    @discardableResult
-    func sweepExpired() async throws -> Int {
-        let expired = entries.values.filter { $0.cached && isExpired($0) }.map(\.hash)
-        for hash in expired { try await evict(hash) }
-        return expired.count
     }
 
     func statistics() -> Statistics {

@@ -39,12 +39,15 @@ struct ServeCommand: AsyncParsableCommand {
     var apps = "quickstart,pipeline,imagine"
     @Option(help: "Largest CSV the pipeline app accepts, in MiB.") var pipelineMaxMib = 32
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
+    @Option(help: "Days finished invocation records are kept (their events: 7 days); 0 keeps them forever.") var recordRetentionDays = 30.0
+    @Flag(help: "Let anyone create a user (role user) with POST /v1/auth/signup; off by default.") var allowSignup = false
     @Option(help: ArgumentHelp("For `make bench`: also serve a bare Hummingbird route POST /noop on this port and register function bench-noop.", visibility: .hidden))
     var benchPort: Int?
 
     func validate() throws {
         guard (1...65535).contains(port) else { throw ValidationError("--port must be between 1 and 65535.") }
         guard maxBodyMib > 0 else { throw ValidationError("--max-body-mib must be positive.") }
+        guard recordRetentionDays >= 0 else { throw ValidationError("--record-retention-days must be 0 (keep forever) or positive.") }
         guard rateLimit >= 0 else { throw ValidationError("--rate-limit must be 0 (off) or positive.") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical.") }
         _ = try enabledApps()
@@ -75,20 +78,25 @@ struct ServeCommand: AsyncParsableCommand {
             try await app.setUp(primitives: primitives, runtime: runtime, logger: Logger(label: "aerie.apps.\(type(of: app).name)"))
         }
 
-        var services: [any Service] = [runtime]
+        let expiry = ExpiryService(
+            tables: primitives.tables, runtime: runtime,
+            configuration: .init(recordRetention: recordRetentionDays > 0 ? .seconds(recordRetentionDays * 86_400) : nil),
+            logger: Logger(label: "aerie.expiry"))
+        var services: [any Service] = [runtime, expiry]
         if let benchPort {
             try runtime.register(BenchNoop())
             services.append(BenchNoop.bareApplication(host: host, port: benchPort))
         }
 
         let adminPassword = ProcessInfo.processInfo.environment["AERIE_ADMIN_PASSWORD"].flatMap { $0.isEmpty ? nil : $0 }
-        let gatewayConfiguration = GatewayConfiguration(
+        var gatewayConfiguration = GatewayConfiguration(
             maxBodySize: Int64(maxBodyMib) * 1024 * 1024,
             corsOrigins: corsOrigins,
             rateLimit: rateLimit > 0 ? .init(burst: max(10, Int(rateLimit * 2)), perSecond: rateLimit) : nil,
             dataDirectory: data.directory,
             adminPassword: adminPassword
         )
+        gatewayConfiguration.allowSignup = allowSignup
         let gateway = try await AerieGateway.build(primitives: primitives, runtime: runtime, configuration: gatewayConfiguration,
                                                    registry: registry, apps: apps, logger: logger)
         let app = gateway.makeApplication(configuration: .init(address: .hostname(host, port: port), serverName: "aerie"))

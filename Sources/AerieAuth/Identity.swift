@@ -65,7 +65,8 @@ public enum APIKeyScope {
     public static let queues = "queues"
     public static let tables = "tables"
     public static let topics = "topics"
+    public static let vectors = "vectors"
     public static let admin = "admin"
 
-    public static let all: [String] = [objectsRead, objectsWrite, functionsInvoke, queues, tables, topics, admin]
+    public static let all: [String] = [objectsRead, objectsWrite, functionsInvoke, queues, tables, topics, vectors, admin]
 }

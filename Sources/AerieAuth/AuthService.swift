@@ -35,6 +35,8 @@ public final class AuthService: Sendable {
     public static let settingsTable = "aerie_settings"
     /// The user created on first start.
     public static let adminUsername = "admin"
+    /// The shortest password a user may choose for themselves (sign-up, password change).
+    public static let minimumChosenPasswordLength = 10
 
     static let byKind = "by_kind"
 
@@ -50,7 +52,7 @@ public final class AuthService: Sendable {
         self.options = options
         self.logger = logger
         self.keys = keys
-        self.dummyHash = Bcrypt.hash(AuthService.randomToken(bytes: 12), cost: options.bcryptCost)
+        self.dummyHash = Bcrypt.hash(Secrets.randomToken(bytes: 12), cost: options.bcryptCost)
     }
 
     /// Creates the auth tables if needed, loads (or creates, on first start) the token signing secret, and returns
@@ -78,7 +80,7 @@ public final class AuthService: Sendable {
            let text = stored.item["value"]?.stringValue, let data = Data(base64Encoded: text) {
             return data
         }
-        let fresh = Data(randomBytes(32))
+        let fresh = Data(Secrets.randomBytes(32))
         do {
             try await tables.put(table: settingsTable, item: ["name": .string("token-secret"), "value": .string(fresh.base64EncodedString())],
                                  owner: nil, condition: .absent)
@@ -113,7 +115,7 @@ public final class AuthService: Sendable {
             logger.notice("Created the first admin user \"admin\" with the password from AERIE_ADMIN_PASSWORD.")
             return .createdWithConfiguredPassword
         }
-        let generated = Self.randomToken(bytes: 18)
+        let generated = Secrets.randomToken(bytes: 18)
         var file: URL?
         if let dataDirectory {
             try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
@@ -176,7 +178,8 @@ public final class AuthService: Sendable {
         return Self.userRecord(item)
     }
 
-    /// Changes a user's password.
+    /// Changes a user's password (an admin's reset). Tokens and page sessions issued before it stop working;
+    /// API keys go on.
     public func setPassword(_ username: String, password: String) async throws {
         guard var item = try await storedUser(username) else {
             throw AerieError.notFound("No user named \"\(username)\".")
@@ -185,7 +188,35 @@ public final class AuthService: Sendable {
             throw AerieError.invalid("The password must be 8 to 72 bytes long.", field: "/password")
         }
         item["password_hash"] = .string(await hashPassword(password))
+        item["password_changed_at"] = .number(Date().timeIntervalSince1970.rounded(.down))
         try await tables.put(table: Self.usersTable, item: item)
+    }
+
+    /// Self sign-up: a new user with role `user` and a password of at least ``minimumChosenPasswordLength``
+    /// characters (`unprocessable` otherwise); `already-exists` when the name is taken.
+    public func signUp(username: String, password: String) async throws -> UserRecord {
+        try Self.validateUsername(username)
+        try Self.validateChosenPassword(password, field: "/password")
+        return try await createUser(username, password: password, role: .user)
+    }
+
+    /// A signed-in user changes their own password: `current` must be right (`forbidden` otherwise) and `new` at least
+    /// ``minimumChosenPasswordLength`` characters. Tokens and sessions issued before the change stop working.
+    public func changePassword(username: String, current: String, new: String) async throws {
+        try Self.validateChosenPassword(new, field: "/new")
+        guard try await verifyPassword(username: username, password: current) != nil else {
+            throw AerieError(.forbidden, "The current password is wrong; nothing was changed.", field: "/current")
+        }
+        try await setPassword(username, password: new)
+    }
+
+    static func validateChosenPassword(_ password: String, field: String) throws {
+        guard password.count >= minimumChosenPasswordLength else {
+            throw AerieError(.unprocessable, "The password must have at least \(minimumChosenPasswordLength) characters.", field: field)
+        }
+        guard password.utf8.count <= 72 else {
+            throw AerieError(.unprocessable, "The password must be at most 72 bytes long (bcrypt reads no further).", field: field)
+        }
     }
 
     /// The user when the password is right and the user is enabled; nil otherwise (never says which part was wrong).
@@ -230,16 +261,21 @@ public final class AuthService: Sendable {
         } catch {
             throw AerieError(.unauthenticated, "The bearer token is invalid or expired; sign in again with POST /v1/auth/login.")
         }
-        let user = try await activeUser(payload.sub.value)
+        let user = try await activeUser(payload.sub.value, issuedAt: payload.iat.value)
         return Identity(username: user.username, role: user.role, credential: .token)
     }
 
-    private func activeUser(_ username: String) async throws -> UserRecord {
-        guard let user = try await user(username) else {
+    /// The enabled user; with `issuedAt`, also checks that the credential was issued after the last password change.
+    private func activeUser(_ username: String, issuedAt: Date? = nil) async throws -> UserRecord {
+        guard let item = try await storedUser(username) else {
             throw AerieError(.unauthenticated, "The user \"\(username)\" no longer exists; sign in as another user.")
         }
+        let user = Self.userRecord(item)
         guard !user.disabled else {
             throw AerieError(.unauthenticated, "The user \"\(username)\" is disabled; ask an admin to enable it.")
+        }
+        if let issuedAt, let changed = item["password_changed_at"]?.numberValue, issuedAt.timeIntervalSince1970 < changed {
+            throw AerieError(.unauthenticated, "The password was changed since this sign-in; sign in again.")
         }
         return user
     }
@@ -262,14 +298,14 @@ public final class AuthService: Sendable {
         guard try await user(owner) != nil else {
             throw AerieError.invalid("No user named \"\(owner)\" to own the key; create the user first.", field: "/owner")
         }
-        let id = Self.hex(Self.randomBytes(6))
-        let secret = Self.hex(Self.randomBytes(32))
+        let id = Secrets.hex(Secrets.randomBytes(6))
+        let secret = Secrets.hex(Secrets.randomBytes(32))
         let key = "\(Self.keyPrefix)\(id)_\(secret)"
         let now = Date()
         let uniqueScopes = Array(Set(scopes)).sorted()
         let item: [String: JSONValue] = [
             "kind": "key", "id": .string(id), "name": .string(name), "owner": .string(owner),
-            "hash": .string(Self.sha256Hex(key)), "scopes": .array(uniqueScopes.map(JSONValue.string)),
+            "hash": .string(Secrets.sha256Hex(key)), "scopes": .array(uniqueScopes.map(JSONValue.string)),
             "created_at": .string(RFC3339.string(from: now)),
         ]
         try await tables.put(table: Self.keysTable, item: item, owner: owner, condition: .absent)
@@ -302,7 +338,7 @@ public final class AuthService: Sendable {
         guard !id.isEmpty, id.count <= 32,
               let item = try await tables.get(table: Self.keysTable, key: ItemKey(partition: .string(id)))?.item,
               let stored = item["hash"]?.stringValue,
-              Self.constantTimeEqual(stored, Self.sha256Hex(key)),
+              Secrets.constantTimeEqual(stored, Secrets.sha256Hex(key)),
               item["revoked_at"] == nil else { throw invalid }
         let record = Self.keyRecord(item)
         let owner = try await activeUser(record.owner)
@@ -313,30 +349,31 @@ public final class AuthService: Sendable {
 
     /// Starts a page session for a user whose password was checked.
     public func createSession(for username: String, now: Date = Date()) async throws -> PageSession {
-        let token = Self.randomToken(bytes: 32)
-        let csrf = Self.randomToken(bytes: 24)
+        let token = Secrets.randomToken(bytes: 32)
+        let csrf = Secrets.randomToken(bytes: 24)
         let expires = now.adding(options.sessionLifetime)
         try await tables.put(table: Self.sessionsTable, item: [
-            "id": .string(Self.sha256Hex(token)), "username": .string(username), "csrf": .string(csrf),
-            "expires": .number(expires.timeIntervalSince1970.rounded(.down)),
+            "id": .string(Secrets.sha256Hex(token)), "username": .string(username), "csrf": .string(csrf),
+            "expires": .number(expires.timeIntervalSince1970.rounded(.down)), "created": .number(now.timeIntervalSince1970),
         ], owner: username, condition: .none)
         return PageSession(token: token, csrfToken: csrf, username: username, expiresAt: expires)
     }
 
     /// The identity of a session cookie and its CSRF token; throws `.unauthenticated` if it is unknown or expired.
     public func authenticate(session token: String, now: Date = Date()) async throws -> (identity: Identity, csrfToken: String) {
-        guard let item = try await tables.get(table: Self.sessionsTable, key: ItemKey(partition: .string(Self.sha256Hex(token))))?.item,
+        guard let item = try await tables.get(table: Self.sessionsTable, key: ItemKey(partition: .string(Secrets.sha256Hex(token))))?.item,
               let username = item["username"]?.stringValue, let csrf = item["csrf"]?.stringValue,
               let expires = item["expires"]?.numberValue, expires > now.timeIntervalSince1970 else {
             throw AerieError(.unauthenticated, "The session has ended; sign in again.")
         }
-        let user = try await activeUser(username)
+        let created = item["created"]?.numberValue.map { Date(timeIntervalSince1970: $0) } ?? Date(timeIntervalSince1970: 0)
+        let user = try await activeUser(username, issuedAt: created)
         return (Identity(username: user.username, role: user.role, credential: .session), csrf)
     }
 
     /// Ends a page session.
     public func endSession(_ token: String) async throws {
-        try await tables.delete(table: Self.sessionsTable, key: ItemKey(partition: .string(Self.sha256Hex(token))))
+        try await tables.delete(table: Self.sessionsTable, key: ItemKey(partition: .string(Secrets.sha256Hex(token))))
     }
 
     // MARK: Helpers
@@ -385,35 +422,5 @@ public final class AuthService: Sendable {
         await withCheckedContinuation { continuation in
             DispatchQueue.global().async { continuation.resume(returning: Bcrypt.verify(password, hash: hash)) }
         }
-    }
-
-    static func randomBytes(_ count: Int) -> [UInt8] {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
-    }
-
-    /// A URL-safe random token of `bytes` random bytes.
-    static func randomToken(bytes: Int) -> String {
-        Data(randomBytes(bytes)).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
-    }
-
-    static func hex(_ bytes: some Sequence<UInt8>) -> String {
-        bytes.map { byte in
-            let text = String(byte, radix: 16)
-            return byte < 16 ? "0" + text : text
-        }.joined()
-    }
-
-    static func sha256Hex(_ text: String) -> String {
-        hex(SHA256.hash(data: Data(text.utf8)))
-    }
-
-    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8), y = Array(b.utf8)
-        guard x.count == y.count else { return false }
-        var difference: UInt8 = 0
-        for index in x.indices { difference |= x[index] ^ y[index] }
-        return difference == 0
     }
 }
