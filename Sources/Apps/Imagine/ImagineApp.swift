@@ -2,6 +2,7 @@ import AerieCore
 import AerieDiffusion
 import AerieFunctions
 import AerieHTTP
+import AerieModels
 import AerieText
 import CoreMetrics
 import Foundation
@@ -68,7 +69,7 @@ public struct ImagineApp: AerieHTTPApp {
         let library: URL
         let embedder: any SentenceEmbedder
         do {
-            library = try store.requireModel(.onnxruntime).appendingPathComponent("libonnxruntime.so")
+            library = try store.onnxRuntimeLibrary()
             embedder = try SentenceEncoder(store: store)
         } catch let error as AerieError {
             throw AerieError(.unavailable, "Imagine needs MiniLM and ONNX Runtime: \(error.message) "
