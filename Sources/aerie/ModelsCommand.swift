@@ -35,6 +35,9 @@ struct ModelsCommand: AsyncParsableCommand {
         @Option(help: "The Python that runs pip.")
         var python = "python3"
 
+        @Option(help: "Download from this PyPI simple index over HTTPS instead of with pip (no Python), e.g. https://pypi.org/simple/.")
+        var index: String?
+
         @OptionGroup var data: DataOptions
 
         func run() async throws {
@@ -45,6 +48,12 @@ struct ModelsCommand: AsyncParsableCommand {
             }
             var configuration = ModelInstaller.Configuration.default(dataDirectory: data.directory)
             configuration.python = python
+            if let index {
+                guard let url = URL(string: index), url.scheme != nil else {
+                    throw AerieError.invalid("--index \(index) is not a URL; use e.g. https://pypi.org/simple/.")
+                }
+                configuration.index = PackageIndex(url: url)
+            }
             let model = try ModelInstaller(configuration: configuration).install(
                 spec, into: ModelStore(dataDirectory: data.directory), force: force
             ) { step in
