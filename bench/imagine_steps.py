@@ -29,7 +29,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--swift-bin", required=True)
     parser.add_argument("--model", required=True)
-    parser.add_argument("--runtime", required=True, help="libonnxruntime.so for the Swift side")
+    parser.add_argument("--data", required=True, help="the data directory whose ONNX Runtime the Swift side loads (aerie models install onnxruntime)")
     parser.add_argument("--steps", type=int, default=6)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1, help="intra-op threads on both sides (0: ONNX Runtime default; 1 keeps the shared machine from adding scheduling noise)")
@@ -39,7 +39,7 @@ def main():
 
     common = ["--steps", str(args.steps), "--repeats", "1", "--threads", str(args.threads), "--scheduler", args.scheduler]
     python_cmd = [sys.executable, os.path.join(ROOT, "scripts", "imagine_reference.py"), "bench-steps", args.model] + common
-    swift_cmd = [args.swift_bin, args.model, args.runtime] + common
+    swift_cmd = [args.swift_bin, args.model, args.data] + common
     swift, python = [], []
     for round_ in range(args.rounds):
         first, second = (swift_cmd, python_cmd) if round_ % 2 == 0 else (python_cmd, swift_cmd)

@@ -4,7 +4,7 @@ and faiss, in one run. Writes bench/results/neural.json and bench/results/neural
 
     .venv/bin/python bench/neural.py --swift-bin PATH/aerie-bench-neural --data ./aerie-data [--vectors 100000] [--synthetic N]
 
-Needs: aerie models install minilm / onnxruntime, model.onnx (scripts/minilm_onnx.py), and in .venv:
+Needs: aerie models install minilm / onnxruntime (the minilm install builds model.onnx), and in .venv:
 numpy tokenizers safetensors onnxruntime faiss-cpu.
 Vector data: MiniLM embeddings of distinct man-page sentences (scripts/neural_corpus.py; the Debian packages'
 English pages under /usr/share/man), embedded once and cached under DATA/bench/; optionally a synthetic

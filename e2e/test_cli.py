@@ -86,6 +86,30 @@ def test_cli_errors_are_messages_with_nonzero_exit(server, admin_token):
     assert unreachable.returncode != 0 and "cannot reach" in unreachable.stderr
 
 
+def test_models_list_shows_installed_models_with_source_directory_and_size(tmp_path):
+    data = tmp_path / "data"
+    assert "No models installed" in aerie("models", "list", "--data", str(data)).stdout
+    assert json.loads(aerie("models", "ls", "--json", "--data", str(data)).stdout) == []
+
+    # A model as `aerie models install` leaves it (files, then the manifest), and an unfinished one without a manifest.
+    model = data / "models" / "weights"
+    (model / "models").mkdir(parents=True)
+    (model / "a.bin").write_bytes(b"\0" * 2048)
+    (model / "models" / "b.bin").write_bytes(b"\0" * (3 << 20))
+    (model / ".aerie-model.json").write_text(json.dumps({
+        "name": "weights", "displayName": "Test weights", "package": "weights", "version": "0.3.0",
+        "source": "weights==0.3.0 (sdist)", "files": ["a.bin", "models/b.bin"]}))
+    (data / "models" / "half-installed").mkdir()
+
+    listed = json.loads(aerie("models", "ls", "--json", "--data", str(data)).stdout)
+    assert listed == [{
+        "name": "weights", "displayName": "Test weights", "package": "weights", "version": "0.3.0",
+        "source": "weights==0.3.0 (sdist)", "directory": str(model), "bytes": 2048 + (3 << 20), "size": "3.0 MiB"}]
+    table = aerie("models", "list", "--data", str(data)).stdout.splitlines()
+    assert len(table) == 2 and table[0].startswith("NAME")
+    assert all(column in table[1] for column in ("weights", "0.3.0", "weights==0.3.0 (sdist)", "3.0 MiB", str(model)))
+
+
 def test_backup_while_writing_then_restore(workdir):
     data_dir = workdir / "backup-source"
     server = Server(data_dir).start()

@@ -35,4 +35,4 @@ bench-imagine-steps: imagine-models-bench
 	swift build --product aerie
 	.build/debug/aerie models install onnxruntime --data $(IMAGINE_DATA)
 	$(IMAGINE_VENV)/bin/python bench/imagine_steps.py --swift-bin "$$(swift build -c release --show-bin-path)/aerie-bench-imagine" \
-		--model $(IMAGINE_DATA)/models/imagine-bench --runtime $(IMAGINE_DATA)/models/onnxruntime/libonnxruntime.so $(BENCH_IMAGINE_ARGS)
+		--model $(IMAGINE_DATA)/models/imagine-bench --data $(IMAGINE_DATA) $(BENCH_IMAGINE_ARGS)

@@ -8,16 +8,15 @@ NEURAL_VENV ?= .venv
 NEURAL_DATA ?= ./aerie-data
 NEURAL_SYNTHETIC ?= 1000000
 
-# The model files the neural tests and benchmark use (the tests install them too when missing).
+# The model files the neural tests and benchmark use (the tests install them too when missing): the same
+# `aerie models install` as `make run` and a user, which also builds MiniLM's model.onnx (in Swift, no venv).
 neural-models:
-	@test -x $(NEURAL_VENV)/bin/python || python3 -m venv $(NEURAL_VENV)
-	@$(NEURAL_VENV)/bin/python -c "import onnx, safetensors, numpy" 2>/dev/null || $(NEURAL_VENV)/bin/pip install -q onnx==1.23.2 safetensors numpy
 	swift build --product aerie
 	.build/debug/aerie models install minilm --data $(NEURAL_DATA)
 	.build/debug/aerie models install onnxruntime --data $(NEURAL_DATA)
-	@test -f $(NEURAL_DATA)/models/minilm/model.onnx || $(NEURAL_VENV)/bin/python scripts/minilm_onnx.py $(NEURAL_DATA)/models/minilm
 
 bench-neural: neural-models
-	@$(NEURAL_VENV)/bin/python -c "import tokenizers, onnxruntime, faiss" 2>/dev/null || $(NEURAL_VENV)/bin/pip install -q tokenizers onnxruntime==1.32.0 faiss-cpu
+	@test -x $(NEURAL_VENV)/bin/python || python3 -m venv $(NEURAL_VENV)
+	@$(NEURAL_VENV)/bin/python -c "import numpy, safetensors, tokenizers, onnxruntime, faiss" 2>/dev/null || $(NEURAL_VENV)/bin/pip install -q numpy safetensors tokenizers onnxruntime==1.32.0 faiss-cpu
 	swift build -c release --product aerie-bench-neural
 	$(NEURAL_VENV)/bin/python bench/neural.py --swift-bin "$$(swift build -c release --show-bin-path)/aerie-bench-neural" --data $(NEURAL_DATA) --synthetic $(NEURAL_SYNTHETIC)

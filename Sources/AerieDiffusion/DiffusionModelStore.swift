@@ -1,17 +1,21 @@
 import AerieCore
+import AerieModels
 import Foundation
 
 /// Where a diffusion pipeline is registered under a data directory: `<data>/models/<name>/` (default
 /// `imagine`) holds the `.aerie-model.json` manifest that `aerie models list` reads and `pipeline`, a link to
-/// the diffusers ONNX directory chosen with `aerie models use imagine DIR`.
+/// the diffusers ONNX directory chosen with `aerie models use imagine DIR`. The registration lives in the
+/// data directory's ``ModelStore``, next to the installed models.
 public struct DiffusionModelStore: Sendable {
     /// The model name the Imagine app loads.
     public static let defaultName = "imagine"
+    /// The models of the data directory.
+    public let store: ModelStore
     /// `<data>/models`.
-    public let root: URL
+    public var root: URL { store.root }
 
     public init(dataDirectory: URL) {
-        root = dataDirectory.appendingPathComponent("models", isDirectory: true)
+        store = ModelStore(dataDirectory: dataDirectory)
     }
 
     /// The diffusers directory registered as `name`; throws `not-found` naming the command to run.
@@ -25,14 +29,6 @@ public struct DiffusionModelStore: Sendable {
         return pipeline
     }
 
-    private struct Manifest: Codable {
-        var name: String
-        var displayName: String
-        var package: String
-        var version: String
-        var files: [String]
-    }
-
     /// Checks `source` has the diffusers ONNX layout and registers it as `name` (replacing an earlier
     /// registration; the files stay where they are). Returns the registered pipeline directory.
     @discardableResult
@@ -42,7 +38,7 @@ public struct DiffusionModelStore: Sendable {
         guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
             throw AerieError.invalid("A model name is letters, digits, - and _; not \(name).", field: "name")
         }
-        let entry = root.appendingPathComponent(name, isDirectory: true)
+        let entry = store.directory(for: name)
         let manager = FileManager.default
         let entryPath = entry.standardizedFileURL.resolvingSymlinksInPath().path
         guard source.path != entryPath, !source.path.hasPrefix(entryPath + "/") else {
@@ -51,7 +47,7 @@ public struct DiffusionModelStore: Sendable {
         }
         if manager.fileExists(atPath: entry.path) || (try? manager.destinationOfSymbolicLink(atPath: entry.path)) != nil {
             // Only an earlier registration is replaced, never a directory someone put there by hand.
-            let registered = manager.fileExists(atPath: entry.appendingPathComponent(".aerie-model.json").path)
+            let registered = manager.fileExists(atPath: entry.appendingPathComponent(ModelStore.manifestName).path)
                 || (try? manager.destinationOfSymbolicLink(atPath: entry.appendingPathComponent("pipeline").path)) != nil
             guard registered else {
                 throw AerieError(
@@ -85,10 +81,9 @@ public struct DiffusionModelStore: Sendable {
             }
             if let diffusers = index["_diffusers_version"] as? String { version = diffusers }
         }
-        let manifest = Manifest(name: name, displayName: displayName, package: "diffusers-onnx", version: version, files: files.sorted())
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(manifest).write(to: entry.appendingPathComponent(".aerie-model.json"), options: .atomic)
+        let manifest = ModelStore.Manifest(
+            name: name, displayName: displayName, package: "diffusers-onnx", version: version, source: source.path, files: files.sorted())
+        try ModelStore.write(manifest, in: entry)
         return entry.appendingPathComponent("pipeline", isDirectory: true)
     }
 }

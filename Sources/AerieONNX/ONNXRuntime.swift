@@ -6,7 +6,8 @@ import Foundation
 #endif
 
 /// ONNX Runtime's C API, loaded with `dlopen` from the shared library of the PyPI `onnxruntime` wheel
-/// (`aerie models install onnxruntime` puts it at `<data>/models/onnxruntime/libonnxruntime.so`).
+/// (`aerie models install onnxruntime`; ``init(installedIn:)`` loads it from where
+/// `ModelStore.onnxRuntimeLibrary()` finds it).
 ///
 /// The wheel ships no headers, so only the entries used here are declared, by their position in the
 /// `OrtApi` table of API version ``apiVersion`` (positions of the version-1 entries never change).
@@ -89,6 +90,8 @@ enum ORTEntry {
     static let createSession = 7
     static let run = 9
     static let createSessionOptions = 10
+    static let enableProfiling = 14
+    static let disableProfiling = 15
     static let setSessionGraphOptimizationLevel = 23
     static let setIntraOpNumThreads = 24
     static let setInterOpNumThreads = 25
@@ -124,6 +127,8 @@ enum ORTEntry {
     typealias CreateEnv = @convention(c) (Int32, UnsafePointer<CChar>, UnsafeMutablePointer<OpaquePointer?>) -> Status
     typealias CreateSessionOptions = @convention(c) (UnsafeMutablePointer<OpaquePointer?>) -> Status
     typealias SetInt = @convention(c) (OpaquePointer, Int32) -> Status
+    typealias EnableProfiling = @convention(c) (OpaquePointer, UnsafePointer<CChar>) -> Status
+    typealias DisableProfiling = @convention(c) (OpaquePointer) -> Status
     typealias CreateSession = @convention(c) (OpaquePointer, UnsafePointer<CChar>, OpaquePointer, UnsafeMutablePointer<OpaquePointer?>) -> Status
     typealias GetCount = @convention(c) (OpaquePointer, UnsafeMutablePointer<Int>) -> Status
     typealias GetName = @convention(c) (OpaquePointer, Int, OpaquePointer, UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> Status

@@ -19,11 +19,19 @@ public final class ONNXSession: @unchecked Sendable {
         /// Threads across independent operators (0: default).
         public var interOpThreads: Int = 0
         public var graphOptimization: GraphOptimization = .all
+        /// ONNX Runtime's profiler, off unless asked for: with a prefix, the session writes a JSON trace of
+        /// every operator (tens of MB) to `<prefix>_<date>.json` when it is released. Without one, profiling
+        /// is switched off explicitly, whatever the library's default.
+        public var profileFilePrefix: String?
 
-        public init(intraOpThreads: Int = 0, interOpThreads: Int = 0, graphOptimization: GraphOptimization = .all) {
+        public init(
+            intraOpThreads: Int = 0, interOpThreads: Int = 0, graphOptimization: GraphOptimization = .all,
+            profileFilePrefix: String? = nil
+        ) {
             self.intraOpThreads = intraOpThreads
             self.interOpThreads = interOpThreads
             self.graphOptimization = graphOptimization
+            self.profileFilePrefix = profileFilePrefix
         }
     }
 
@@ -55,6 +63,15 @@ public final class ONNXSession: @unchecked Sendable {
         try setInt(ORTEntry.setIntraOpNumThreads, Int32(options.intraOpThreads), "setting the intra-op threads")
         try setInt(ORTEntry.setInterOpNumThreads, Int32(options.interOpThreads), "setting the inter-op threads")
         try setInt(ORTEntry.setSessionGraphOptimizationLevel, options.graphOptimization.rawValue, "setting the optimisation level")
+        if let prefix = options.profileFilePrefix {
+            try runtime.check(
+                runtime.entry(ORTEntry.enableProfiling, as: ORTEntry.EnableProfiling.self)(sessionOptions, prefix),
+                doing: "enabling profiling")
+        } else {
+            try runtime.check(
+                runtime.entry(ORTEntry.disableProfiling, as: ORTEntry.DisableProfiling.self)(sessionOptions),
+                doing: "disabling profiling")
+        }
 
         var session: OpaquePointer?
         try runtime.check(

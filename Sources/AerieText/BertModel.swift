@@ -1,4 +1,5 @@
 import AerieCore
+import AerieModels
 import COpenBLAS
 import Foundation
 

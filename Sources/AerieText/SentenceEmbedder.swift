@@ -1,4 +1,5 @@
 import AerieCore
+import AerieModels
 import AerieONNX
 import Foundation
 import Logging
@@ -22,8 +23,8 @@ public protocol SentenceEmbedder: Sendable {
 public enum SentenceEmbedderBackend: String, Sendable, CaseIterable {
     /// The Swift forward pass on OpenBLAS reading `model.safetensors` (needs no extra files).
     case native
-    /// ONNX Runtime on `model.onnx` (built by `scripts/minilm_onnx.py`), with the library installed by
-    /// `aerie models install onnxruntime`.
+    /// ONNX Runtime on `model.onnx` (built from the weights by `aerie models install minilm`), with the
+    /// library installed by `aerie models install onnxruntime`.
     case onnxRuntime = "onnx"
 
     /// The default backend, decided by the benchmark (bench/results/neural.md, `make bench-neural`):
@@ -39,15 +40,14 @@ public enum SentenceEmbedderBackend: String, Sendable, CaseIterable {
             return try SentenceEncoder(store: store, spec: spec)
         case .onnxRuntime:
             let directory = try store.requireModel(spec)
-            let library: URL
+            let runtime: ONNXRuntime
             do {
-                library = try store.requireModel(.onnxruntime).appendingPathComponent("libonnxruntime.so")
-            } catch {
+                runtime = try ONNXRuntime(installedIn: store)
+            } catch let error as AerieError where error.code == .notFound {
                 throw AerieError.notFound(
                     "The ONNX Runtime backend needs the runtime, which is not installed in \(store.root.path). "
                         + "Run `aerie models install onnxruntime` with the same --data directory, or choose the native backend (`--backend native`).")
             }
-            let runtime = try ONNXRuntime(libraryPath: library.path)
             return try ONNXSentenceEncoder(directory: directory, runtime: runtime, modelName: spec.displayName, options: options)
         }
     }
@@ -85,7 +85,8 @@ public struct ONNXSentenceEncoder: SentenceEmbedder {
         let graph = directory.appendingPathComponent("model.onnx")
         guard FileManager.default.fileExists(atPath: graph.path) else {
             throw AerieError.notFound(
-                "\(graph.path) is missing. Build it from the installed weights with `.venv/bin/python scripts/minilm_onnx.py \(directory.path)`.")
+                "\(graph.path) is missing (the model was installed before the install built it). "
+                    + "Run `aerie models install minilm` with the same --data directory to build it from the installed weights.")
         }
         self.modelName = modelName
         self.dimensions = configuration.hiddenSize
@@ -103,7 +104,7 @@ public struct ONNXSentenceEncoder: SentenceEmbedder {
                 "attention_mask": ONNXTensor(shape: shape, int64: batch.attentionMask.map(Int64.init)),
             ], outputs: ["sentence_embedding"])
         guard let output = outputs["sentence_embedding"], let values = output.floats, output.shape == [batch.count, dimensions] else {
-            throw AerieError(.internal, "model.onnx returned no [\(batch.count), \(dimensions)] sentence_embedding; rebuild it with scripts/minilm_onnx.py.")
+            throw AerieError(.internal, "model.onnx returned no [\(batch.count), \(dimensions)] sentence_embedding; rebuild it with `aerie models install minilm --force`.")
         }
         return (0..<batch.count).map { Array(values[$0 * dimensions..<($0 + 1) * dimensions]) }
     }

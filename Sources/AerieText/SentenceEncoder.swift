@@ -1,4 +1,5 @@
 import AerieCore
+import AerieModels
 import Foundation
 
 /// Sentence embeddings from an installed sentence-transformers BERT model (all-MiniLM-L6-v2):

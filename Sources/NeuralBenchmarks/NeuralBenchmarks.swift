@@ -1,4 +1,5 @@
 import AerieCore
+import AerieModels
 import AerieONNX
 import AerieText
 import AerieVectors

@@ -1,12 +1,14 @@
 import AerieDiffusion
+import AerieModels
 import AerieONNX
 import Foundation
 import Synchronization
 
 // The Swift side of `make bench-imagine-steps` (bench/imagine_steps.py runs it next to ONNX Runtime Python):
-//   aerie-bench-imagine MODEL_DIR LIBONNXRUNTIME [--steps N] [--repeats R] [--threads T] [--scheduler S] [--size PX]
+//   aerie-bench-imagine MODEL_DIR DATA_DIR [--steps N] [--repeats R] [--threads T] [--scheduler S] [--size PX]
 // prints {"step_seconds": [...]}: the time of each denoising step after the first of every run (the same
-// loop iteration the Python reference times: scale, UNet, guidance, scheduler step).
+// loop iteration the Python reference times: scale, UNet, guidance, scheduler step). ONNX Runtime is the one
+// installed in DATA_DIR (`aerie models install onnxruntime --data DATA_DIR`).
 
 func option(_ name: String, _ fallback: String) -> String {
     let arguments = CommandLine.arguments
@@ -16,7 +18,7 @@ func option(_ name: String, _ fallback: String) -> String {
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 3 else {
-    FileHandle.standardError.write(Data("usage: aerie-bench-imagine MODEL_DIR LIBONNXRUNTIME [--steps N] [--repeats R] [--threads T]\n".utf8))
+    FileHandle.standardError.write(Data("usage: aerie-bench-imagine MODEL_DIR DATA_DIR [--steps N] [--repeats R] [--threads T]\n".utf8))
     exit(2)
 }
 let steps = Int(option("--steps", "5")) ?? 5
@@ -24,7 +26,7 @@ let repeats = Int(option("--repeats", "2")) ?? 2
 let threads = Int(option("--threads", "0")) ?? 0
 let scheduler = SchedulerKind(rawValue: option("--scheduler", "euler")) ?? .euler
 do {
-    let runtime = try ONNXRuntime(libraryPath: arguments[2])
+    let runtime = try ONNXRuntime(installedIn: ModelStore(dataDirectory: URL(fileURLWithPath: arguments[2], isDirectory: true)))
     let pipeline = try DiffusionPipeline.load(directory: URL(fileURLWithPath: arguments[1], isDirectory: true), runtime: runtime, threads: threads)
     let size = Int(option("--size", "0")).flatMap { $0 > 0 ? $0 : nil } ?? pipeline.sampleSize * 8
     _ = try await pipeline.generate(DiffusionRequest(prompt: "warm up", width: size, height: size, steps: 1, scheduler: scheduler))

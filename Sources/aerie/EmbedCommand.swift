@@ -1,4 +1,5 @@
 import AerieCore
+import AerieModels
 import AerieText
 import ArgumentParser
 import Foundation
@@ -23,8 +24,8 @@ struct EmbedCommand: AsyncParsableCommand {
 
     @Option(
         help: """
-            native (Swift on OpenBLAS) or onnx (ONNX Runtime; needs `aerie models install onnxruntime` and model.onnx \
-            from scripts/minilm_onnx.py). Default: onnx, falling back to native with a notice when it is not installed.
+            native (Swift on OpenBLAS) or onnx (ONNX Runtime; needs `aerie models install onnxruntime` and the model.onnx \
+            that `aerie models install minilm` builds). Default: onnx, falling back to native with a notice when it is not installed.
             """)
     var backend: String?
 

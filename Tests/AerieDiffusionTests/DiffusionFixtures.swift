@@ -52,11 +52,7 @@ enum DiffusionFixtures {
     }
 
     private static let loadedRuntime: Result<ONNXRuntime, any Error> = Result {
-        let store = ModelStore(dataDirectory: dataDirectory)
-        if (try? store.requireModel(.onnxruntime)) == nil {
-            try ModelInstaller(configuration: .default(dataDirectory: dataDirectory)).install(.onnxruntime, into: store)
-        }
-        return try ONNXRuntime(libraryPath: store.requireModel(.onnxruntime).appendingPathComponent("libonnxruntime.so").path)
+        try ONNXRuntime(libraryPath: SharedModels.onnxRuntimeLibrary().path)
     }
 
     static func runtime() throws -> ONNXRuntime { try loadedRuntime.get() }

@@ -1,6 +1,6 @@
 import AerieCore
 import AerieDiffusion
-import AerieText
+import AerieModels
 import Foundation
 import Testing
 

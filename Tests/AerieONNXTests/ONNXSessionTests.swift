@@ -1,6 +1,5 @@
 import AerieCore
 import AerieONNX
-import AerieText
 import AerieTesting
 import Foundation
 import Testing
@@ -11,11 +10,7 @@ enum InstalledRuntime {
     static var dataDirectory: URL { RepositoryPaths.dataDirectory }
 
     private static let loaded: Result<ONNXRuntime, any Error> = Result {
-        let store = ModelStore(dataDirectory: dataDirectory)
-        if (try? store.requireModel(.onnxruntime)) == nil {
-            try ModelInstaller(configuration: .default(dataDirectory: dataDirectory)).install(.onnxruntime, into: store)
-        }
-        return try ONNXRuntime(libraryPath: store.requireModel(.onnxruntime).appendingPathComponent("libonnxruntime.so").path)
+        try ONNXRuntime(libraryPath: SharedModels.onnxRuntimeLibrary().path)
     }
 
     static func runtime() throws -> ONNXRuntime { try loaded.get() }
@@ -74,6 +69,37 @@ struct ONNXSessionTests {
         // The batch dimension is symbolic: one row works too.
         let one = try session.run(["x": ONNXTensor(shape: [1, 4], float32: Array(expected.mlp.x.prefix(4)))])
         #expect(Self.close(try #require(one["y"]?.floats), Array(expected.mlp.y.prefix(3))))
+    }
+
+    /// The profiler writes a trace only when asked: none appears in the working directory (where ONNX Runtime
+    /// puts `onnxruntime_profile__*.json` by default) for a default session, one appears under a given prefix.
+    @Test func profilingIsOffUnlessAskedFor() throws {
+        let runtime = try InstalledRuntime.runtime()
+        let expected = try Self.expected()
+        let input = ["x": try ONNXTensor(shape: expected.mlp.x_shape, float32: expected.mlp.x)]
+        let manager = FileManager.default
+        func traces(in directory: String) -> Set<String> {
+            Set(((try? manager.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasPrefix("onnxruntime_profile") || $0.hasPrefix("trace") })
+        }
+        let workingDirectory = manager.currentDirectoryPath
+        let before = traces(in: workingDirectory)
+        do {
+            let session = try ONNXSession(runtime: runtime, modelPath: InstalledRuntime.fixture("mlp.onnx"))
+            _ = try session.run(input)
+        }
+        #expect(traces(in: workingDirectory) == before)
+
+        let directory = manager.temporaryDirectory.appendingPathComponent("aerie-profile-\(UUID().uuidString)")
+        try manager.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? manager.removeItem(at: directory) }
+        do {
+            let options = ONNXSession.Options(profileFilePrefix: directory.appendingPathComponent("trace").path)
+            let session = try ONNXSession(runtime: runtime, modelPath: InstalledRuntime.fixture("mlp.onnx"), options: options)
+            _ = try session.run(input)
+        }
+        let written = traces(in: directory.path)
+        #expect(written.count == 1)
+        #expect(written.first?.hasSuffix(".json") == true)
     }
 
     @Test(arguments: [

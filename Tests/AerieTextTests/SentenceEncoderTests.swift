@@ -1,6 +1,8 @@
 import AerieCore
+import AerieModels
 import AerieONNX
 import AerieText
+import AerieTesting
 import Foundation
 import Testing
 
@@ -54,7 +56,42 @@ struct SentenceEncoderTests {
         #expect(try encoder.embed([]).isEmpty)
     }
 
-    @Test func onnxBackendWithoutItsGraphNamesTheScript() throws {
+    /// The graph the installer builds in Swift (``SentenceTransformerGraph``), built afresh here next to links to
+    /// the installed files, gives the native encoder's embeddings to 1e-4 in ONNX Runtime, padded batches included.
+    @Test func swiftBuiltGraphMatchesTheNativeEncoder() throws {
+        let installed = try InstalledModel.minilmDirectory()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("aerie-minilm-graph-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        for file in ModelSpec.minilm.files where !file.path.contains("/") {
+            try FileManager.default.createSymbolicLink(
+                at: directory.appendingPathComponent(file.path), withDestinationURL: installed.appendingPathComponent(file.path))
+        }
+        let model = try SentenceTransformerGraph(directory: directory).model()
+        #expect(model.graph.inputs.map(\.name) == ["input_ids", "attention_mask"])
+        #expect(model.graph.outputs.map(\.name) == ["sentence_embedding"])
+        try model.serialized().write(to: directory.appendingPathComponent("model.onnx"))
+
+        let runtime = try ONNXRuntime(libraryPath: SharedModels.onnxRuntimeLibrary().path)
+        let onnx = try ONNXSentenceEncoder(directory: directory, runtime: runtime, options: .init(intraOpThreads: 1))
+        let native = try InstalledModel.encoder()
+        let sentences = [
+            "A man is playing a guitar.",
+            "The quick brown fox jumps over the lazy dog, twice, before breakfast on a Tuesday.",
+            "",
+            "Wo ist der Bahnhof?",
+        ]
+        let fromGraph = try onnx.embed(sentences)
+        let fromNative = native.embed(sentences)
+        #expect(fromGraph.count == sentences.count)
+        for (index, (a, b)) in zip(fromGraph, fromNative).enumerated() {
+            #expect(a.count == 384 && b.count == 384)
+            let difference = zip(a, b).map { abs($0 - $1) }.max() ?? .infinity
+            #expect(difference < 1e-4, "\(sentences[index].debugDescription): max difference \(difference)")
+        }
+    }
+
+    @Test func onnxBackendWithoutItsGraphNamesTheInstallCommand() throws {
         _ = try InstalledModel.onnxEncoder()  // installs the runtime
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("aerie-minilm-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -63,11 +100,11 @@ struct SentenceEncoderTests {
         for file in ["config.json", "vocab.txt"] {
             try FileManager.default.copyItem(at: source.appendingPathComponent(file), to: directory.appendingPathComponent(file))
         }
-        let library = try InstalledModel.store.requireModel(.onnxruntime).appendingPathComponent("libonnxruntime.so")
+        let library = try SharedModels.onnxRuntimeLibrary()
         let error = #expect(throws: AerieError.self) {
             try ONNXSentenceEncoder(directory: directory, runtime: ONNXRuntime(libraryPath: library.path))
         }
-        #expect(error?.message.contains("scripts/minilm_onnx.py") == true)
+        #expect(error?.message.contains("aerie models install minilm") == true)
     }
 
     @Test func embeddingsHaveUnitLengthAndDoNotDependOnTheBatch() throws {

@@ -1,3 +1,4 @@
+import AerieModels
 import AerieText
 import Foundation
 import Testing

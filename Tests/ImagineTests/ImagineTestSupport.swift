@@ -3,6 +3,7 @@ import AerieDiffusion
 import AerieFunctions
 import AerieHTTP
 import AerieHTTPTesting
+import AerieModels
 import AerieText
 import AerieTesting
 import Foundation
@@ -27,10 +28,7 @@ enum TestModels {
 
     /// The real MiniLM, installed on first use (as the AerieText tests do), loaded once per process.
     private static let loadedEncoder: Result<SentenceEncoder, any Error> = Result {
-        if (try? store.requireModel(.minilm)) == nil {
-            try ModelInstaller(configuration: .default(dataDirectory: dataDirectory)).install(.minilm, into: store)
-        }
-        return try SentenceEncoder(store: store)
+        try SentenceEncoder(directory: SharedModels.directory(of: .minilm))
     }
 
     static func encoder() throws -> SentenceEncoder { try loadedEncoder.get() }
@@ -53,10 +51,7 @@ enum TestModels {
             }
             directory = try models.use(tiny)
         }
-        if (try? store.requireModel(.onnxruntime)) == nil {
-            try ModelInstaller(configuration: .default(dataDirectory: dataDirectory)).install(.onnxruntime, into: store)
-        }
-        let library = try store.requireModel(.onnxruntime).appendingPathComponent("libonnxruntime.so")
+        let library = try SharedModels.onnxRuntimeLibrary()
         return try DiffusionImageGenerator(directory: directory, onnxRuntimeLibrary: library.path, threads: 1)
     }
 

@@ -2,6 +2,7 @@ import AerieCore
 import AerieDiffusion
 import AerieFunctions
 import AerieHTTP
+import AerieModels
 import AerieONNX
 import AerieText
 import CoreMetrics
@@ -65,7 +66,7 @@ public struct ImagineApp: AerieHTTPApp {
         let library: URL
         let embedder: any SentenceEmbedder
         do {
-            library = try store.requireModel(.onnxruntime).appendingPathComponent("libonnxruntime.so")
+            library = try store.onnxRuntimeLibrary()
             // The backend the neural benchmark chose (ONNX Runtime), falling back to the native encoder with a notice.
             var options = ONNXSession.Options()
             options.intraOpThreads = threads

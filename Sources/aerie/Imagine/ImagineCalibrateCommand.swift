@@ -1,5 +1,6 @@
 import AerieCore
 import AerieML
+import AerieModels
 import AerieText
 import ArgumentParser
 import Foundation

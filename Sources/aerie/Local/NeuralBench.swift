@@ -1,3 +1,4 @@
+import AerieModels
 import AerieText
 import ArgumentParser
 import Foundation
@@ -10,7 +11,7 @@ struct NeuralBench: AsyncParsableCommand {
         commandName: "neural",
         abstract: "Sentence-embedding latency and throughput of both backends, and vector search; prints a table (or JSON lines).",
         discussion: """
-            Needs: aerie models install minilm; aerie models install onnxruntime; model.onnx (scripts/minilm_onnx.py).
+            Needs: aerie models install minilm (it builds model.onnx); aerie models install onnxruntime.
             The vector part uses <data>/bench/manpages-100000.f32 when `make bench-neural` has cached it, else a
             seeded Gaussian mixture of --vectors unit vectors (d=384).
               aerie bench neural --threads 1 --vectors 20000

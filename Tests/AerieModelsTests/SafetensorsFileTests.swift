@@ -1,4 +1,4 @@
-import AerieText
+import AerieModels
 import Foundation
 import Testing
 
