@@ -48,23 +48,27 @@ public struct AerieGateway: Sendable {
             logger: logger
         )
         try await auth.bootstrapAdmin(password: configuration.adminPassword, dataDirectory: configuration.dataDirectory)
-        let context = AppGatewayContext(primitives: primitives, runtime: runtime, configuration: configuration, auth: auth, logger: logger)
+        let httpApps = apps.compactMap { $0 as? any AerieHTTPApp }
+        // The top bar lists every enabled app's pages, so the kit exists before any app builds its routes.
+        let pageKit = PageKit(appLinks: try httpApps.flatMap { try $0.checkedPageLinks() })
+        let context = AppGatewayContext(primitives: primitives, runtime: runtime, configuration: configuration, auth: auth,
+                                        pageKit: pageKit, logger: logger)
         var appRoutes: [GatewayRoute] = []
         var appSchemas: [String: JSONValue] = [:]
         var appPanels: [ConsolePanel] = []
-        for case let app as any AerieHTTPApp in apps {
+        for app in httpApps {
             appRoutes += try app.checkedRoutes(gateway: context)
             appSchemas.merge(app.openAPISchemas()) { first, _ in first }
             appPanels += app.namedConsolePanels()
         }
         return AerieGateway(primitives: primitives, runtime: runtime, configuration: configuration, auth: auth,
-                            metrics: GatewayMetrics(registry: registry), appRoutes: appRoutes, appSchemas: appSchemas, appPanels: appPanels,
-                            logger: logger)
+                            metrics: GatewayMetrics(registry: registry), pageKit: pageKit, appRoutes: appRoutes, appSchemas: appSchemas,
+                            appPanels: appPanels, logger: logger)
     }
 
     init(primitives: Primitives, runtime: FunctionRuntime, configuration: GatewayConfiguration, auth: AuthService,
-         metrics: GatewayMetrics, appRoutes: [GatewayRoute] = [], appSchemas: [String: JSONValue] = [:], appPanels: [ConsolePanel] = [],
-         logger: Logger) {
+         metrics: GatewayMetrics, pageKit: PageKit = PageKit(appLinks: []), appRoutes: [GatewayRoute] = [],
+         appSchemas: [String: JSONValue] = [:], appPanels: [ConsolePanel] = [], logger: Logger) {
         self.primitives = primitives
         self.runtime = runtime
         self.configuration = configuration
@@ -82,8 +86,9 @@ public struct AerieGateway: Sendable {
         table.add(contentsOf: TableRoutes(tables: primitives.tables, configuration: configuration).routes)
         table.add(contentsOf: TopicRoutes(events: primitives.events, configuration: configuration).routes)
         table.add(contentsOf: VectorRoutes(vectors: primitives.vectors, configuration: configuration).routes)
+        table.add(contentsOf: pageKit.routes)
         table.add(contentsOf: ConsoleRoutes(metrics: metrics, events: primitives.events, configuration: configuration,
-                                            appPanels: appPanels).routes)
+                                            pageKit: pageKit, appPanels: appPanels).routes)
         table.add(contentsOf: appRoutes)
 
         // The document describes every route, itself included.

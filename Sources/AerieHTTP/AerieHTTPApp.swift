@@ -7,8 +7,9 @@ import Logging
 ///
 /// The gateway asks every enabled app that conforms for its routes once, at build time, after the app's
 /// `setUp`. The routes go through the same middleware as the platform's (request ids, problem+json, auth,
-/// rate limit, metrics) and appear in `/openapi.json`. Pages use ``PageAssets`` for templates, static files
-/// and the sign-in redirect, and call the app's API with the page session (cookie plus `X-CSRF-Token`).
+/// rate limit, metrics) and appear in `/openapi.json`. A page is a template and a short script of the app's own
+/// (``PageAssets``) rendered inside the page kit's layout with ``AppGatewayContext/pageKit``; its script calls the
+/// app's API through `aerie.api` (kit.js), with the page session (cookie plus `X-CSRF-Token`).
 public protocol AerieHTTPApp: AerieApp {
     /// The app's routes; every path must start with `/v1/apps/<name>/` or `/<name>/` (or be `/<name>`).
     func routes(gateway: AppGatewayContext) throws -> [GatewayRoute]
@@ -16,6 +17,8 @@ public protocol AerieHTTPApp: AerieApp {
     func openAPISchemas() -> [String: JSONValue]
     /// Panels for the console's Apps page, read from the metrics the app records (none by default).
     func consolePanels() -> [ConsolePanel]
+    /// The app's pages in the top bar of every page (none by default); each path lies under `/<name>/`.
+    func pageLinks() -> [PageLink]
 }
 
 /// What the gateway lends an app's routes.
@@ -25,12 +28,15 @@ public struct AppGatewayContext: Sendable {
     public let configuration: GatewayConfiguration
     /// Users, for apps that show names or check roles beyond ``Access``.
     public let auth: AuthService
+    /// The layout, stylesheet and script every page uses; render the app's pages with it.
+    public let pageKit: PageKit
     public let logger: Logger
 }
 
 extension AerieHTTPApp {
     public func openAPISchemas() -> [String: JSONValue] { [:] }
     public func consolePanels() -> [ConsolePanel] { [] }
+    public func pageLinks() -> [PageLink] { [] }
 
     /// The app's console panels, marked with its name.
     func namedConsolePanels() -> [ConsolePanel] {
@@ -38,6 +44,18 @@ extension AerieHTTPApp {
             var panel = panel
             panel.app = Self.name
             return panel
+        }
+    }
+
+    /// The app's top-bar links, marked with its name and checked to lie under its page prefix.
+    func checkedPageLinks() throws -> [PageLink] {
+        try pageLinks().map { link in
+            guard link.path == "/\(Self.name)" || link.path.hasPrefix("/\(Self.name)/") else {
+                throw AerieError(.internal, "App \"\(Self.name)\" declares the page link \(link.path) outside its pages under /\(Self.name)/; move it there.")
+            }
+            var link = link
+            link.app = Self.name
+            return link
         }
     }
 

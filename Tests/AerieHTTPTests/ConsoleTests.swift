@@ -24,48 +24,6 @@ private struct ConsoleHarness {
     }
 }
 
-/// The session and CSRF cookies a sign-in set.
-private struct ConsoleSession {
-    var session: String
-    var csrf: String
-    var cookieHeader: String { "aerie_session=\(session); aerie_csrf=\(csrf)" }
-}
-
-private let formType: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
-
-extension TestClientProtocol {
-    /// Posts the sign-in form as a browser does: first the form page (its CSRF cookie and token), then the form.
-    fileprivate func postLogin(_ fields: String) async throws -> TestResponse {
-        let page = try await executeRequest(uri: "/console/login", method: .get, headers: [:], body: nil)
-        let cookie = try #require(page.headers[values: .setCookie].first { $0.hasPrefix("aerie_login_csrf=") })
-        let token = String(cookie.dropFirst("aerie_login_csrf=".count).prefix { $0 != ";" })
-        var headers = formType
-        headers[.cookie] = "aerie_login_csrf=\(token)"
-        return try await executeRequest(uri: "/console/login", method: .post, headers: headers,
-                                        body: ByteBuffer(string: "\(fields)&csrf_token=\(token)"))
-    }
-
-    fileprivate func signIn(_ username: String, _ password: String) async throws -> ConsoleSession {
-        let response = try await postLogin("username=\(username)&password=\(password)")
-        #expect(response.status == .seeOther)
-        let cookies = response.headers[values: .setCookie]
-        let session = try #require(cookies.first { $0.hasPrefix("aerie_session=") })
-        let csrf = try #require(cookies.first { $0.hasPrefix("aerie_csrf=") })
-        func value(_ cookie: String) -> String { String(cookie.split(separator: "=", maxSplits: 1)[1].prefix { $0 != ";" }) }
-        return ConsoleSession(session: value(session), csrf: value(csrf))
-    }
-
-    fileprivate func get(_ uri: String, session: ConsoleSession? = nil, headers: HTTPFields = [:]) async throws -> TestResponse {
-        var fields = headers
-        if let session { fields[.cookie] = session.cookieHeader }
-        return try await executeRequest(uri: uri, method: .get, headers: fields, body: nil)
-    }
-}
-
-extension TestResponse {
-    fileprivate var bodyText: String { String(buffer: body) }
-}
-
 @Suite("Console pages")
 struct ConsoleTests {
     @Test("The sign-in page renders a form that posts to /console/login and keeps the page to return to")
@@ -74,14 +32,14 @@ struct ConsoleTests {
             let page = try await client.get("/console/login?next=%2Fconsole%2Fqueues")
             #expect(page.status == .ok)
             #expect(page.headers[.contentType] == "text/html; charset=utf-8")
-            let html = page.bodyText
+            let html = page.text
             #expect(html.contains(#"<form class="card login" method="post" action="/console/login">"#))
             #expect(html.contains(#"name="username""#) && html.contains(#"type="password""#))
             #expect(html.contains(#"name="next" value="/console/queues""#))
             #expect(!html.contains("login-error"))
             // An off-site `next` is dropped.
             let offsite = try await client.get("/console/login?next=%2F%2Fevil.example")
-            #expect(offsite.bodyText.contains(#"name="next" value="/console""#))
+            #expect(offsite.text.contains(#"name="next" value="/console""#))
         }
     }
 
@@ -93,8 +51,8 @@ struct ConsoleTests {
             let location = try #require(failed.headers[.location])
             let page = try await client.get(location)
             #expect(page.status == .unauthorized)
-            #expect(page.bodyText.contains("The user name or password is wrong"))
-            #expect(page.bodyText.contains(#"id="login-error""#))
+            #expect(page.text.contains("The user name or password is wrong"))
+            #expect(page.text.contains(#"id="login-error""#))
         }
     }
 
@@ -126,16 +84,17 @@ struct ConsoleTests {
             for (path, name) in pages {
                 let page = try await client.get(path, session: session)
                 #expect(page.status == .ok, "\(path)")
-                let html = page.bodyText
+                let html = page.text
                 #expect(html.contains(#"<body data-page="\#(name)">"#), "\(path)")
                 #expect(html.contains(#"<meta name="csrf-token" content="\#(session.csrf)">"#), "\(path)")
-                #expect(html.contains(#"<script src="/console/static/console.js" defer></script>"#), "\(path)")
+                #expect(html.contains(#"<script src="/kit/kit.js?v="#), "\(path)")
+                #expect(html.contains(#"<script src="/console/static/console.js?v="#), "\(path)")
                 #expect(html.contains(#"<span class="who">admin</span>"#), "\(path)")
                 #expect(page.headers[.contentSecurityPolicy]?.contains("script-src 'self'") == true)
             }
-            let functions = try await client.get("/console/functions", session: session).bodyText
+            let functions = try await client.get("/console/functions", session: session).text
             #expect(functions.contains(#"<a href="/console/functions" class="active" aria-current="page">Functions</a>"#))
-            let users = try await client.get("/console/users", session: session).bodyText
+            let users = try await client.get("/console/users", session: session).text
             for scope in APIKeyScope.all { #expect(users.contains(#"value="\#(scope)""#)) }
         }
     }
@@ -146,8 +105,8 @@ struct ConsoleTests {
             let session = try await client.signIn("admin", "admin-password")
             let page = try await client.get("/console/invocations/%3Cscript%3Ealert(1)%3C%2Fscript%3E", session: session)
             #expect(page.status == .ok)
-            #expect(!page.bodyText.contains("<script>alert"))
-            #expect(page.bodyText.contains("&lt;script&gt;alert(1)&lt;/script&gt;"))
+            #expect(!page.text.contains("<script>alert"))
+            #expect(page.text.contains("&lt;script&gt;alert(1)&lt;/script&gt;"))
         }
     }
 
@@ -158,8 +117,11 @@ struct ConsoleTests {
             let page = try await client.get("/console/queues", session: session)
             #expect(page.status == .forbidden)
             #expect(page.headers[.contentType] == "text/html; charset=utf-8")
-            #expect(page.bodyText.contains("Admins only"))
-            #expect(page.bodyText.contains("<strong>ann</strong>"))
+            #expect(page.text.contains("Admins only"))
+            #expect(page.text.contains("<strong>ann</strong>"))
+            // In the kit's layout, without the console in the top bar (it is for admins).
+            #expect(page.text.contains(#"<span class="who">ann</span>"#))
+            #expect(!page.text.contains(#"data-app="console""#))
             let latency = try await client.get("/console/api/latency", session: session)
             #expect(latency.status == .forbidden)
         }
@@ -182,7 +144,7 @@ struct ConsoleTests {
             #expect(accepted.status == .created)
             let list = try await client.get("/v1/queues", session: session)
             #expect(list.status == .ok)
-            #expect(list.bodyText.contains(#""name":"jobs""#))
+            #expect(list.text.contains(#""name":"jobs""#))
         }
     }
 
@@ -192,7 +154,9 @@ struct ConsoleTests {
             let script = try await client.get("/console/static/console.js")
             #expect(script.status == .ok)
             #expect(script.headers[.contentType] == "text/javascript; charset=utf-8")
-            #expect(script.bodyText.contains("X-CSRF-Token"))
+            // The console's script uses the page kit's helpers instead of its own copies.
+            #expect(script.text.contains("= aerie;"))
+            #expect(!script.text.contains("X-CSRF-Token"))
             let etag = try #require(script.headers[.eTag])
             let again = try await client.get("/console/static/console.js", headers: [.ifNoneMatch: etag])
             #expect(again.status == .notModified)
@@ -210,9 +174,9 @@ struct ConsoleTests {
             let session = try await client.signIn("admin", "admin-password")
             let response = try await client.get("/console/api/latency", session: session)
             #expect(response.status == .ok)
-            let body = try JSONValue.parse(Data(response.bodyText.utf8))
+            let body = try JSONValue.parse(Data(response.text.utf8))
             guard case .array(let routes)? = body["routes"] else {
-                Issue.record("no routes in \(response.bodyText)")
+                Issue.record("no routes in \(response.text)")
                 return
             }
             let health = try #require(routes.first { $0["route"] == "/health" })
@@ -235,7 +199,7 @@ struct ConsoleTests {
         try await harness.primitives.events.commit(group: "billing", topic: "orders", offset: 1)
         try await harness.run { client in
             let session = try await client.signIn("admin", "admin-password")
-            let body = try JSONValue.parse(Data(try await client.get("/console/api/topics", session: session).bodyText.utf8))
+            let body = try JSONValue.parse(Data(try await client.get("/console/api/topics", session: session).text.utf8))
             guard case .array(let topics)? = body["items"], let orders = topics.first else {
                 Issue.record("no topics in \(body)")
                 return

@@ -5,9 +5,9 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 
-/// The console at `/console`: server-rendered pages (Mustache) for admins, whose small script fills them from
-/// the JSON API with the page session cookie, plus the two JSON endpoints the API lacks (latency from the
-/// metrics, topics with their consumer groups) and the console's static files.
+/// The console at `/console`: server-rendered pages (Mustache) for admins inside the page kit's layout, whose script
+/// (`console.js`, on top of kit.js) fills them from the JSON API with the page session cookie, plus the JSON endpoints
+/// the API lacks (latency from the metrics, app panels, topics with their consumer groups) and the console's static files.
 ///
 /// Signing in and out are the gateway's form routes `POST /console/login` and `POST /console/logout`.
 /// A page request without a session is redirected to the sign-in page; a signed-in user who is not an admin
@@ -18,17 +18,20 @@ struct ConsoleRoutes {
     let metrics: GatewayMetrics
     let events: any EventLog
     let configuration: GatewayConfiguration
+    let pageKit: PageKit
     let assets: Result<PageAssets, AerieError>
     /// The enabled apps' panels for the Apps page.
     let appPanels: [ConsolePanel]
 
-    init(metrics: GatewayMetrics, events: any EventLog, configuration: GatewayConfiguration, appPanels: [ConsolePanel] = []) {
+    init(metrics: GatewayMetrics, events: any EventLog, configuration: GatewayConfiguration, pageKit: PageKit,
+         appPanels: [ConsolePanel] = []) {
         self.metrics = metrics
+        self.pageKit = pageKit
         self.appPanels = appPanels
         self.events = events
         self.configuration = configuration
         do {
-            assets = .success(try PageAssets.loadConsole())
+            assets = .success(try PageAssets.loadModule("console"))
         } catch let error as AerieError {
             assets = .failure(error)
         } catch {
@@ -41,15 +44,17 @@ struct ConsoleRoutes {
         var path: String
         var template: String
         var title: String
-        /// Nil for pages not in the navigation bar.
+        /// Nil for pages not in the console's navigation bar.
         var navigation: String?
+        /// Whether the template has its own `<h1>` (else the layout's shows the title).
+        var ownHeading = false
     }
 
     static let pages: [Page] = [
         Page(path: "/console", template: "overview", title: "Overview", navigation: "Overview"),
         Page(path: "/console/functions", template: "functions", title: "Functions", navigation: "Functions"),
         Page(path: "/console/invocations", template: "invocations", title: "Invocations", navigation: "Invocations"),
-        Page(path: "/console/invocations/{id}", template: "invocation", title: "Invocation", navigation: nil),
+        Page(path: "/console/invocations/{id}", template: "invocation", title: "Invocation", navigation: nil, ownHeading: true),
         Page(path: "/console/queues", template: "queues", title: "Queues", navigation: "Queues"),
         Page(path: "/console/topics", template: "topics", title: "Topics", navigation: "Topics"),
         Page(path: "/console/objects", template: "objects", title: "Objects", navigation: "Objects"),
@@ -59,7 +64,7 @@ struct ConsoleRoutes {
 
     /// Routes left out of the latency charts: the console's own polling and files, and event streams (their
     /// "latency" is how long a client kept listening).
-    static let unchartedRoutes: Set<String> = ["/console/api/latency", "/console/api/apps", "/console/static/{file}", "/metrics", "/v1/invocations/{id}/events"]
+    static let unchartedRoutes: Set<String> = ["/console/api/latency", "/console/api/apps", "/console/static/{file}", "/kit/{file}", "/metrics", "/v1/invocations/{id}/events"]
 
     var routes: [GatewayRoute] {
         var routes = Self.pages.map { page in
@@ -104,42 +109,41 @@ struct ConsoleRoutes {
 
     // MARK: Pages
 
+    /// The console's areas, the bar under the page kit's top bar.
+    static func section(active: String) -> PageKit.Section {
+        PageKit.Section(label: "Console", links: pages.compactMap { page in page.navigation.map { PageLink($0, path: page.path) } },
+                        active: active)
+    }
+
     func renderPage(_ page: Page, request: Request, context: AerieRequestContext) throws -> Response {
         let assets = try assets.get()
         guard let identity = context.identity else {
             return PageAssets.signInRedirect(for: request)
         }
         guard identity.isAdmin else {
-            let html = try assets.render("forbidden", [
-                "title": "Not allowed", "username": identity.username, "csrf": context.expectedCSRFToken ?? "",
-            ])
-            return PageAssets.html(html, status: .forbidden)
+            return try pageKit.render(PageKit.Page(template: "forbidden", title: "Not allowed", heading: "Admins only", sessionOnly: false),
+                                      assets: assets, request: request, context: context, status: .forbidden)
         }
-        var values: [String: Any] = [
-            "title": page.title,
-            "page": page.template,
-            "username": identity.username,
-            "csrf": context.expectedCSRFToken ?? "",
-            "nav": Self.pages.compactMap { candidate -> [String: Any]? in
-                guard let label = candidate.navigation else { return nil }
-                let active = candidate.template == page.template || (page.template == "invocation" && candidate.template == "invocations")
-                return ["label": label, "href": candidate.path, "active": active]
-            },
-        ]
+        var values: [String: Any] = [:]
         if page.path.contains("{id}") {
             values["id"] = try context.pathParameter("id")
         }
         if page.template == "users" {
             values["scopes"] = APIKeyScope.all.map { ["scope": $0] }
         }
-        return PageAssets.html(try assets.render(page.template, values))
+        let active = page.template == "invocation" ? "/console/invocations" : page.path
+        let kitPage = PageKit.Page(template: page.template, title: page.title, heading: page.ownHeading ? nil : page.title,
+                                   scripts: [try assets.versionedPath("console.js", under: "/console/static/")],
+                                   styles: [try assets.versionedPath("console.css", under: "/console/static/")],
+                                   section: Self.section(active: active), sessionOnly: false)
+        return try pageKit.render(kitPage, assets: assets, values: values, request: request, context: context)
     }
 
     func renderLogin(request: Request, context: AerieRequestContext) throws -> Response {
         let assets = try assets.get()
         let failed = request.uri.queryParameters.get("error") != nil
         let next = request.uri.queryParameters.get("next").flatMap { AuthRoutes.localRedirect(String($0)) } ?? "/console"
-        var values: [String: Any] = ["title": "Sign in", "next": next]
+        var values: [String: Any] = ["title": "Sign in", "next": next, "kitCSS": try pageKit.stylesheetURL()]
         if failed {
             values["error"] = "The user name or password is wrong, or the user is disabled."
         }

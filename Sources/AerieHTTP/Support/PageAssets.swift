@@ -7,7 +7,8 @@ import Mustache
 import NIOCore
 
 /// Mustache templates and static files of a set of pages, read once from a folder holding `templates/` and
-/// `static/`: the console's (`Resources/console` of this module) and each app's pages (their own resources).
+/// `static/`: the page kit's (`Resources/kit` of this module), the console's (`Resources/console`) and each app's
+/// pages (their own resources). Pages render inside the kit's layout with ``PageKit``.
 public struct PageAssets: Sendable {
     /// A static file, ready to serve.
     public struct StaticFile: Sendable {
@@ -15,17 +16,19 @@ public struct PageAssets: Sendable {
         var body: ByteBuffer
         /// Quoted strong validator for `ETag`.
         var etag: String
+        /// The validator without its quotes, for `?v=` in URLs.
+        var version: String { String(etag.dropFirst().dropLast()) }
     }
 
     let library: MustacheLibrary
     let files: [String: StaticFile]
 
-    /// Loads the assets from the module bundle; the error names the folder that was looked for.
-    static func loadConsole() throws -> PageAssets {
+    /// Loads one folder of this module's resources (`console`, `kit`); the error names what was looked for.
+    static func loadModule(_ folder: String) throws -> PageAssets {
         guard let resources = Bundle.module.url(forResource: "Resources", withExtension: nil) else {
-            throw AerieError(.internal, "The console's resource bundle (AerieHTTP's Resources folder) is missing; reinstall Aerie so the `aerie_AerieHTTP.resources` folder sits next to the binary.")
+            throw AerieError(.internal, "The gateway's resource bundle (AerieHTTP's Resources folder) is missing; reinstall Aerie so the `aerie_AerieHTTP.resources` folder sits next to the binary.")
         }
-        return try load(from: resources.appendingPathComponent("console"))
+        return try load(from: resources.appendingPathComponent(folder))
     }
 
     /// Loads the assets from a folder holding `templates/` and `static/`.
@@ -76,15 +79,30 @@ public struct PageAssets: Sendable {
         return text
     }
 
+    /// The path of a static file with its content version, `<prefix><name>?v=<version>`, for pages to link: the
+    /// browser may keep that URL for a year without asking again, since a changed file gets another URL.
+    /// Throws when there is no such file.
+    public func versionedPath(_ name: String, under prefix: String) throws -> String {
+        guard let file = files[name] else {
+            throw AerieError(.internal, "The page asset \"\(name)\" is missing; reinstall Aerie with its resources.")
+        }
+        return "\(prefix)\(name)?v=\(file.version)"
+    }
+
     /// Serves a static file by name with its ETag (304 when the client already has it, 404 when there is none).
+    ///
+    /// Requested with its current version (`?v=`, see ``versionedPath(_:under:)``) it may be cached for a year
+    /// (`immutable`); without it, or with an old version, the browser asks again each time (`no-cache`) and gets a 304.
     public func staticFile(_ name: String, request: Request) throws -> Response {
         guard let file = files[name] else {
             throw AerieError.notFound("No file named \"\(name)\".")
         }
+        let current = request.uri.queryParameters.get("v") == file.version
+        let cacheControl = current ? "public, max-age=31536000, immutable" : "no-cache"
         if request.headers[.ifNoneMatch] == file.etag {
-            return Response.empty(.notModified, headers: [.eTag: file.etag])
+            return Response.empty(.notModified, headers: [.eTag: file.etag, .cacheControl: cacheControl])
         }
-        return Response(status: .ok, headers: [.contentType: file.contentType, .eTag: file.etag, .cacheControl: "no-cache"],
+        return Response(status: .ok, headers: [.contentType: file.contentType, .eTag: file.etag, .cacheControl: cacheControl],
                         body: .init(byteBuffer: file.body))
     }
 

@@ -98,7 +98,12 @@ public struct ImagineApp: AerieHTTPApp {
     }
 
     public func routes(gateway: AppGatewayContext) throws -> [GatewayRoute] {
-        ImagineRoutes(holder: holder, runtime: gateway.runtime).routes + (try ImaginePage.load().routes(holder: holder))
+        ImagineRoutes(holder: holder, runtime: gateway.runtime).routes + (try ImaginePage.load().routes(holder: holder, kit: gateway.pageKit))
+    }
+
+    /// The page `/imagine/` in the top bar.
+    public func pageLinks() -> [PageLink] {
+        [ImaginePage.link]
     }
 
     public func openAPISchemas() -> [String: JSONValue] {

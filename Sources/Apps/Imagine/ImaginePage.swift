@@ -3,12 +3,15 @@ import AerieHTTP
 import Foundation
 import Hummingbird
 
-/// The page `/imagine/`: the prompt form, live step progress and the results grid. Its script calls the app's API
-/// with the page session (cookie plus `X-CSRF-Token`).
+/// The page `/imagine/`: the prompt form, live step progress and the results grid, inside the page kit's layout.
+/// Its script (`imagine.js`, on top of kit.js) calls the app's API with the page session.
 struct ImaginePage {
     let assets: PageAssets
 
-    /// Loads the page's templates and static files from this module's resources.
+    /// The page's entry in the top bar.
+    static let link = PageLink("Imagine", path: "/imagine/")
+
+    /// Loads the page's template and static files from this module's resources.
     static func load() throws -> ImaginePage {
         guard let resources = Bundle.module.url(forResource: "Resources", withExtension: nil) else {
             throw AerieError(.internal, "The Imagine app's resource bundle is missing; reinstall Aerie so the `aerie_Imagine.resources` folder sits next to the binary.")
@@ -16,18 +19,18 @@ struct ImaginePage {
         return ImaginePage(assets: try PageAssets.load(from: resources.appendingPathComponent("imagine")))
     }
 
-    func routes(holder: ImagineApp.Holder) -> [GatewayRoute] {
-        [
+    func routes(holder: ImagineApp.Holder, kit: PageKit) throws -> [GatewayRoute] {
+        let page = PageKit.Page(template: "imagine", title: "Imagine",
+                                scripts: [try assets.versionedPath("imagine.js", under: "/imagine/static/")],
+                                styles: [try assets.versionedPath("imagine.css", under: "/imagine/static/")])
+        return [
             GatewayRoute(.get, "/imagine/", summary: "The Imagine page: prompt, live progress, results with their cache badge", tag: "imagine",
                          access: .anyone) { [assets] request, context in
-                guard let identity = context.identity, identity.credential == .session else {
-                    return PageAssets.signInRedirect(for: request)
-                }
-                var values: [String: Any] = ["username": identity.username, "csrf": context.expectedCSRFToken ?? ""]
+                var values: [String: Any] = [:]
                 if let service = try? holder.service() {
                     values["defaults"] = ["steps": 20, "guidance": 7.5, "size": service.generator.sampleSize * 8]
                 }
-                return PageAssets.html(try assets.render("imagine", values))
+                return try kit.render(page, assets: assets, values: values, request: request, context: context)
             },
             GatewayRoute(.get, "/imagine/static/{file}", summary: "The Imagine page's script and styles", tag: "imagine",
                          access: .anyone) { [assets] request, context in

@@ -31,6 +31,11 @@ public struct PipelineApp: AerieHTTPApp {
     public func routes(gateway: AppGatewayContext) throws -> [GatewayRoute] {
         let api = PipelineRoutes(primitives: gateway.primitives, runtime: gateway.runtime, limits: limits, cache: cache,
                                  maxJSONBodySize: gateway.configuration.maxJSONBodySize)
-        return api.routes + (try PipelinePage.load()).routes
+        return api.routes + (try PipelinePage.load().routes(kit: gateway.pageKit))
+    }
+
+    /// The page `/pipeline/` in the top bar.
+    public func pageLinks() -> [PageLink] {
+        [PipelinePage.link]
     }
 }

@@ -4,12 +4,15 @@ import Foundation
 import Hummingbird
 
 /// The page `/pipeline/`: upload a CSV and watch its stages, the models with their metrics and confusion matrix,
-/// and a predict form built from the chosen model's schema. The page's script calls the app's API with the page
-/// session (cookie plus `X-CSRF-Token`).
+/// and a predict form built from the chosen model's schema, inside the page kit's layout. Its script
+/// (`pipeline.js`, on top of kit.js) calls the app's API with the page session.
 struct PipelinePage {
     let assets: PageAssets
 
-    /// Loads the page's templates and static files from this module's resources.
+    /// The page's entry in the top bar.
+    static let link = PageLink("Pipeline", path: "/pipeline/")
+
+    /// Loads the page's template and static files from this module's resources.
     static func load() throws -> PipelinePage {
         guard let resources = Bundle.module.url(forResource: "Resources", withExtension: nil) else {
             throw AerieError(.internal, "The Pipeline app's resource bundle is missing; reinstall Aerie so the `aerie_Pipeline.resources` folder sits next to the binary.")
@@ -17,15 +20,14 @@ struct PipelinePage {
         return PipelinePage(assets: try PageAssets.load(from: resources.appendingPathComponent("pipeline")))
     }
 
-    var routes: [GatewayRoute] {
-        [
+    func routes(kit: PageKit) throws -> [GatewayRoute] {
+        let page = PageKit.Page(template: "pipeline", title: "Pipeline",
+                                scripts: [try assets.versionedPath("pipeline.js", under: "/pipeline/static/")],
+                                styles: [try assets.versionedPath("pipeline.css", under: "/pipeline/static/")])
+        return [
             GatewayRoute(.get, "/pipeline/", summary: "The Pipeline page: upload, stages, models, predict", tag: "pipeline",
                          access: .anyone) { [assets] request, context in
-                guard let identity = context.identity, identity.credential == .session else {
-                    return PageAssets.signInRedirect(for: request)
-                }
-                let html = try assets.render("pipeline", ["username": identity.username, "csrf": context.expectedCSRFToken ?? ""])
-                return PageAssets.html(html)
+                try kit.render(page, assets: assets, request: request, context: context)
             },
             GatewayRoute(.get, "/pipeline/static/{file}", summary: "The Pipeline page's script and styles", tag: "pipeline",
                          access: .anyone) { [assets] request, context in

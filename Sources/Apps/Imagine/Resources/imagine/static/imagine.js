@@ -1,89 +1,21 @@
 // Imagine: the /imagine/ page. Submits prompts to the Imagine API asynchronously (Prefer: respond-async),
 // follows the generation's steps over server-sent events, and shows the caller's images with a cache badge.
-// Requests go same-origin with the HttpOnly session cookie; state-changing ones carry the CSRF token from
-// <meta name="csrf-token"> in X-CSRF-Token. Data is always inserted as text, never as HTML.
+// Requests, messages and elements come from the page kit (kit.js, loaded first); data is always inserted as text.
 'use strict';
 (() => {
   const API = '/v1/apps/imagine/images';
-  const csrfMeta = document.querySelector('meta[name="csrf-token"]');
-  const csrf = csrfMeta ? csrfMeta.content : '';
-  const $ = (id) => document.getElementById(id);
-
-  // ---- helpers -------------------------------------------------------------------------------------
-
-  async function request(method, path, body, extraHeaders) {
-    const headers = Object.assign({ Accept: 'application/json' }, extraHeaders || {});
-    if (method !== 'GET' && method !== 'HEAD') headers['X-CSRF-Token'] = csrf;
-    let payload;
-    if (body !== undefined) {
-      headers['Content-Type'] = 'application/json';
-      payload = JSON.stringify(body);
-    }
-    const response = await fetch(path, { method, headers, body: payload, credentials: 'same-origin' });
-    if (response.status === 401) {
-      location.href = '/console/login?next=' + encodeURIComponent(location.pathname + location.search);
-      throw new Error('The session has ended; sign in again.');
-    }
-    const text = await response.text();
-    let data = null;
-    try { data = text ? JSON.parse(text) : null; } catch (_) { data = null; }
-    if (!response.ok) {
-      let detail = `${method} ${path}: ${response.status} ${response.statusText}`;
-      if (data && data.detail) detail = data.detail;
-      if (data && Array.isArray(data.errors) && data.errors.length) {
-        detail += ' ' + data.errors.map((e) => (e.field ? e.field + ': ' : '') + (e.message || e.detail || '')).join('; ');
-      }
-      if (response.status === 429) {
-        const retry = response.headers.get('Retry-After');
-        detail = 'The server is busy' + (retry ? `; try again in ${retry} s.` : '; try again shortly.');
-      }
-      const error = new Error(detail);
-      error.status = response.status;
-      throw error;
-    }
-    return { status: response.status, headers: response.headers, data };
-  }
-
-  function h(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    for (const [name, value] of Object.entries(attrs || {})) {
-      if (value === undefined || value === null || value === false) continue;
-      if (name.startsWith('on')) node.addEventListener(name.slice(2), value);
-      else node.setAttribute(name, value === true ? '' : String(value));
-    }
-    for (const child of children.flat()) {
-      if (child === undefined || child === null || child === false) continue;
-      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-    }
-    return node;
-  }
-
-  function pick(object, ...names) {
-    if (!object) return undefined;
-    for (const name of names) {
-      if (object[name] !== undefined && object[name] !== null) return object[name];
-    }
-    return undefined;
-  }
-
-  function flash(message, kind) {
-    const box = $('flash');
-    box.textContent = message || '';
-    box.className = 'flash ' + (kind || 'error');
-    box.hidden = !message;
-  }
-  const fail = (error) => flash(error && error.message ? error.message : String(error));
+  const { request, el, $, pick, flash, fail } = aerie;
 
   // ---- the form ------------------------------------------------------------------------------------
 
   const form = $('imagine-form');
-  const defaults = document.body.dataset;
+  const defaults = form.dataset;
   const sizes = [64, 128, 256, 384, 512, 640, 768, 1024];
   for (const id of ['width', 'height']) {
     const select = $(id);
-    if (select.options.length === 0) sizes.forEach((size) => select.append(h('option', { value: size }, size)));
+    if (select.options.length === 0) sizes.forEach((size) => select.append(el('option', { value: size }, size)));
     const size = String(Number(defaults.defaultSize) || 512);
-    if (![...select.options].some((option) => option.value === size)) select.prepend(h('option', { value: size }, size));
+    if (![...select.options].some((option) => option.value === size)) select.prepend(el('option', { value: size }, size));
     select.value = size;
   }
   $('steps').value = defaults.defaultSteps || 20;
@@ -212,7 +144,7 @@
     const headers = { Prefer: 'respond-async' };
     if ($('bypass-cache').checked) headers['Cache-Control'] = 'no-cache';
     try {
-      const response = await request('POST', API, body, headers);
+      const response = await request('POST', API, body, { headers });
       if (response.status === 202) {
         const invocation = invocationOf(response);
         if (!invocation) throw new Error('The server accepted the request but named no invocation to follow.');
@@ -265,18 +197,18 @@
       parameters.scheduler || null,
     ].filter(Boolean).join(' · ');
     const created = pick(image, 'created_at', 'createdAt');
-    return h('figure', { class: 'result', 'data-id': image.id, 'data-cache': cache },
-      h('a', { href: src, target: '_blank', rel: 'noopener' },
-        h('img', { src, alt: image.prompt || '', loading: 'lazy', width: parameters.width, height: parameters.height })),
-      h('figcaption', {},
-        h('span', { class: 'badge ' + cache }, badgeText),
-        h('p', { class: 'prompt-text' }, image.prompt || ''),
-        matched ? h('p', { class: 'matched small' }, 'matched: ', h('q', {}, matched)) : null,
-        details ? h('p', { class: 'muted small' }, details) : null,
-        created ? h('p', { class: 'muted small' }, new Date(created).toLocaleString()) : null,
-        h('div', { class: 'card-actions' },
-          h('button', { type: 'button', class: 'link reuse', onclick: () => reuse(image) }, 'Use prompt'),
-          h('button', { type: 'button', class: 'link delete', onclick: () => remove(image) }, 'Delete'))));
+    return el('figure', { class: 'result', 'data-id': image.id, 'data-cache': cache },
+      el('a', { href: src, target: '_blank', rel: 'noopener' },
+        el('img', { src, alt: image.prompt || '', loading: 'lazy', width: parameters.width, height: parameters.height })),
+      el('figcaption', {},
+        el('span', { class: 'badge ' + cache }, badgeText),
+        el('p', { class: 'prompt-text' }, image.prompt || ''),
+        matched ? el('p', { class: 'matched small' }, 'matched: ', el('q', {}, matched)) : null,
+        details ? el('p', { class: 'muted small' }, details) : null,
+        created ? el('p', { class: 'muted small' }, new Date(created).toLocaleString()) : null,
+        el('div', { class: 'card-actions' },
+          el('button', { type: 'button', class: 'link reuse', onclick: () => reuse(image) }, 'Use prompt'),
+          el('button', { type: 'button', class: 'link delete', onclick: () => remove(image) }, 'Delete'))));
   }
 
   function reuse(image) {
@@ -300,7 +232,7 @@
   }
 
   function showEmpty() {
-    $('results').replaceChildren(h('p', { class: 'muted', id: 'results-empty' }, 'No images yet. Write a prompt and press Generate.'));
+    $('results').replaceChildren(el('p', { class: 'muted', id: 'results-empty' }, 'No images yet. Write a prompt and press Generate.'));
   }
 
   async function load(cursor) {
