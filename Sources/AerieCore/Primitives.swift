@@ -4,22 +4,27 @@
 /// Functions, the gateway and the apps receive this bundle through their initialisers; nothing reaches
 /// a primitive through a global. Each driver is held behind its primitive's front end (``CheckedObjectStore``,
 /// ``CheckedTableStore``, ``CheckedQueueStore``, ``CheckedEventLog``), which applies the names, keys and limits
-/// rules once for every driver; vector collections apply ``VectorRules``.
+/// rules once for every driver; vector collections apply ``VectorRules``. The object and event-log front ends announce
+/// appends on ``signals``, which in-process readers (trigger dispatchers) wait on besides their poll.
 public struct Primitives: Sendable {
-    public var objects: any ObjectStore { didSet { objects = CheckedObjectStore.wrap(objects) } }
+    public var objects: any ObjectStore { didSet { objects = CheckedObjectStore.wrap(objects, signals: signals) } }
     public var tables: any TableStore { didSet { tables = CheckedTableStore.wrap(tables) } }
     public var queues: any QueueStore { didSet { queues = CheckedQueueStore.wrap(queues) } }
-    public var events: any EventLog { didSet { events = CheckedEventLog.wrap(events) } }
+    public var events: any EventLog { didSet { events = CheckedEventLog.wrap(events, signals: signals) } }
     public var vectors: any VectorStore
+    /// Appends in this process, by topic (shared by every copy of this bundle).
+    public let signals: TopicSignals
 
     public init(
         objects: any ObjectStore, tables: any TableStore, queues: any QueueStore, events: any EventLog,
         vectors: any VectorStore
     ) {
-        self.objects = CheckedObjectStore.wrap(objects)
+        let signals = TopicSignals()
+        self.signals = signals
+        self.objects = CheckedObjectStore.wrap(objects, signals: signals)
         self.tables = CheckedTableStore.wrap(tables)
         self.queues = CheckedQueueStore.wrap(queues)
-        self.events = CheckedEventLog.wrap(events)
+        self.events = CheckedEventLog.wrap(events, signals: signals)
         self.vectors = vectors
     }
 }

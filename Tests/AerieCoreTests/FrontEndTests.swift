@@ -1,6 +1,7 @@
 import AerieCore
 import AerieTesting
 import Foundation
+import Synchronization
 import Testing
 
 /// A driver that accepts nothing: every call that reaches it throws `reached`. With it behind a front end, a
@@ -123,5 +124,37 @@ struct UnreachableDriver: ObjectStore, TableStore, QueueStore, EventLog {
         #expect((bundle.events as? CheckedEventLog)?.driver is UnreachableDriver)
         bundle.objects = UnreachableDriver()
         #expect(bundle.objects is CheckedObjectStore)
+    }
+}
+
+@Suite struct TopicSignalsTests {
+    final class Counter: Sendable {
+        let count = Mutex(0)
+        func increment() { count.withLock { $0 += 1 } }
+        var value: Int { count.withLock { $0 } }
+    }
+
+    @Test("Appends and object writes through the front ends announce their topic; reads and refused writes do not")
+    func frontEndsAnnounce() async throws {
+        let primitives = Primitives.memory()
+        let objectEvents = Counter(), jobs = Counter(), other = Counter()
+        let subscription = primitives.signals.subscribe(ObjectEvent.topic) { objectEvents.increment() }
+        _ = primitives.signals.subscribe("jobs") { jobs.increment() }
+        _ = primitives.signals.subscribe("other") { other.increment() }
+        try await primitives.objects.ensureBucket("photos")
+        _ = try await primitives.objects.put(bucket: "photos", key: "a.jpg", data: Data("x".utf8))
+        #expect(objectEvents.value == 1)
+        _ = try await primitives.objects.get(bucket: "photos", key: "a.jpg", range: nil)
+        _ = try? await primitives.objects.put(bucket: "photos", key: "../bad", data: Data())
+        #expect(objectEvents.value == 1)
+        #expect(try await primitives.objects.delete(bucket: "photos", key: "a.jpg"))
+        #expect(try await primitives.objects.delete(bucket: "photos", key: "a.jpg") == false)
+        #expect(objectEvents.value == 2)
+        try await primitives.events.append(topic: "jobs", payload: Data("1".utf8))
+        #expect(jobs.value == 1)
+        #expect(other.value == 0)
+        primitives.signals.unsubscribe(subscription)
+        _ = try await primitives.objects.put(bucket: "photos", key: "b.jpg", data: Data("x".utf8))
+        #expect(objectEvents.value == 2)
     }
 }

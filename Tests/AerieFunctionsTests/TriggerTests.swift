@@ -52,6 +52,31 @@ import Testing
         }
     }
 
+    /// With polls 30 s apart, only the wake-up of an object written in this process can start the trigger within the
+    /// test's limit: the dispatcher is asleep when the object arrives, and reading it then wakes the worker.
+    @Test(arguments: Storage.allCases) func objectWriteWakesTheTriggerAtOnce(_ storage: Storage) async throws {
+        try await storage.with { (primitives: Primitives) async throws in
+            try await primitives.objects.ensureBucket("photos")
+            var configuration = TestRuntime.configuration
+            configuration.pollInterval = .seconds(30)
+            let runtime = FunctionRuntime(primitives: primitives, configuration: configuration, logger: .init(label: "test"))
+            let recorder = Recorder()
+            try runtime.register(recorder, triggers: [.object(bucket: "photos", prefix: "in/", suffix: "")])
+            try await whileRunning(runtime) {
+                // Let the dispatcher position its group and go to sleep on its (long) poll.
+                try await eventually("the trigger's consumer group positioned") {
+                    try await primitives.events.committedOffset(group: "fn.recorder", topic: ObjectEvent.topic) != nil
+                }
+                try await Task.sleep(for: .milliseconds(200))
+                _ = try await primitives.objects.put(bucket: "photos", key: "in/now.jpg", data: Data("abc".utf8))
+                try await eventually("the woken trigger ran the function", limit: .seconds(10)) {
+                    await recorder.probe.calls == 1
+                }
+            }
+            #expect(await recorder.probe.inputs.first?["key"] == .string("in/now.jpg"))
+        }
+    }
+
     @Test(arguments: Storage.allCases) func latestStartPositionSkipsOlderEvents(_ storage: Storage) async throws {
         try await storage.with { (primitives: Primitives) async throws in
             try await primitives.events.append(topic: ObjectEvent.topic, payload: Self.objectEvent(key: "old.jpg"))

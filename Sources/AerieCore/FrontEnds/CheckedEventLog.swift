@@ -3,18 +3,22 @@ import Foundation
 /// The Event log primitive's front end: checks topic and group names, offsets and limits once, so the drivers carry
 /// no copy of the rules. ``Primitives`` wraps every event log in it. Whether a committed offset lies past a topic's
 /// end depends on the stored topic, so that check stays with the driver.
+/// After an append it announces the topic on ``TopicSignals``, so readers in this process read at once.
 public struct CheckedEventLog: EventLog {
     public let driver: any EventLog
+    public let signals: TopicSignals
 
     /// `log` behind the checks (a log that is already checked is returned as it is).
-    public static func wrap(_ log: any EventLog) -> any EventLog {
-        log is CheckedEventLog ? log : CheckedEventLog(driver: log)
+    public static func wrap(_ log: any EventLog, signals: TopicSignals) -> any EventLog {
+        log is CheckedEventLog ? log : CheckedEventLog(driver: log, signals: signals)
     }
 
     public func append(topic: String, _ events: [OutgoingEvent]) async throws -> [Int64] {
         try Self.validateTopic(topic)
         guard !events.isEmpty else { return [] }
-        return try await driver.append(topic: topic, events)
+        let offsets = try await driver.append(topic: topic, events)
+        signals.announce(topic)
+        return offsets
     }
 
     public func read(topic: String, from offset: Int64, limit: Int) async throws -> [EventRecord] {

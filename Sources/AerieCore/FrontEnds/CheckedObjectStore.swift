@@ -4,12 +4,15 @@ import Foundation
 /// them, so the drivers (memory, files, S3) carry no copy of the rules. ``Primitives`` wraps every object store in
 /// it. A driver still owns what depends on its state: a missing bucket, the size limit while the body streams, an
 /// unsatisfiable range, and the meaning of its own cursors.
+/// After a write it announces ``ObjectEvent/topic`` on ``TopicSignals``, so object triggers in this process start at
+/// once.
 public struct CheckedObjectStore: ObjectStore {
     public let driver: any ObjectStore
+    public let signals: TopicSignals
 
     /// `store` behind the checks (a store that is already checked is returned as it is).
-    public static func wrap(_ store: any ObjectStore) -> any ObjectStore {
-        store is CheckedObjectStore ? store : CheckedObjectStore(driver: store)
+    public static func wrap(_ store: any ObjectStore, signals: TopicSignals) -> any ObjectStore {
+        store is CheckedObjectStore ? store : CheckedObjectStore(driver: store, signals: signals)
     }
 
     public func createBucket(_ name: String) async throws -> BucketInfo {
@@ -36,7 +39,9 @@ public struct CheckedObjectStore: ObjectStore {
     ) async throws -> ObjectInfo where Body.Element == Data {
         try ObjectNames.validateBucket(bucket)
         try ObjectNames.validateKey(key)
-        return try await driver.put(bucket: bucket, key: key, body: body, attributes: attributes, maxSize: maxSize)
+        let info = try await driver.put(bucket: bucket, key: key, body: body, attributes: attributes, maxSize: maxSize)
+        signals.announce(ObjectEvent.topic)
+        return info
     }
 
     public func get(bucket: String, key: String, range: ByteRange?) async throws -> ObjectData {
@@ -54,7 +59,9 @@ public struct CheckedObjectStore: ObjectStore {
     public func delete(bucket: String, key: String) async throws -> Bool {
         try ObjectNames.validateBucket(bucket)
         try ObjectNames.validateKey(key)
-        return try await driver.delete(bucket: bucket, key: key)
+        let deleted = try await driver.delete(bucket: bucket, key: key)
+        if deleted { signals.announce(ObjectEvent.topic) }
+        return deleted
     }
 
     public func list(bucket: String, _ request: ListObjectsRequest) async throws -> ObjectListing {
