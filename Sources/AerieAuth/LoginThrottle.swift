@@ -86,13 +86,12 @@ public actor LoginThrottle {
     /// Keeps memory bounded under a spray of names or addresses.
     private func pruneIfLarge(at time: ContinuousClock.Instant) {
         guard failuresByUser.count + attemptsByAddress.count > 10_000 else { return }
-        failuresByUser = failuresByUser.compactMapValues { stamps in
-            let kept = stamps.filter { time - $0 < limits.window }
+        let window = limits.window
+        func recent(_ stamps: [ContinuousClock.Instant]) -> [ContinuousClock.Instant]? {
+            let kept = stamps.filter { time - $0 < window }
             return kept.isEmpty ? nil : kept
         }
-        attemptsByAddress = attemptsByAddress.compactMapValues { stamps in
-            let kept = stamps.filter { time - $0 < limits.window }
-            return kept.isEmpty ? nil : kept
-        }
+        failuresByUser = failuresByUser.compactMapValues(recent)
+        attemptsByAddress = attemptsByAddress.compactMapValues(recent)
     }
 }

@@ -93,9 +93,11 @@ final class MemoryVectors: Vectors {
         try VectorRules.validateVector(query, dimensions: dimensions, metric: metric)
         try VectorRules.validateK(k)
         let records = try withLiveState { Array($0.records.values) }
+        // Normalised once (cosine), not once per stored vector.
+        let compared = VectorScoring.stored(query, metric: metric)
         let scored = records.compactMap { record -> VectorMatch? in
             guard filter?.matches(record.metadata) ?? true else { return nil }
-            return VectorMatch(id: record.id, score: VectorScoring.score(query, record.vector, metric: metric), metadata: record.metadata)
+            return VectorMatch(id: record.id, score: VectorScoring.score(compared, record.vector, metric: metric), metadata: record.metadata)
         }
         return Array(scored.sorted { $0.score > $1.score || ($0.score == $1.score && $0.id < $1.id) }.prefix(k))
     }
@@ -112,20 +114,18 @@ final class MemoryVectors: Vectors {
 
 /// Scores by metric, in Double, for the drivers that compute them one by one.
 public enum VectorScoring {
-    /// The vector as stored: unit length for `.cosine`, as given otherwise.
+    /// The vector as stored or compared: unit length for `.cosine`, as given otherwise.
     public static func stored(_ vector: [Float], metric: VectorMetric) -> [Float] {
         guard metric == .cosine else { return vector }
         let norm = vector.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
         return vector.map { Float(Double($0) / norm) }
     }
 
-    /// The similarity of `query` to a stored vector: cosine, inner product, or the negated Euclidean distance.
+    /// The similarity of a query to a stored vector, both as ``stored(_:metric:)`` makes them: cosine (the inner
+    /// product of unit vectors), inner product, or the negated Euclidean distance.
     public static func score(_ query: [Float], _ stored: [Float], metric: VectorMetric) -> Float {
         switch metric {
-        case .cosine:
-            let norm = query.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
-            return Float(zip(query, stored).reduce(0.0) { $0 + Double($1.0) * Double($1.1) } / norm)
-        case .dot:
+        case .cosine, .dot:
             return Float(zip(query, stored).reduce(0.0) { $0 + Double($1.0) * Double($1.1) })
         case .euclidean:
             return Float(-zip(query, stored).reduce(0.0) { $0 + (Double($1.0) - Double($1.1)) * (Double($1.0) - Double($1.1)) }.squareRoot())

@@ -22,12 +22,17 @@ struct AuthRoutes {
         var new: String
     }
 
-    /// Checks `username` and `password` through the throttle: 429 with `Retry-After` while the name or the address is
-    /// throttled; otherwise the user, or nil for a wrong password (counted as a failure).
-    func throttledVerify(username: String, password: String, address: String?) async throws -> UserRecord? {
+    /// 429 with `Retry-After` while the name or the address is throttled.
+    func checkThrottle(username: String?, address: String?) async throws {
         if let refusal = await throttle.check(username: username, address: address) {
             throw HTTPProblem.rateLimited(refusal.reason, retryAfter: refusal.retryAfter)
         }
+    }
+
+    /// Checks `username` and `password` through the throttle: 429 with `Retry-After` while the name or the address is
+    /// throttled; otherwise the user, or nil for a wrong password (counted as a failure).
+    func throttledVerify(username: String, password: String, address: String?) async throws -> UserRecord? {
+        try await checkThrottle(username: username, address: address)
         guard let user = try await auth.verifyPassword(username: username, password: password) else {
             await throttle.recordFailure(username: username, address: address)
             return nil
@@ -82,9 +87,7 @@ struct AuthRoutes {
                     throw AerieError(.forbidden, "Sign-up is off on this server; ask an admin for a user, or start it with `aerie serve --allow-signup`.")
                 }
                 let address = context.remoteAddress
-                if let refusal = await throttle.check(username: nil, address: address) {
-                    throw HTTPProblem.rateLimited(refusal.reason, retryAfter: refusal.retryAfter)
-                }
+                try await checkThrottle(username: nil, address: address)
                 await throttle.recordAttempt(address: address)
                 let body = try await request.decodeJSON(LoginRequest.self, limit: limit)
                 let user = try await auth.signUp(username: body.username, password: body.password)
