@@ -228,7 +228,10 @@ extension FunctionRuntime {
                 continue
             }
             if let stored = try await store.load(id), stored.record.status.isFinished {
-                _ = emit(try await store.events(id, after: last))
+                if emit(try await store.events(id, after: last)) { return }
+                // The record is written before its terminal event; a node that stopped between the two writes
+                // leaves a finished record without one. The record holds everything the event would say.
+                _ = emit([Self.terminalEvent(for: stored.record, after: last)])
                 return
             }
             try await Task.sleep(for: configuration.pollInterval)
@@ -330,6 +333,15 @@ extension FunctionRuntime {
             return AerieError(.functionFailed, "Function \(function) stopped with a cancellation it was not asked for.")
         }
         return AerieError(.functionFailed, "\(error)")
+    }
+
+    /// The terminal event a finished record stands for, numbered after the last event a reader saw.
+    static func terminalEvent(for record: InvocationRecord, after sequence: Int64) -> InvocationEvent {
+        let time = record.finishedAt ?? Date()
+        if record.status == .succeeded {
+            return InvocationEvent(sequence: sequence + 1, kind: .result, data: record.output ?? .null, time: time)
+        }
+        return InvocationEvent(sequence: sequence + 1, kind: .error, data: errorEventData(record.error), time: time)
     }
 
     static func errorEventData(_ error: InvocationError?) -> JSONValue {

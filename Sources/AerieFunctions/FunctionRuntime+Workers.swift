@@ -19,8 +19,10 @@ extension FunctionRuntime {
 
     func consume(_ host: FunctionHost, queue: String, source: DeliverySource, reconcile: Bool) async {
         let wake = makeWakeSignal(host.name)
+        let fence = ReceiveFence()
         var lastReconcile: ContinuousClock.Instant?
         await withDiscardingTaskGroup { group in
+            defer { fence.close() }
             while !Task.isCancelled {
                 if reconcile, lastReconcile.map({ ContinuousClock.now - $0 >= configuration.reconcileInterval }) ?? true {
                     lastReconcile = .now
@@ -46,7 +48,7 @@ extension FunctionRuntime {
                     continue
                 }
                 group.addTask {
-                    await self.processDelivery(host, queue: queue, message: message, source: source)
+                    await self.processDelivery(host, queue: queue, message: message, source: source, fence: fence)
                 }
             }
         }
@@ -55,7 +57,7 @@ extension FunctionRuntime {
     // MARK: One delivery
 
     /// Runs the invocation a message stands for, with the slot the loop took.
-    func processDelivery(_ host: FunctionHost, queue: String, message: ReceivedMessage, source: DeliverySource) async {
+    func processDelivery(_ host: FunctionHost, queue: String, message: ReceivedMessage, source: DeliverySource, fence: ReceiveFence) async {
         var slotHeld = true
         func releaseSlotIfHeld() async {
             if slotHeld {
@@ -81,7 +83,8 @@ extension FunctionRuntime {
                 (stored, input, startSequence) = (claimed, claimedInput, sequence)
             }
             slotHeld = false
-            try await runDelivery(host, queue: queue, message: message, source: source, stored: stored, input: input, startSequence: startSequence)
+            try await runDelivery(host, queue: queue, message: message, source: source, stored: stored, input: input,
+                                  startSequence: startSequence, fence: fence)
         } catch {
             await releaseSlotIfHeld()
             // Left unacked, the message is delivered again after its visibility timeout.
@@ -183,7 +186,7 @@ extension FunctionRuntime {
     }
 
     private func runDelivery(_ host: FunctionHost, queue: String, message: ReceivedMessage, source: DeliverySource,
-                             stored: StoredInvocation, input: Data, startSequence: Int64) async throws {
+                             stored: StoredInvocation, input: Data, startSequence: Int64, fence: ReceiveFence) async throws {
         var stored = stored
         let id = stored.record.id
         let control = activate(id)
@@ -203,11 +206,17 @@ extension FunctionRuntime {
             // The runtime is stopping: leave the invocation running under this message and make the message visible
             // again now, so another node (or this one after a restart) runs it again without waiting.
             hub.end(id)
-            if var latest = try? await store.load(id) {
-                latest.leaseUntil = nil
-                _ = try? await store.write(latest, condition: .version(latest.version))
-            }
-            try? await primitives.queues.extendVisibility(queue: queue, receipt: message.receipt, by: .zero, now: Date())
+            await fence.waitUntilClosed()
+            // This task is cancelled, and a cancelled task's database calls throw (GRDB checks): hand back from a
+            // task of its own, or the lease stays and the next node waits it out.
+            let store = self.store, queues = primitives.queues
+            await Task {
+                if var latest = try? await store.load(id) {
+                    latest.leaseUntil = nil
+                    _ = try? await store.write(latest, condition: .version(latest.version))
+                }
+                try? await queues.extendVisibility(queue: queue, receipt: message.receipt, by: .zero, now: Date())
+            }.value
             return
         }
         if let latest = try? await store.load(id) { stored.version = latest.version }

@@ -169,7 +169,7 @@ import Testing
 
     // In memory only for now: on SQLite one clean-clone run of three saw a third attempt (a race, probably between the
     // second node's reconciler and the handed-back message), recorded as open in the issue note.
-    @Test(arguments: [Storage.memory]) func gracefulShutdownHandsTheAttemptBack(_ storage: Storage) async throws {
+    @Test(arguments: Storage.allCases) func gracefulShutdownHandsTheAttemptBack(_ storage: Storage) async throws {
         try await storage.with { (primitives: Primitives) async throws in
             let first = TestRuntime.make(primitives)
             let stuck = Worker()

@@ -51,4 +51,23 @@ import Testing
             #expect(events.last?.kind == .error)
         }
     }
+
+    @Test(arguments: Storage.allCases) func finishedRecordWithoutItsTerminalEventStillEndsTheStream(_ storage: Storage) async throws {
+        try await storage.with { (primitives: Primitives) async throws in
+            let node = TestRuntime.make(primitives)
+            try node.register(Worker())
+            let (record, _) = try await node.invokeAsync("worker", input: body("{}"), trigger: .http, owner: nil, idempotencyKey: nil)
+            // A node wrote the finished record and stopped before it stored the terminal event.
+            var stored = try #require(try await node.store.load(record.id))
+            stored.record.status = .failed
+            stored.record.finishedAt = Date()
+            stored.record.error = InvocationError(type: "function_failed", message: "lost")
+            try await node.store.write(stored, condition: .version(stored.version))
+
+            let events = try await collect(node.events(record.id, after: nil))
+            #expect(events.map(\.kind) == [.error])
+            #expect(events.last?.data["message"]?.stringValue == "lost")
+            #expect(events.last?.sequence == 1)
+        }
+    }
 }
