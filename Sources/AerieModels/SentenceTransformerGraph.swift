@@ -5,9 +5,10 @@ import Foundation
 /// the attention mask and L2 normalisation, with the weights of `model.safetensors` as initialisers. The
 /// installer writes it as `model.onnx` for AerieText's ONNX Runtime backend, so the graph needs no Python.
 ///
-/// Inputs `input_ids` and `attention_mask` (int64, `[batch, sequence]`); output `sentence_embedding`
-/// (float32, `[batch, hidden]`). Opset 17, IR version 8. The same graph, node for node, as the Python
-/// `onnx.helper` script it replaces.
+/// Inputs `input_ids` and `attention_mask` (int64, `[batch, sequence]`); outputs `sentence_embedding`
+/// (float32, `[batch, hidden]`) and `token_embeddings`, the last layer's states (float32, `[batch, sequence, hidden]`,
+/// padding rows included), which the Imagine cache aligns token by token. Opset 17, IR version 8. The same graph,
+/// node for node, as the Python `onnx.helper` script it replaces, plus the token output.
 public struct SentenceTransformerGraph: Sendable {
     /// The default-domain operator-set version the graph uses (`LayerNormalization` needs 17).
     public static let opset: Int64 = 17
@@ -33,7 +34,9 @@ public struct SentenceTransformerGraph: Sendable {
                 ONNXModel.ValueInfo(name: $0, elementType: .int64, shape: [.parameter("batch"), .parameter("sequence")])
             },
             outputs: [
-                ONNXModel.ValueInfo(name: "sentence_embedding", elementType: .float, shape: [.parameter("batch"), .value(Int64(hidden))])
+                ONNXModel.ValueInfo(name: "sentence_embedding", elementType: .float, shape: [.parameter("batch"), .value(Int64(hidden))]),
+                ONNXModel.ValueInfo(
+                    name: "token_embeddings", elementType: .float, shape: [.parameter("batch"), .parameter("sequence"), .value(Int64(hidden))]),
             ])
         return ONNXModel(irVersion: Self.irVersion, graph: graph, operatorSets: [.init(version: Self.opset)])
     }
@@ -151,6 +154,9 @@ public struct SentenceTransformerGraph: Sendable {
                 let gelu = node("Mul", [node("Mul", [inner, scalar(0.5)]), node("Add", [erf, scalar(1)])])
                 x = try layerNorm(node("Add", [try linear(gelu, p + "output.dense"), x]), p + "output.LayerNorm", epsilon: epsilon)
             }
+
+            // The last layer's states, for token alignment.
+            nodes.append(ONNXModel.Node("Identity", inputs: [x], outputs: ["token_embeddings"]))
 
             // Mean pooling over the mask, then L2 normalisation.
             let mask3 = node("Unsqueeze", [mask, integers([2])])

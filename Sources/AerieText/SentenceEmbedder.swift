@@ -13,6 +13,9 @@ public protocol SentenceEmbedder: Sendable {
     var tokenizer: WordPieceTokenizer { get }
     /// The embeddings of `texts`, in order.
     func embed(_ texts: [String]) throws -> [[Float]]
+    /// The sentence and token embeddings of `texts`, in order, from one pass of the model (``PromptMatcher`` aligns
+    /// the tokens of two prompts).
+    func embedTokens(_ texts: [String]) throws -> [TokenEmbeddings]
 }
 
 /// Which engine computes the embeddings (configuration).
@@ -48,7 +51,21 @@ public enum SentenceEmbedderBackend: String, Sendable, CaseIterable {
                     "The ONNX Runtime backend needs the runtime, which is not installed in \(store.root.path). "
                         + "Run `aerie models install onnxruntime` with the same --data directory, or choose the native backend (`--backend native`).")
             }
-            return try ONNXSentenceEncoder(directory: directory, runtime: runtime, modelName: spec.displayName, options: options)
+            var encoder = try ONNXSentenceEncoder(directory: directory, runtime: runtime, modelName: spec.displayName, options: options)
+            if !encoder.providesTokenEmbeddings {
+                // A graph built before it had the token output: rebuild it from the installed weights (a second),
+                // as `aerie models install minilm --force` would.
+                do {
+                    let graph = directory.appendingPathComponent("model.onnx")
+                    try SentenceTransformerGraph(directory: directory).model().serialized().write(to: graph, options: .atomic)
+                } catch {
+                    throw AerieError(.unavailable,
+                        "\(directory.path)/model.onnx has no token_embeddings output and could not be rebuilt (\(error)); "
+                            + "run `aerie models install minilm --force` with the same --data directory, or choose the native backend.")
+                }
+                encoder = try ONNXSentenceEncoder(directory: directory, runtime: runtime, modelName: spec.displayName, options: options)
+            }
+            return encoder
         }
     }
 
@@ -73,7 +90,8 @@ public enum SentenceEmbedderBackend: String, Sendable, CaseIterable {
 }
 
 /// MiniLM sentence embeddings computed by ONNX Runtime on `model.onnx`, a graph of the same weights
-/// with pooling and normalisation inside (inputs `input_ids`, `attention_mask`; output `sentence_embedding`).
+/// with pooling and normalisation inside (inputs `input_ids`, `attention_mask`; outputs `sentence_embedding` and the
+/// last layer's `token_embeddings`).
 public struct ONNXSentenceEncoder: SentenceEmbedder {
     public let modelName: String
     public let tokenizer: WordPieceTokenizer
@@ -92,6 +110,34 @@ public struct ONNXSentenceEncoder: SentenceEmbedder {
         self.dimensions = configuration.hiddenSize
         self.tokenizer = try SentenceEncoder.tokenizer(in: directory, configuration: configuration)
         self.session = try ONNXSession(runtime: runtime, modelPath: graph.path, options: options)
+    }
+
+    /// Whether the graph has the `token_embeddings` output (graphs built before it existed have not;
+    /// ``SentenceEmbedderBackend/load(store:spec:options:)`` rebuilds them).
+    public var providesTokenEmbeddings: Bool { session.outputNames.contains("token_embeddings") }
+
+    public func embedTokens(_ texts: [String]) throws -> [TokenEmbeddings] {
+        guard !texts.isEmpty else { return [] }
+        guard providesTokenEmbeddings else {
+            throw AerieError(.unavailable, "model.onnx has no token_embeddings output; rebuild it with `aerie models install minilm --force`.")
+        }
+        let batch = tokenizer.encode(batch: texts)
+        let shape = [batch.count, batch.length]
+        let outputs = try session.run(
+            [
+                "input_ids": ONNXTensor(shape: shape, int64: batch.ids.map(Int64.init)),
+                "attention_mask": ONNXTensor(shape: shape, int64: batch.attentionMask.map(Int64.init)),
+            ], outputs: ["token_embeddings"])
+        guard let output = outputs["token_embeddings"], let values = output.floats, output.shape == [batch.count, batch.length, dimensions] else {
+            throw AerieError(.internal, "model.onnx returned no [\(batch.count), \(batch.length), \(dimensions)] token_embeddings; rebuild it with `aerie models install minilm --force`.")
+        }
+        let width = batch.length * dimensions
+        return values.withUnsafeBufferPointer { states in
+            (0..<batch.count).map { row in
+                TokenEmbeddings(states: UnsafeBufferPointer(rebasing: states[(row * width)..<((row + 1) * width)]),
+                                length: batch.lengths[row], dimensions: dimensions)
+            }
+        }
     }
 
     public func embed(_ texts: [String]) throws -> [[Float]] {

@@ -87,6 +87,38 @@ public struct SentenceEncoder: SentenceEmbedder {
         return result
     }
 
+    /// The sentence and token embeddings of `texts`, in order, computed in batches (see ``TokenEmbeddings``).
+    public func embedTokens(_ texts: [String]) -> [TokenEmbeddings] {
+        let sequences = texts.map(tokenizer.encode)
+        var result: [TokenEmbeddings] = []
+        result.reserveCapacity(texts.count)
+        var start = 0
+        while start < sequences.count {
+            var end = start
+            var tokens = 0
+            while end < sequences.count, end == start || tokens + sequences[end].count <= maxTokensPerChunk {
+                tokens += sequences[end].count
+                end += 1
+            }
+            result += embedTokens(sequences: Array(sequences[start..<end]))
+            start = end
+        }
+        return result
+    }
+
+    /// Sentence and token embeddings of already tokenized sequences.
+    public func embedTokens(sequences: [[Int32]]) -> [TokenEmbeddings] {
+        let h = dimensions
+        let (states, offsets) = model.hiddenStates(sequences)
+        return states.withUnsafeBufferPointer { states in
+            sequences.indices.map { index in
+                let n = min(sequences[index].count, model.configuration.maxPositionEmbeddings)
+                return TokenEmbeddings(states: UnsafeBufferPointer(rebasing: states[(offsets[index] * h)..<((offsets[index] + n) * h)]),
+                                       length: n, dimensions: h)
+            }
+        }
+    }
+
     /// Mean-pooled, L2-normalised embeddings of already tokenized sequences.
     public func embed(sequences: [[Int32]]) -> [[Float]] {
         let h = dimensions

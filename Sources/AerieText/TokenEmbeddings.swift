@@ -1,0 +1,54 @@
+/// A text's MiniLM embeddings at two grains: the sentence vector (mean-pooled over every token, unit length:
+/// what ``SentenceEmbedder/embed(_:)`` returns) and one unit-length vector per WordPiece token from the encoder's
+/// last layer, `[CLS]` and `[SEP]` left out. ``PromptMatcher`` aligns the token vectors of two prompts: a changed
+/// word shows as a token without a close partner on the other side.
+public struct TokenEmbeddings: Sendable, Hashable {
+    /// The sentence embedding (unit length).
+    public var sentence: [Float]
+    /// `count × dimensions` floats, row-major, each row of unit length.
+    public var tokens: [Float]
+
+    public var dimensions: Int { sentence.count }
+    /// The number of token vectors.
+    public var count: Int { dimensions == 0 ? 0 : tokens.count / dimensions }
+
+    public init(sentence: [Float], tokens: [Float]) {
+        precondition(sentence.isEmpty || tokens.count % sentence.count == 0, "token rows of another width than the sentence vector")
+        self.sentence = sentence
+        self.tokens = tokens
+    }
+
+    /// Pools and normalises the last-layer states of one sequence: `length` rows of `dimensions` floats, `[CLS]` first
+    /// and `[SEP]` last, as the encoder returns them. The sentence vector is the mean of every row (the model's pooling);
+    /// the token vectors are the rows between the special tokens, each scaled to unit length.
+    public init(states: UnsafeBufferPointer<Float>, length: Int, dimensions: Int) {
+        precondition(states.count >= length * dimensions, "fewer states than length × dimensions")
+        var pooled = [Float](repeating: 0, count: dimensions)
+        for row in 0..<length {
+            for k in 0..<dimensions { pooled[k] += states[row * dimensions + k] }
+        }
+        if length > 0 {
+            for k in 0..<dimensions { pooled[k] /= Float(length) }
+        }
+        Self.normalize(&pooled[...])
+        let inner = length > 2 ? 1..<(length - 1) : 0..<0
+        var tokens = [Float](repeating: 0, count: inner.count * dimensions)
+        for (out, row) in inner.enumerated() {
+            for k in 0..<dimensions { tokens[out * dimensions + k] = states[row * dimensions + k] }
+            Self.normalize(&tokens[(out * dimensions)..<((out + 1) * dimensions)])
+        }
+        self.init(sentence: pooled, tokens: tokens)
+    }
+
+    /// Token row `index`.
+    public func token(_ index: Int) -> ArraySlice<Float> {
+        tokens[(index * dimensions)..<((index + 1) * dimensions)]
+    }
+
+    static func normalize(_ vector: inout ArraySlice<Float>) {
+        var norm: Float = 0
+        for value in vector { norm += value * value }
+        let scale = 1 / max(norm.squareRoot(), 1e-12)
+        for index in vector.indices { vector[index] *= scale }
+    }
+}
