@@ -281,11 +281,12 @@ let package = Package(
                 "COpenBLAS",
                 .product(name: "Logging", package: "swift-log"),
             ],
+            resources: [.copy("Resources")],
             swiftSettings: strict
         ),
         .testTarget(
             name: "AerieTextTests",
-            dependencies: ["AerieText", "AerieModels", "AerieONNX", "AerieCore", "AerieTesting", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["AerieText", "AerieModels", "AerieONNX", "AerieCore", "AerieML", "AerieTesting", .product(name: "Logging", package: "swift-log")],
             resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),

@@ -95,10 +95,10 @@ public enum PromptGuard {
         /// Content words in the order written.
         var written: [String] = []
 
-        init(_ prompt: String) {
+        init(_ prompt: String, words split: (String) -> [String] = PromptGuard.words) {
             var parts: [[String]] = []
             for part in prompt.split(whereSeparator: { ",;|\n".contains($0) }) {
-                let words = PromptGuard.words(String(part))
+                let words = split(String(part))
                 for word in words {
                     if PromptGuard.negations.contains(word) { negated = true }
                     if let colour = PromptGuard.colours[word] { colours.insert(colour) }

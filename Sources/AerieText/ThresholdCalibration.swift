@@ -21,14 +21,24 @@ public struct ThresholdCalibration: Sendable {
         public var similarity: Double
         /// Whether ``PromptGuard`` lets the pair share an image.
         public var compatible: Bool
+        /// Whether ``PromptMatcher``'s learned method finds a match (it does not depend on the threshold).
+        public var learned: Bool
+        /// The learned method's probability (nil when a rule vetoed the pair or it was below the minimum similarity).
+        public var probability: Double?
+        /// The hard rule of ``PromptGuard/veto(_:_:)`` that refused the pair, if any.
+        public var veto: String?
 
-        public init(a: String, b: String, same: Bool, kind: String = "", similarity: Double, compatible: Bool = true) {
+        public init(a: String, b: String, same: Bool, kind: String = "", similarity: Double, compatible: Bool = true,
+                    learned: Bool = false, probability: Double? = nil, veto: String? = nil) {
             self.a = a
             self.b = b
             self.same = same
             self.kind = kind
             self.similarity = similarity
             self.compatible = compatible
+            self.learned = learned
+            self.probability = probability
+            self.veto = veto
         }
     }
 
@@ -93,6 +103,13 @@ public struct ThresholdCalibration: Sendable {
         for pair in pairs {
             metrics.add(hit: Self.isHit(pair, threshold: threshold, guarded: guarded), same: pair.same)
         }
+        return metrics
+    }
+
+    /// The metrics of ``PromptMatcher``'s learned method (``Pair/learned``).
+    public func learnedMetrics() -> Metrics {
+        var metrics = Metrics()
+        for pair in pairs { metrics.add(hit: pair.learned, same: pair.same) }
         return metrics
     }
 
