@@ -20,6 +20,10 @@ final class CountingEmbedder: SentenceEmbedder {
         count.withLock { $0 += texts.count }
         return try base.embed(texts)
     }
+    func embedTokens(_ texts: [String]) throws -> [TokenEmbeddings] {
+        count.withLock { $0 += texts.count }
+        return try base.embedTokens(texts)
+    }
 }
 
 @Suite("Imagine embeds each prompt once")

@@ -182,7 +182,7 @@ struct ImagineCacheTests {
         #expect(generator.calls == 1)
     }
 
-    @Test("a role swap embeds at >= 0.9 but PromptGuard vetoes it: a miss")
+    @Test("colours swapped between two objects embed at >= 0.9 but the matcher's colour rule vetoes them: a miss")
     func guardVeto() async throws {
         let encoder = try TestModels.encoder()
         let red = "a black dog and a white cat"

@@ -31,7 +31,7 @@ struct PromptCacheTests {
         #expect(stored.refs == 1)
 
         let second = try await open()
-        let lookup = try await second.cache.lookup(try second.embed(Prompts.catParaphrase), parameters: Self.parameters(Prompts.catParaphrase),
+        let lookup = try await second.cache.lookup(try second.prompts.embeddings(Prompts.catParaphrase), parameters: Self.parameters(Prompts.catParaphrase),
                                                    owner: "bob")
         #expect(lookup.isHit)
         #expect(lookup.entry?.hash == stored.hash)

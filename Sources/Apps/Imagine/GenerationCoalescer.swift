@@ -4,8 +4,8 @@ import Foundation
 /// Joins concurrent cache misses for equivalent requests into one generation.
 ///
 /// A miss either becomes the leader of a new generation, or — when a generation with the same compatibility key and
-/// seed filter is already running for a prompt whose embedding is at least `threshold` similar — a follower that waits
-/// for the leader's stored image.
+/// seed filter is already running for a prompt that ``PromptMatcher`` matches (the test a cache hit passes) — a
+/// follower that waits for the leader's stored image.
 actor GenerationCoalescer {
     /// What a miss should do.
     enum Role: Sendable {
@@ -19,25 +19,25 @@ actor GenerationCoalescer {
         var key: String
         var seed: UInt32?
         var scopeOwner: String?
-        var embedding: [Float]
+        var embeddings: TokenEmbeddings
         var prompt: String
         var owner: String
         var waiters: [CheckedContinuation<String, any Error>] = []
         var result: Result<String, any Error>?
     }
 
-    let threshold: Float
+    let matcher: PromptMatcher
     private var flights: [UInt64: Flight] = [:]
     private var nextToken: UInt64 = 1
     private var finished: [UInt64] = []
 
-    init(threshold: Float) {
-        self.threshold = threshold
+    init(matcher: PromptMatcher) {
+        self.matcher = matcher
     }
 
-    /// The role of a miss for `parameters` with `embedding`; `scopeOwner` restricts joining to one owner's flights
+    /// The role of a miss for `parameters` with `embeddings`; `scopeOwner` restricts joining to one owner's flights
     /// (per-user scope).
-    func join(parameters: ImageParameters, embedding: [Float], owner: String, scopeOwner: String?) -> Role {
+    func join(parameters: ImageParameters, embeddings: TokenEmbeddings, owner: String, scopeOwner: String?) -> Role {
         let seed: UInt32? = parameters.seedGiven ? parameters.seed : nil
         var best: (token: UInt64, similarity: Float)?
         for (token, flight) in flights where flight.result == nil && flight.key == parameters.compatibilityKey {
@@ -45,16 +45,16 @@ actor GenerationCoalescer {
             if let seed, flight.seed != seed { continue }
             if seed == nil, flight.seed != nil { continue }
             if let scopeOwner, flight.scopeOwner != scopeOwner { continue }
-            let similarity = Self.dot(embedding, flight.embedding)
-            guard PromptGuard.compatible(flight.prompt, parameters.prompt) else { continue }
-            if similarity >= threshold, similarity > (best?.similarity ?? -2) { best = (token, similarity) }
+            let decision = matcher.decide(flight.prompt, flight.embeddings, parameters.prompt, embeddings)
+            let similarity = Float(decision.similarity)
+            if decision.isMatch, similarity > (best?.similarity ?? -2) { best = (token, similarity) }
         }
         if let best, let flight = flights[best.token] {
             return .follower(best.token, similarity: best.similarity, prompt: flight.prompt, owner: flight.owner)
         }
         let token = nextToken
         nextToken += 1
-        flights[token] = Flight(key: parameters.compatibilityKey, seed: seed, scopeOwner: scopeOwner, embedding: embedding,
+        flights[token] = Flight(key: parameters.compatibilityKey, seed: seed, scopeOwner: scopeOwner, embeddings: embeddings,
                                 prompt: parameters.prompt, owner: owner)
         return .leader(token)
     }

@@ -1,4 +1,5 @@
 import AerieCore
+import AerieText
 import Foundation
 
 /// How the Imagine app caches and generates; `aerie serve` reads it from `AERIE_IMAGINE_*` environment variables.
@@ -11,7 +12,12 @@ public struct ImagineConfiguration: Sendable, Hashable {
         case perUser = "per-user"
     }
 
-    /// Cosine similarity of the prompts' MiniLM embeddings at or above which a stored image is returned.
+    /// How a cached image is matched to a new prompt: ``PromptMatcher/Method/learned`` (the default: hard rules and a
+    /// learned scorer on MiniLM's sentence and token-alignment signals), ``PromptMatcher/Method/guarded`` (cosine ≥
+    /// ``threshold`` and ``PromptGuard``), or ``PromptMatcher/Method/similarity`` (cosine ≥ ``threshold``).
+    public var matching: PromptMatcher.Method
+    /// Cosine similarity of the prompts' MiniLM embeddings at or above which a stored image is returned by the
+    /// `guarded` and `similarity` matching (the learned method has its own cut).
     public var threshold: Float
     public var scope: Scope
     /// Cache entries kept at most (least recently used evicted first).
@@ -31,9 +37,10 @@ public struct ImagineConfiguration: Sendable, Hashable {
     /// Intra-op threads per ONNX Runtime session (0: one per core).
     public var threads: Int
 
-    public init(threshold: Float = 0.90, scope: Scope = .shared, maxEntries: Int = 10_000, maxBytes: Int64 = 1 << 30,
+    public init(matching: PromptMatcher.Method = .learned, threshold: Float = 0.90, scope: Scope = .shared, maxEntries: Int = 10_000, maxBytes: Int64 = 1 << 30,
                 ttl: Duration? = nil, urlLifetime: Duration = .seconds(900), concurrency: Int = 1, maxWaiting: Int = 16,
                 timeout: Duration = .seconds(600), threads: Int = 0) {
+        self.matching = matching
         self.threshold = threshold
         self.scope = scope
         self.maxEntries = maxEntries
@@ -46,7 +53,7 @@ public struct ImagineConfiguration: Sendable, Hashable {
         self.threads = threads
     }
 
-    /// The configuration from `AERIE_IMAGINE_THRESHOLD`, `_SCOPE` (`shared` or `per-user`), `_MAX_ENTRIES`,
+    /// The configuration from `AERIE_IMAGINE_MATCHING` (`learned`, `guarded` or `similarity`), `_THRESHOLD`, `_SCOPE` (`shared` or `per-user`), `_MAX_ENTRIES`,
     /// `_MAX_BYTES`, `_TTL_SECONDS` (0: none), `_URL_SECONDS`, `_CONCURRENCY`, `_MAX_WAITING`, `_TIMEOUT_SECONDS`
     /// and `_THREADS`; unset variables keep the defaults. Throws `invalid-argument` naming a bad variable.
     public static func fromEnvironment(_ environment: [String: String]) throws -> ImagineConfiguration {
@@ -61,6 +68,13 @@ public struct ImagineConfiguration: Sendable, Hashable {
                                          field: "AERIE_IMAGINE_\(name)")
             }
             return parsed
+        }
+        if let text = value("MATCHING") {
+            guard let matching = PromptMatcher.Method(rawValue: text.lowercased()) else {
+                throw AerieError.invalid("AERIE_IMAGINE_MATCHING must be learned, guarded or similarity, not \"\(text)\".",
+                                         field: "AERIE_IMAGINE_MATCHING")
+            }
+            configuration.matching = matching
         }
         if let threshold: Float = try number("THRESHOLD", 0...1) { configuration.threshold = threshold }
         if let text = value("SCOPE") {

@@ -99,6 +99,8 @@ final class ImagineService: Sendable {
     let configuration: ImagineConfiguration
     let generator: any ImageGenerating
     let embedder: any SentenceEmbedder
+    /// The prompts' sentence and token embeddings, kept for the recent ones (shared with ``cache``).
+    let prompts: PromptEmbeddings
     let cache: PromptCache
     let coalescer: GenerationCoalescer
     let signer: ImageURLSigner
@@ -139,8 +141,9 @@ final class ImagineService: Sendable {
         self.configuration = configuration
         self.generator = generator
         self.embedder = embedder
+        self.prompts = cache.prompts
         self.cache = cache
-        self.coalescer = GenerationCoalescer(threshold: configuration.threshold)
+        self.coalescer = GenerationCoalescer(matcher: cache.matcher)
         self.signer = signer
         self.metrics = metrics
         self.now = now
@@ -153,7 +156,9 @@ final class ImagineService: Sendable {
         try await primitives.tables.ensureTable(imagesTable)
         let index = try await primitives.vectors.ensureCollection(
             PromptCache.collection, dimensions: embedder.dimensions, metric: .cosine)
-        let cache = PromptCache(primitives: primitives, index: index, configuration: configuration, now: now)
+        let matcher = try PromptMatcher.bundled(method: configuration.matching, threshold: Double(configuration.threshold))
+        let cache = PromptCache(primitives: primitives, index: index, configuration: configuration, matcher: matcher,
+                                prompts: PromptEmbeddings(embedder: embedder), now: now)
         try await cache.open()
         let signer = try await ImageURLSigner.load(tables: primitives.tables)
         return ImagineService(primitives: primitives, configuration: configuration, generator: generator, embedder: embedder, cache: cache,
@@ -187,13 +192,13 @@ final class ImagineService: Sendable {
         var input = GenerateInput(parameters: parameters, bypass: bypass, enqueuedAt: now().timeIntervalSince1970)
         guard !bypass else { return try await generate(input) }
         input.lookedUp = true
-        let embedding = try embed(parameters.prompt)
-        input.embedding = embedding
-        if let hit = try await lookupHit(parameters, embedding: embedding, owner: owner).record {
+        let query = try prompts.embeddings(parameters.prompt)
+        input.embedding = query.sentence
+        if let hit = try await lookupHit(parameters, query: query, owner: owner).record {
             return try await body(hit)
         }
         let scopeOwner = configuration.scope == .perUser ? owner : nil
-        switch await coalescer.join(parameters: parameters, embedding: embedding, owner: owner, scopeOwner: scopeOwner) {
+        switch await coalescer.join(parameters: parameters, embeddings: query, owner: owner, scopeOwner: scopeOwner) {
         case .follower(let token, let similarity, let prompt, let leader):
             if let hash = try? await coalescer.wait(for: token), let entry = try? await cache.recordHit(hash) {
                 count(.hit)
@@ -218,9 +223,9 @@ final class ImagineService: Sendable {
     }
 
     /// A hit for the caller (recorded, counted), or nil on a miss (counted when a generation follows).
-    private func lookupHit(_ parameters: ImageParameters, embedding: [Float], owner: String, recordSimilarity: Bool = true) async throws
+    private func lookupHit(_ parameters: ImageParameters, query: TokenEmbeddings, owner: String, recordSimilarity: Bool = true) async throws
         -> (record: ImageRecord?, similarity: Float?) {
-        let lookup = try await cache.lookup(embedding, parameters: parameters, owner: owner)
+        let lookup = try await cache.lookup(query, parameters: parameters, owner: owner)
         if recordSimilarity, let similarity = lookup.similarity { metrics.recordSimilarity(similarity) }
         guard lookup.isHit, let match = lookup.entry, let similarity = lookup.similarity,
             let entry = try? await cache.recordHit(match.hash)
@@ -240,12 +245,17 @@ final class ImagineService: Sendable {
             throw AerieError.invalid("imagine-generate runs for a signed-in user; call it through POST /v1/apps/imagine/images.")
         }
         let parameters = input.parameters
-        let embedding = try embedding(for: input)
+        var embedding: [Float]
         var bestSimilarity: Float?
         if input.bypass {
             count(.bypass)
+            embedding = try self.embedding(for: input)
         } else {
-            let lookup = try await lookupHit(parameters, embedding: embedding, owner: owner, recordSimilarity: !input.lookedUp)
+            // The route's embeddings when it ran in this process (kept by `prompts`), else the prompt embedded now.
+            let query = try prompts.embeddings(parameters.prompt)
+            embedding = query.sentence
+            if let given = input.embedding, given.count == embedder.dimensions, given.allSatisfy(\.isFinite) { embedding = given }
+            let lookup = try await lookupHit(parameters, query: query, owner: owner, recordSimilarity: !input.lookedUp)
             if let hit = lookup.record {
                 await context.progress(1, "cache hit", details: .object(["cache": .string("hit")]))
                 return try await body(hit)

@@ -73,11 +73,13 @@ actor PromptCache {
         }
     }
 
-    /// The best cached image for a prompt, and whether it is similar enough to serve.
+    /// The best cached image for a prompt, and whether it may serve it.
     struct Lookup: Sendable {
         var entry: Entry?
         var similarity: Float?
         var isHit: Bool
+        /// The learned matcher's probability for `entry`, when it scored it.
+        var probability: Double?
     }
 
     /// What the cache holds, for `GET /v1/apps/imagine/cache`.
@@ -87,11 +89,12 @@ actor PromptCache {
         var storedImages: Int
         var maxEntries: Int
         var maxBytes: Int64
+        var matching: String
         var threshold: Float
         var scope: String
         var ttlSeconds: Double?
         enum CodingKeys: String, CodingKey {
-            case entries, bytes, threshold, scope
+            case entries, bytes, matching, threshold, scope
             case storedImages = "stored_images"
             case maxEntries = "max_entries"
             case maxBytes = "max_bytes"
@@ -102,15 +105,20 @@ actor PromptCache {
     let primitives: Primitives
     let index: any Vectors
     let configuration: ImagineConfiguration
+    let matcher: PromptMatcher
+    let prompts: PromptEmbeddings
     let now: @Sendable () -> Date
     private var entries: [String: Entry] = [:]
     private var cachedBytes: Int64 = 0
     private var cachedCount = 0
 
-    init(primitives: Primitives, index: any Vectors, configuration: ImagineConfiguration, now: @escaping @Sendable () -> Date) {
+    init(primitives: Primitives, index: any Vectors, configuration: ImagineConfiguration, matcher: PromptMatcher, prompts: PromptEmbeddings,
+         now: @escaping @Sendable () -> Date) {
         self.primitives = primitives
         self.index = index
         self.configuration = configuration
+        self.matcher = matcher
+        self.prompts = prompts
         self.now = now
     }
 
@@ -155,8 +163,11 @@ actor PromptCache {
     }
 
     /// Searches the cached images compatible with `parameters` (same seed when the request gave one; the caller's
-    /// own when the scope is per-user) for the prompt nearest to `embedding`. Expired entries met are evicted.
-    func lookup(_ embedding: [Float], parameters: ImageParameters, owner: String) async throws -> Lookup {
+    /// own when the scope is per-user) for the prompts nearest to `query` and asks ``matcher`` whether one may serve
+    /// it: the nearest live one that matches, with the highest probability for the learned method. Expired entries
+    /// met are evicted.
+    func lookup(_ query: TokenEmbeddings, parameters: ImageParameters, owner: String) async throws -> Lookup {
+        let embedding = query.sentence
         var filter: [String: KeyValue] = ["key": .string(parameters.compatibilityKey)]
         if parameters.seedGiven { filter["seed"] = .string(String(parameters.seed)) }
         if configuration.scope == .perUser { filter["owner"] = .string(owner) }
@@ -164,6 +175,8 @@ actor PromptCache {
             let matches = try await index.search(embedding, k: 4, filter: .matching(filter), exact: true)
             guard let best = matches.first else { return Lookup(entry: nil, similarity: nil, isHit: false) }
             var expired = false
+            var nearest: Lookup?
+            var found: Lookup?
             for match in matches {
                 guard let entry = entries[match.id], entry.cached else {
                     _ = try await index.remove(id: match.id)
@@ -175,10 +188,17 @@ actor PromptCache {
                     expired = true
                     continue
                 }
-                // Embeddings score "a cat" / "no cat" or "a red car" / "a blue car" close to 1: the lexical guard vetoes.
-                let hit = match.score >= configuration.threshold && PromptGuard.compatible(entry.prompt, parameters.prompt)
-                return Lookup(entry: entry, similarity: match.score, isHit: hit)
+                // Embeddings score "a cat" / "no cat" or "a red car" / "a blue car" close to 1: the matcher's rules
+                // veto those, and its scorer weighs how the prompts' tokens align.
+                let decision = try matcher.decide(entry.prompt, parameters.prompt, similarity: Double(match.score)) {
+                    (try prompts.embeddings(entry.prompt), query)
+                }
+                let lookup = Lookup(entry: entry, similarity: match.score, isHit: decision.isMatch, probability: decision.probability)
+                if nearest == nil { nearest = lookup }
+                if decision.isMatch, (decision.probability ?? 0) > (found?.probability ?? -1) { found = lookup }
+                if matcher.method != .learned { break }
             }
+            if let result = found ?? nearest { return result }
             if !expired { return Lookup(entry: nil, similarity: best.score, isHit: false) }
         }
         return Lookup(entry: nil, similarity: nil, isHit: false)
@@ -236,7 +256,7 @@ actor PromptCache {
 
     func statistics() -> Statistics {
         Statistics(entries: cachedCount, bytes: cachedBytes, storedImages: entries.count, maxEntries: configuration.maxEntries,
-                   maxBytes: configuration.maxBytes, threshold: configuration.threshold, scope: configuration.scope.rawValue,
+                   maxBytes: configuration.maxBytes, matching: configuration.matching.rawValue, threshold: configuration.threshold, scope: configuration.scope.rawValue,
                    ttlSeconds: configuration.ttl.map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 })
     }
 
