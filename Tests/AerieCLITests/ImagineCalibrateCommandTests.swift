@@ -22,6 +22,11 @@ struct FixedEmbedder: SentenceEmbedder {
             return [Float(cosine), Float((1 - cosine * cosine).squareRoot())]
         }
     }
+
+    /// One token per prompt: the sentence vector.
+    func embedTokens(_ texts: [String]) throws -> [TokenEmbeddings] {
+        try embed(texts).map { TokenEmbeddings(sentence: $0, tokens: $0) }
+    }
 }
 
 @Suite("aerie imagine calibrate")
@@ -48,7 +53,7 @@ struct ImagineCalibrateCommandTests {
                 .init(a: "base", b: "near", same: true, kind: "paraphrase"),
                 .init(a: "base", b: "far", same: false, kind: "subject"),
                 .init(a: "a red car", b: "a blue car", same: false, kind: "colour"),
-            ], embedder: embedder)
+            ], embedder: embedder, matcher: PromptMatcher.bundled())
         let similarities = calibration.pairs.map(\.similarity)
         #expect(abs(similarities[0] - 0.95) < 1e-6)
         #expect(abs(similarities[1] - 0.5) < 1e-6)
@@ -66,5 +71,24 @@ struct ImagineCalibrateCommandTests {
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
         #expect(object["pairs"] as? Int == 3)
         #expect((object["thresholds"] as? [Any])?.count == 30)
+        // The learned method: the colour rule refuses the colour swap whatever the similarity.
+        #expect(calibration.pairs[2].learned == false && calibration.pairs[2].veto == "colour")
+        #expect(calibration.pairs[0].veto == nil && calibration.pairs[0].probability != nil)
+        #expect(table.contains("Learned matcher"))
+        #expect((object["learned"] as? [String: Any])?["true_negatives"] as? Int ?? 0 >= 1)
+    }
+
+    @Test func writesTheLearnedFeaturesOfEachPair() throws {
+        let pairs: [ImagineCalibrateCommand.LabelledPair] = [
+            .init(a: "base, oil", b: "near", same: true, kind: "paraphrase"), .init(a: "a red car", b: "a blue car", same: false, kind: "colour"),
+        ]
+        let embedder = try FixedEmbedder(similarities: ["base, oil": 1, "near": 0.95, "a red car": 1, "a blue car": 0.96])
+        let csv = ImagineCalibrateCommand.featuresCSV(pairs, embeddings: try ImagineCalibrateCommand.embed(pairs, embedder: embedder))
+        let lines = csv.split(separator: "\n").map(String.init)
+        #expect(lines.count == 3)
+        #expect(lines[0] == (["a", "b", "same", "kind", "veto"] + PromptMatcher.featureNames).joined(separator: ","))
+        #expect(lines[1].hasPrefix("\"base, oil\",near,1,paraphrase,,0.950000,"))
+        #expect(lines[2].hasPrefix("a red car,a blue car,0,colour,colour,0.960000,"))
+        #expect(lines[2].split(separator: ",").count == 5 + PromptMatcher.featureNames.count)
     }
 }

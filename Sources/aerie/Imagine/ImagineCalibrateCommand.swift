@@ -5,29 +5,37 @@ import AerieText
 import ArgumentParser
 import Foundation
 
-/// `aerie imagine calibrate PAIRS.csv`: precision, recall and false-hit rate of the semantic cache's
-/// similarity threshold on labelled prompt pairs, by MiniLM similarity alone and with ``PromptGuard``.
+/// `aerie imagine calibrate PAIRS.csv`: precision, recall and false-hit rate of the semantic cache's decision on
+/// labelled prompt pairs: by MiniLM similarity alone and with ``PromptGuard`` at thresholds 0.70…0.99, and the learned
+/// ``PromptMatcher`` (the cache's default). `--features` writes the learned method's features for its training script.
 struct ImagineCalibrateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "calibrate",
-        abstract: "Measure precision, recall and false-hit rate of cache thresholds 0.70…0.99 on labelled prompt pairs.",
+        abstract: "Measure precision, recall and false-hit rate of the cache's decision methods on labelled prompt pairs.",
         discussion: """
             PAIRS.csv has a header row with the columns a, b and same (1 when one image may answer both prompts, \
             0 when not), and optionally kind (a category such as negation or colour, counted in the report).
 
             A pair is a hit at a threshold when the cosine similarity of the two MiniLM embeddings reaches it; \
             with the guard, PromptGuard must also find the prompts compatible (same negation, colours, relations, \
-            counts, styles, attributes and word order). The false-hit rate is the share of pairs labelled 0 that hit.
+            counts, styles, attributes and word order). The learned method (the cache's default) keeps the hard \
+            rules (negation, counts, colours bound to objects, roles swapped by word order) and scores the rest \
+            with a logistic regression on MiniLM's sentence and token-alignment signals. The false-hit rate is the \
+            share of pairs labelled 0 that hit.
+
+            --features FILE writes each pair's learned features (CSV), the input of \
+            scripts/train_prompt_matcher.py; --weights FILE scores with other weights than the bundled ones.
 
             Examples:
               aerie models install minilm
               aerie imagine calibrate data/imagine/calibration-pairs.csv --chart c.png
               aerie imagine calibrate pairs.csv --model-dir DIR --json
+              aerie imagine calibrate data/imagine/paraphrase-training.csv --features features.csv
             """
     )
 
-    @Argument(help: "The labelled pairs (CSV with columns a,b,same[,kind]).")
-    var pairs: String
+    @Argument(help: "The labelled pairs (CSV with columns a,b,same[,kind]); several files are scored as one set.")
+    var pairs: [String]
 
     @Option(help: "The data directory whose models/minilm is used (aerie models install minilm).")
     var data = "./aerie-data"
@@ -41,23 +49,40 @@ struct ImagineCalibrateCommand: AsyncParsableCommand {
     @Option(help: "The threshold whose false hits and misses are listed (the cache's default).")
     var threshold = 0.90
 
+    @Option(help: "Write each pair's learned features as CSV (the input of scripts/train_prompt_matcher.py).")
+    var features: String?
+
+    @Option(help: "Score the learned method with these weights (JSON as Sources/AerieText/Resources/prompt-matcher.json).")
+    var weights: String?
+
     @Flag(help: "Print the results as JSON instead of a table.")
     var json = false
 
     func run() async throws {
-        let labelled = try Self.readPairs(path: pairs)
+        let labelled = try pairs.flatMap { try Self.readPairs(path: $0) }
         let embedder: any SentenceEmbedder
         if let modelDir {
             embedder = try SentenceEncoder(directory: URL(fileURLWithPath: modelDir, isDirectory: true))
         } else {
             embedder = try SentenceEncoder(store: ModelStore(dataDirectory: URL(fileURLWithPath: data, isDirectory: true)))
         }
-        let calibration = try Self.score(labelled, embedder: embedder)
+        let model: PromptMatcher.Model
+        if let weights {
+            model = try JSONDecoder().decode(PromptMatcher.Model.self, from: Data(contentsOf: URL(fileURLWithPath: weights)))
+        } else {
+            model = try PromptMatcher.bundledModel()
+        }
+        let matcher = try PromptMatcher(method: .learned, model: model)
+        let embedded = try Self.embed(labelled, embedder: embedder)
+        let calibration = Self.score(labelled, embeddings: embedded, matcher: matcher)
+        if let features {
+            try Self.featuresCSV(labelled, embeddings: embedded).write(toFile: features, atomically: true, encoding: .utf8)
+        }
         let rows = calibration.rows()
         if json {
             print(try Self.report(calibration, rows: rows, model: embedder.modelName, threshold: threshold))
         } else {
-            print(Self.table(calibration, rows: rows, model: embedder.modelName, source: pairs, threshold: threshold))
+            print(Self.table(calibration, rows: rows, model: embedder.modelName, source: pairs.joined(separator: " + "), threshold: threshold))
         }
         if let chart {
             try Self.chart(rows, threshold: threshold).png().write(to: URL(fileURLWithPath: chart))
@@ -116,28 +141,55 @@ struct ImagineCalibrateCommand: AsyncParsableCommand {
         return result
     }
 
-    /// Embeds every distinct prompt once and scores each pair.
-    static func score(_ pairs: [LabelledPair], embedder: any SentenceEmbedder) throws -> ThresholdCalibration {
+    /// The sentence and token embeddings of every distinct prompt, each embedded once.
+    static func embed(_ pairs: [LabelledPair], embedder: any SentenceEmbedder) throws -> [String: TokenEmbeddings] {
         var prompts: [String] = []
-        var seen: [String: Int] = [:]
+        var seen: Set<String> = []
         for pair in pairs {
-            for prompt in [pair.a, pair.b] where seen[prompt] == nil {
-                seen[prompt] = prompts.count
-                prompts.append(prompt)
-            }
+            for prompt in [pair.a, pair.b] where seen.insert(prompt).inserted { prompts.append(prompt) }
         }
-        var embeddings: [[Float]] = []
+        var embeddings: [String: TokenEmbeddings] = [:]
         let batch = 32
         for start in stride(from: 0, to: prompts.count, by: batch) {
-            embeddings += try embedder.embed(Array(prompts[start..<min(start + batch, prompts.count)]))
+            let chunk = Array(prompts[start..<min(start + batch, prompts.count)])
+            for (prompt, embedding) in zip(chunk, try embedder.embedTokens(chunk)) { embeddings[prompt] = embedding }
         }
-        return ThresholdCalibration(
-            pairs: pairs.map { pair in
-                let similarity = ThresholdCalibration.cosine(embeddings[seen[pair.a] ?? 0], embeddings[seen[pair.b] ?? 0])
+        return embeddings
+    }
+
+    /// Embeds every distinct prompt once and scores each pair.
+    static func score(_ pairs: [LabelledPair], embedder: any SentenceEmbedder, matcher: PromptMatcher) throws -> ThresholdCalibration {
+        score(pairs, embeddings: try embed(pairs, embedder: embedder), matcher: matcher)
+    }
+
+    static func score(_ pairs: [LabelledPair], embeddings: [String: TokenEmbeddings], matcher: PromptMatcher) -> ThresholdCalibration {
+        ThresholdCalibration(
+            pairs: pairs.compactMap { pair in
+                guard let a = embeddings[pair.a], let b = embeddings[pair.b] else { return nil }
+                let decision = matcher.decide(pair.a, a, pair.b, b)
                 return .init(
-                    a: pair.a, b: pair.b, same: pair.same, kind: pair.kind, similarity: similarity,
-                    compatible: PromptGuard.compatible(pair.a, pair.b))
+                    a: pair.a, b: pair.b, same: pair.same, kind: pair.kind,
+                    similarity: ThresholdCalibration.cosine(a.sentence, b.sentence),
+                    compatible: PromptGuard.compatible(pair.a, pair.b), learned: decision.isMatch, probability: decision.probability,
+                    veto: decision.veto)
             })
+    }
+
+    /// The learned method's features of each pair, as CSV: `a,b,same,kind,veto` and one column per feature
+    /// (``PromptMatcher/featureNames``); `veto` names the hard rule that refuses the pair (such pairs never reach the
+    /// scorer, and the training script leaves them out).
+    static func featuresCSV(_ pairs: [LabelledPair], embeddings: [String: TokenEmbeddings]) -> String {
+        func quoted(_ field: String) -> String {
+            field.contains(where: { ",\"\n".contains($0) }) ? "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : field
+        }
+        var lines = [(["a", "b", "same", "kind", "veto"] + PromptMatcher.featureNames).joined(separator: ",")]
+        for pair in pairs {
+            guard let a = embeddings[pair.a], let b = embeddings[pair.b] else { continue }
+            let values = PromptMatcher.features(pair.a, a, pair.b, b).map { String(format: "%.6f", $0) }
+            lines.append(([quoted(pair.a), quoted(pair.b), pair.same ? "1" : "0", quoted(pair.kind), PromptGuard.veto(pair.a, pair.b) ?? ""] + values)
+                .joined(separator: ","))
+        }
+        return lines.joined(separator: "\n") + "\n"
     }
 
     static func table(_ calibration: ThresholdCalibration, rows: [ThresholdCalibration.Row], model: String, source: String, threshold: Double) -> String {
@@ -173,6 +225,28 @@ struct ImagineCalibrateCommand: AsyncParsableCommand {
                 lines.append(String(format: "  %.3f  ", pair.similarity) + "\"\(pair.a)\" / \"\(pair.b)\"" + (pair.kind.isEmpty ? "" : "  (\(pair.kind))"))
             }
         }
+        let learned = calibration.learnedMetrics()
+        lines.append("")
+        lines.append(
+            "Learned matcher (the cache's default; rules + logistic regression on MiniLM token alignment)"
+                + String(
+                    format: ": false-hit rate %.1f%% (%d of %d different pairs hit), precision %.3f, recall %.3f (%d of %d same pairs missed)",
+                    learned.falseHitRate * 100, learned.falsePositives, learned.falsePositives + learned.trueNegatives, learned.precision,
+                    learned.recall, learned.falseNegatives, learned.truePositives + learned.falseNegatives))
+        let learnedByKind = byKind(calibration, learned: true)
+        if !learnedByKind.isEmpty {
+            lines.append("  by kind (hits/pairs): " + learnedByKind.map { "\($0.kind) \($0.hits)/\($0.pairs)" }.joined(separator: ", "))
+        }
+        func describe(_ pair: ThresholdCalibration.Pair) -> String {
+            let why = pair.veto.map { "rule \($0)" } ?? pair.probability.map { String(format: "p %.3f", $0) } ?? "below the minimum similarity"
+            return String(format: "  %.3f  ", pair.similarity) + "\"\(pair.a)\" / \"\(pair.b)\"  (\(why)\(pair.kind.isEmpty ? "" : ", \(pair.kind)"))"
+        }
+        let learnedFalseHits = calibration.pairs.filter { !$0.same && $0.learned }
+        if !learnedFalseHits.isEmpty { lines.append("  false hits:") }
+        lines += learnedFalseHits.map(describe)
+        let learnedMisses = calibration.pairs.filter { $0.same && !$0.learned }
+        if !learnedMisses.isEmpty { lines.append("  misses:") }
+        lines += learnedMisses.map(describe)
         return lines.joined(separator: "\n")
     }
 
@@ -186,6 +260,26 @@ struct ImagineCalibrateCommand: AsyncParsableCommand {
             case falseHits = "false_hits"
             case different
         }
+    }
+
+    /// Hits of the learned method per kind, over all pairs of the kind (same and different).
+    struct LearnedKindCount: Encodable, Hashable {
+        var kind: String
+        var same: Bool
+        var hits: Int
+        var pairs: Int
+    }
+
+    static func byKind(_ calibration: ThresholdCalibration, learned: Bool) -> [LearnedKindCount] {
+        var counts: [String: LearnedKindCount] = [:]
+        for pair in calibration.pairs where !pair.kind.isEmpty {
+            let key = "\(pair.kind) \(pair.same ? 1 : 0)"
+            var count = counts[key] ?? LearnedKindCount(kind: pair.kind + (pair.same ? "" : " (different)"), same: pair.same, hits: 0, pairs: 0)
+            count.pairs += 1
+            if pair.learned { count.hits += 1 }
+            counts[key] = count
+        }
+        return counts.values.sorted { ($0.same ? 0 : 1, $0.kind) < ($1.same ? 0 : 1, $1.kind) }
     }
 
     static func byKind(_ calibration: ThresholdCalibration, threshold: Double, guarded: Bool) -> [KindCount] {
@@ -234,6 +328,9 @@ struct ImagineCalibrateCommand: AsyncParsableCommand {
             var similarity: Double
             var compatible: Bool
             var conflict: String?
+            var learned: Bool
+            var probability: Double?
+            var veto: String?
         }
 
         var model: String
@@ -242,6 +339,8 @@ struct ImagineCalibrateCommand: AsyncParsableCommand {
         var different: Int
         var threshold: Double
         var thresholds: [Row]
+        var learned: Rates
+        var learnedByKind: [LearnedKindCount]
         var falseHitsByKind: [String: [KindCount]]
         var scored: [ScoredPair]
     }
@@ -252,12 +351,14 @@ struct ImagineCalibrateCommand: AsyncParsableCommand {
             model: model, pairs: calibration.pairs.count, same: same, different: calibration.pairs.count - same,
             threshold: threshold,
             thresholds: rows.map { .init(threshold: ($0.threshold * 100).rounded() / 100, similarity: .init($0.plain), guarded: .init($0.guarded)) },
+            learned: .init(calibration.learnedMetrics()), learnedByKind: byKind(calibration, learned: true),
             falseHitsByKind: [
                 "similarity": byKind(calibration, threshold: threshold, guarded: false),
                 "guarded": byKind(calibration, threshold: threshold, guarded: true),
             ],
             scored: calibration.pairs.map {
-                .init(a: $0.a, b: $0.b, same: $0.same, kind: $0.kind, similarity: $0.similarity, compatible: $0.compatible, conflict: PromptGuard.conflict($0.a, $0.b))
+                .init(a: $0.a, b: $0.b, same: $0.same, kind: $0.kind, similarity: $0.similarity, compatible: $0.compatible,
+                      conflict: PromptGuard.conflict($0.a, $0.b), learned: $0.learned, probability: $0.probability, veto: $0.veto)
             })
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
