@@ -28,7 +28,7 @@ FEATURES = ROOT / "data/imagine/matcher-features.csv"
 OUT = ROOT / "Sources/AerieText/Resources/prompt-matcher.json"
 NAMES = [
     "cosine", "align_min", "align_second_min", "align_mean", "align_f1", "length_difference",
-    "relation_both", "relation_one", "style_both", "style_one", "attribute_both", "attribute_one",
+    "relation_one", "style_both", "style_one", "attribute_one", "substitution", "differing_words",
 ]
 L2 = 1.0  # penalty on the standardised weights (the intercept is free)
 FOLDS = 5

@@ -4,22 +4,28 @@ extension PromptGuard {
     /// Why two prompts may not share an image whatever their similarity, or `nil`:
     ///
     /// - `negation`: one says `no`, `not`, `without`, `n't`, `cannot` or a `-less` word ("a cloudless sky") and the
-    ///   other does not ("a tailless cat" / "a cat without a tail" agree);
+    ///   other does not ("a tailless cat" / "a cat without a tail" agree), or one has a word the other negates with a
+    ///   prefix (`un-`, `in-`, `im-`, `il-`, `ir-`, `dis-`, `non-`, `de-`: "a locked door" / "an unlocked door");
     /// - `count`: different counts (`two`/`2`/`pair`, `herd` as many; `a`/`one` the implicit singular);
     /// - `colour`: different colours, or a colour bound to another object ("a red car and a blue truck" /
     ///   "a blue car beside a red truck");
+    /// - `relation`, `attribute`: both name a spatial relation ("in front of" / "behind") or an attribute with a common
+    ///   opposite ("open" / "closed") and they differ — embeddings score opposites as near-synonyms; a side that names
+    ///   none is no veto ("a cat in a box" / "a cat inside a box"), the scorer weighs it (``signals(_:_:)``);
     /// - `order`: the same words in an order that swaps roles ("a dog chasing a cat" / "a cat chasing a dog"), beyond
     ///   a swap of neighbours, the two sides of an `and`, one word moved, or a clause moved to the other end
     ///   ("a market at dusk" / "at dusk, a market").
     ///
     /// Unlike ``conflict(_:_:)``, hyphenated words count as their parts ("black-and-white" / "black and white"), and
-    /// relations, styles and attributes are no veto: the scorer weighs them (``signals(_:_:)``).
+    /// styles, and relations or attributes named on one side only, are no veto: the scorer weighs them.
     public static func veto(_ a: String, _ b: String) -> String? {
         let left = Analysis(a, words: ruleWords)
         let right = Analysis(b, words: ruleWords)
-        if left.negated != right.negated { return "negation" }
+        if left.negated != right.negated || prefixNegates(left.written, right.written) { return "negation" }
         if left.counts != right.counts { return "count" }
         if left.colours != right.colours || boundColoursDiffer(left.written, right.written) { return "colour" }
+        if !left.relations.isEmpty, !right.relations.isEmpty, left.relations != right.relations { return "relation" }
+        if !left.attributes.isEmpty, !right.attributes.isEmpty, left.attributes != right.attributes { return "attribute" }
         if !(sameOrder(left.sequence, right.sequence) || sameOrder(left.written, right.written)
             || isRotation(left.written, right.written))
         {
@@ -77,6 +83,61 @@ extension PromptGuard {
             }
         }
         return result
+    }
+
+    /// Whether a word of one side is a word of the other with a negating prefix ("unlocked" / "locked"), or both are the
+    /// same stem under different prefixes ("inflated" / "deflated"). Stems shorter than three letters and the guard's
+    /// listed words ("inside") do not count.
+    static func prefixNegates(_ a: [String], _ b: [String]) -> Bool {
+        let left = Set(a)
+        let right = Set(b)
+        func stem(_ word: String) -> String? {
+            guard relations[word] == nil, attributes[word] == nil, styles[word] == nil else { return nil }
+            for prefix in negatingPrefixes where word.hasPrefix(prefix) && word.count - prefix.count >= 3 {
+                return String(word.dropFirst(prefix.count))
+            }
+            return nil
+        }
+        for x in left.subtracting(right) {
+            for y in right.subtracting(left) {
+                let sx = stem(x)
+                let sy = stem(y)
+                if sx == y || sy == x || (sx != nil && sx == sy) { return true }
+            }
+        }
+        return false
+    }
+
+    static let negatingPrefixes = ["non", "dis", "un", "in", "im", "il", "ir", "de"]
+
+    /// The content words (``ruleWords(_:)`` without fillers) of each prompt that are not in their longest common
+    /// subsequence: what one prompt says instead of the other ("a narrow bridge" / "a wide bridge": `narrow`, `wide`).
+    public static func differingWords(_ a: String, _ b: String) -> (left: [String], right: [String]) {
+        let x = ruleWords(a).filter { !fillers.contains($0) }
+        let y = ruleWords(b).filter { !fillers.contains($0) }
+        var lengths = [[Int]](repeating: [Int](repeating: 0, count: y.count + 1), count: x.count + 1)
+        for i in stride(from: x.count - 1, through: 0, by: -1) {
+            for j in stride(from: y.count - 1, through: 0, by: -1) {
+                lengths[i][j] = x[i] == y[j] ? lengths[i + 1][j + 1] + 1 : max(lengths[i + 1][j], lengths[i][j + 1])
+            }
+        }
+        var i = 0
+        var j = 0
+        var left: [String] = []
+        var right: [String] = []
+        while i < x.count && j < y.count {
+            if x[i] == y[j] {
+                i += 1
+                j += 1
+            } else if lengths[i + 1][j] >= lengths[i][j + 1] {
+                left.append(x[i])
+                i += 1
+            } else {
+                right.append(y[j])
+                j += 1
+            }
+        }
+        return (left + x[i...], right + y[j...])
     }
 
     /// `-less` words that negate nothing.

@@ -7,7 +7,8 @@ import Foundation
 /// - ``Method/learned`` (the default): the hard rules of ``PromptGuard/veto(_:_:)`` (negation, counts, colours bound to
 ///   objects, roles swapped by word order), then a logistic regression on what MiniLM itself says about the pair
 ///   (``features(_:_:_:_:)``: sentence cosine, how well each token of one prompt aligns with some token of the other,
-///   the length difference, and the relation, style and attribute signals of ``PromptGuard/signals(_:_:)``). A hit
+///   the length difference, whether the prompts differ by one substituted word and how many words differ, and the
+///   one-sided relation, style and attribute signals of ``PromptGuard/signals(_:_:)``). A hit
 ///   when its probability reaches the model's cut. The weights (`Resources/prompt-matcher.json`) are trained by
 ///   `scripts/train_prompt_matcher.py` on `data/imagine/matcher-features.csv`.
 /// - ``Method/guarded``: cosine ≥ `threshold` and ``PromptGuard/compatible(_:_:)`` (the cache before the learned method).
@@ -51,7 +52,7 @@ public struct PromptMatcher: Sendable {
     /// The learned features, in order.
     public static let featureNames = [
         "cosine", "align_min", "align_second_min", "align_mean", "align_f1", "length_difference",
-        "relation_both", "relation_one", "style_both", "style_one", "attribute_both", "attribute_one",
+        "relation_one", "style_both", "style_one", "attribute_one", "substitution", "differing_words",
     ]
 
     public var method: Method
@@ -140,13 +141,17 @@ public struct PromptMatcher: Sendable {
         let f1 = meanLeft + meanRight > 0 ? 2 * meanLeft * meanRight / (meanLeft + meanRight) : 0
         let lengths = (Double(left.count), Double(right.count))
         let signals = PromptGuard.signals(a, b)
-        func flags(_ mismatch: PromptGuard.Mismatch) -> [Double] {
-            [mismatch == .both ? 1 : 0, mismatch == .oneSided ? 1 : 0]
-        }
+        let differing = PromptGuard.differingWords(a, b)
+        func flag(_ condition: Bool) -> Double { condition ? 1 : 0 }
         return [
             cosine, all.first ?? 0, all.count > 1 ? all[1] : (all.first ?? 0), all.reduce(0, +) / Double(max(all.count, 1)), f1,
             abs(lengths.0 - lengths.1) / max(lengths.0, lengths.1, 1),
-        ] + flags(signals.relation) + flags(signals.style) + flags(signals.attribute)
+            flag(signals.relation == .oneSided), flag(signals.style == .both), flag(signals.style == .oneSided),
+            flag(signals.attribute == .oneSided),
+            // A single word swapped for another ("a narrow bridge" / "a wide bridge") is more often a changed attribute
+            // or object than a rephrasing, which tends to change several words.
+            flag(differing.left.count == 1 && differing.right.count == 1), Double(differing.left.count + differing.right.count),
+        ]
     }
 
     static func dot(_ x: ArraySlice<Float>, _ y: ArraySlice<Float>) -> Double {

@@ -20,6 +20,10 @@ struct PromptMatcherTests {
         ("a dog chasing a cat", "a cat chasing a dog", "order"),
         ("a white horse with a black saddle", "a black horse with a white saddle", "colour"),
         ("a mug on top of a book", "a book on top of a mug", "order"),
+        ("a ball in front of a box", "a ball behind a box", "relation"),
+        ("a door that is open", "a door that is closed", "attribute"),
+        ("a locked door", "an unlocked door", "negation"),
+        ("an inflated tyre", "a deflated tyre", "negation"),
     ])
     func vetoes(_ a: String, _ b: String, _ reason: String) {
         #expect(PromptGuard.veto(a, b) == reason)
@@ -37,6 +41,13 @@ struct PromptMatcherTests {
     func noVeto(_ a: String, _ b: String) {
         #expect(PromptGuard.veto(a, b) == nil)
         #expect(PromptGuard.veto(b, a) == nil)
+    }
+
+    @Test("differing words: what each prompt says outside their longest common subsequence")
+    func differingWords() {
+        #expect(PromptGuard.differingWords("a narrow bridge", "a wide bridge") == (["narrow"], ["wide"]))
+        #expect(PromptGuard.differingWords("a cup of cocoa", "cup of hot cocoa") == ([], ["hot"]))
+        #expect(PromptGuard.differingWords("a black-and-white cat", "a black and white cat") == ([], []))
     }
 
     @Test("word-class signals tell a one-sided difference from a changed word")
@@ -65,6 +76,8 @@ struct PromptMatcherTests {
         #expect(changed[names.firstIndex(of: "align_mean") ?? 0] == 0.5)
         let longer = PromptMatcher.features("a b", same, "a b c", TokenEmbeddings(sentence: x, tokens: x + y + z))
         #expect(abs(longer[names.firstIndex(of: "length_difference") ?? 0] - 1.0 / 3) < 1e-12)
+        #expect(changed[names.firstIndex(of: "substitution") ?? 0] == 1 && changed[names.firstIndex(of: "differing_words") ?? 0] == 2)
+        #expect(longer[names.firstIndex(of: "substitution") ?? 0] == 0 && longer[names.firstIndex(of: "differing_words") ?? 0] == 1)
     }
 
     @Test("the methods: similarity alone, with the old guard, and learned (a rule veto needs no tokens)")
