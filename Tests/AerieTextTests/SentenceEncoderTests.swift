@@ -69,7 +69,7 @@ struct SentenceEncoderTests {
         }
         let model = try SentenceTransformerGraph(directory: directory).model()
         #expect(model.graph.inputs.map(\.name) == ["input_ids", "attention_mask"])
-        #expect(model.graph.outputs.map(\.name) == ["sentence_embedding"])
+        #expect(model.graph.outputs.map(\.name) == ["sentence_embedding", "token_embeddings"])
         try model.serialized().write(to: directory.appendingPathComponent("model.onnx"))
 
         let runtime = try ONNXRuntime(libraryPath: SharedModels.onnxRuntimeLibrary().path)
@@ -89,6 +89,35 @@ struct SentenceEncoderTests {
             let difference = zip(a, b).map { abs($0 - $1) }.max() ?? .infinity
             #expect(difference < 1e-4, "\(sentences[index].debugDescription): max difference \(difference)")
         }
+    }
+
+    /// A `model.onnx` built before the graph had its `token_embeddings` output (what earlier installs wrote) is rebuilt
+    /// from the installed weights when the ONNX backend loads it, so the cache's token alignment works after an upgrade.
+    @Test func loadingRebuildsAGraphWithoutTheTokenOutput() throws {
+        let installed = try InstalledModel.minilmDirectory()
+        let runtime = try SharedModels.onnxRuntimeLibrary().deletingLastPathComponent()
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("aerie-minilm-upgrade-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: data) }
+        let store = ModelStore(dataDirectory: data)
+        let directory = store.directory(for: ModelSpec.minilm.name)
+        for file in ModelSpec.minilm.files {
+            let target = directory.appendingPathComponent(file.path)
+            try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try FileManager.default.createSymbolicLink(at: target, withDestinationURL: installed.appendingPathComponent(file.path))
+        }
+        try FileManager.default.copyItem(at: installed.appendingPathComponent(".aerie-model.json"), to: directory.appendingPathComponent(".aerie-model.json"))
+        try FileManager.default.createSymbolicLink(at: store.directory(for: ModelSpec.onnxruntime.name), withDestinationURL: runtime)
+        var old = try SentenceTransformerGraph(directory: installed).model()
+        old.graph.outputs.removeAll { $0.name == "token_embeddings" }
+        old.graph.nodes.removeAll { $0.outputs == ["token_embeddings"] }
+        try old.serialized().write(to: directory.appendingPathComponent("model.onnx"))
+        let before = try ONNXSentenceEncoder(directory: directory, runtime: ONNXRuntime(libraryPath: SharedModels.onnxRuntimeLibrary().path))
+        #expect(!before.providesTokenEmbeddings)
+        #expect(throws: AerieError.self) { try before.embedTokens(["a cat"]) }
+
+        let loaded = try #require(try SentenceEmbedderBackend.onnxRuntime.load(store: store) as? ONNXSentenceEncoder)
+        #expect(loaded.providesTokenEmbeddings)
+        #expect(try loaded.embedTokens(["a cat"]).first?.count == 2)
     }
 
     @Test func onnxBackendWithoutItsGraphNamesTheInstallCommand() throws {

@@ -1,4 +1,5 @@
 import AerieCore
+import AerieText
 import AerieVectors
 import Foundation
 import Testing
@@ -39,12 +40,33 @@ struct PromptCacheTests {
         #expect(try await second.cache.png(stored.hash) == Data([1, 2, 3]))
     }
 
+    @Test("the learned matcher (default) serves a compound spelling the old guard refused; matching=guarded keeps the old decision")
+    func learnedMatching() async throws {
+        let encoder = try TestModels.encoder()
+        let stored = "a black-and-white photo of a harbour"
+        let asked = "a black and white photo of a harbour"
+        for (matching, hit) in [(PromptMatcher.Method.learned, true), (.guarded, false)] {
+            let service = try await ImagineService.open(primitives: .memory(), configuration: ImagineConfiguration(matching: matching),
+                                                        generator: FakeGenerator(), embedder: encoder, metrics: ImagineMetrics(factory: nil),
+                                                        now: { Date() })
+            _ = try await service.cache.store(png: Data([1]), parameters: Self.parameters(stored), embedding: try service.embed(stored), owner: "ann")
+            let lookup = try await service.cache.lookup(try service.prompts.embeddings(asked), parameters: Self.parameters(asked), owner: "bob")
+            #expect(lookup.entry?.prompt == stored)
+            #expect(lookup.isHit == hit, "\(matching)")
+            #expect((lookup.probability != nil) == (matching == .learned))
+        }
+    }
+
     @Test("configuration from AERIE_IMAGINE_* variables; a bad value names its variable")
     func environment() throws {
         let configuration = try ImagineConfiguration.fromEnvironment([
             "AERIE_IMAGINE_THRESHOLD": "0.85", "AERIE_IMAGINE_SCOPE": "per-user", "AERIE_IMAGINE_MAX_ENTRIES": "5",
             "AERIE_IMAGINE_MAX_BYTES": "1000", "AERIE_IMAGINE_TTL_SECONDS": "60", "AERIE_IMAGINE_CONCURRENCY": "2",
+            "AERIE_IMAGINE_MATCHING": "guarded",
         ])
+        #expect(configuration.matching == .guarded)
+        #expect(ImagineConfiguration().matching == .learned)
+        #expect(throws: AerieError.self) { try ImagineConfiguration.fromEnvironment(["AERIE_IMAGINE_MATCHING": "fuzzy"]) }
         #expect(configuration.threshold == 0.85)
         #expect(configuration.scope == .perUser)
         #expect(configuration.maxEntries == 5)
