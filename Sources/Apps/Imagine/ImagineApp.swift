@@ -12,8 +12,8 @@ import Synchronization
 
 /// The Imagine app: text-to-image behind a semantic prompt cache.
 ///
-/// `POST /v1/apps/imagine/images` embeds the prompt with MiniLM and returns a stored image when a compatible earlier
-/// prompt is at least ``ImagineConfiguration/threshold`` similar (`X-Cache: hit`); otherwise the function
+/// `POST /v1/apps/imagine/images` embeds the prompt with MiniLM and returns a stored image when ``PromptMatcher`` finds
+/// that a compatible earlier prompt may share it (`X-Cache: hit`; ``ImagineConfiguration/matching``); otherwise the function
 /// `imagine-generate` runs the diffusion model (`X-Cache: miss`). Storage: table `imagine_images` (each user's
 /// records), table `imagine_cache` (stored images and cache entries, reference-counted), table `imagine_settings`
 /// (the URL-signing secret), bucket `imagine` (`images/<sha256>.png`) and the vector collection `imagine_prompts`
