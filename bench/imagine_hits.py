@@ -84,6 +84,9 @@ def main():
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--steps", type=int, default=4)
+    parser.add_argument("--unique", action="store_true",
+                        help="vary the letter case of each paraphrase so no two requests send the same text: the server "
+                             "keeps the embeddings of recent prompts, and this makes every request embed its prompt")
     args = parser.parse_args()
 
     process = work = None
@@ -111,6 +114,9 @@ def main():
         latencies, misses, errors = [], 0, 0
         for i in range(args.warmup + args.requests):
             prompt = paraphrases[i % len(paraphrases)]
+            if args.unique:
+                words = prompt.split(" ")
+                prompt = " ".join(w.upper() if (i // len(paraphrases)) >> k & 1 else w for k, w in enumerate(words))
             started = time.perf_counter()
             response = post(prompt)
             elapsed = (time.perf_counter() - started) * 1000
@@ -126,6 +132,7 @@ def main():
             "p50_ms": round(percentile(latencies, 50), 2), "p90_ms": round(percentile(latencies, 90), 2),
             "p99_ms": round(percentile(latencies, 99), 2), "mean_ms": round(statistics.mean(latencies), 2),
             "target_p50_ms": 15, "server": url if args.url else "started by the benchmark (rate limit off)",
+            "unique_prompts": args.unique, "matching": os.environ.get("AERIE_IMAGINE_MATCHING", "learned (default)"),
         }
     finally:
         if process:
