@@ -36,7 +36,7 @@ struct PromptCacheTests {
         #expect(lookup.isHit)
         #expect(lookup.entry?.hash == stored.hash)
         #expect(lookup.entry?.refs == 1)
-        #expect(try await second.cache.png(stored.hash) == Data([1, 2, 3]))
+        #expect(try await second.cache.png(stored.hash).body.collect() == Data([1, 2, 3]))
     }
 
     @Test("configuration from AERIE_IMAGINE_* variables; a bad value names its variable")
