@@ -289,28 +289,8 @@ final class InvocationStore: Sendable {
                     if resumeNow { continuation.resume() }
                 }
             case .write(let records, let events):
-                var failedRecords: [String: InvocationRecord] = [:]
-                var failedEvents: [String: [InvocationEvent]] = [:]
-                for (id, list) in events {
-                    for (index, event) in list.enumerated() {
-                        do {
-                            try await tables.put(table: Self.eventsTable, item: eventItem(id, event))
-                        } catch {
-                            logger.error("Could not write invocation events; will retry", metadata: ["invocation": "\(id)", "error": "\(error)"])
-                            failedEvents[id] = Array(list[index...])
-                            break
-                        }
-                    }
-                }
-                for (id, record) in records {
-                    do {
-                        try await tables.put(table: Self.recordsTable, item: Self.item(of: StoredInvocation(record: record)),
-                                             owner: record.owner, condition: .none)
-                    } catch {
-                        logger.error("Could not write an invocation record; will retry", metadata: ["invocation": "\(id)", "error": "\(error)"])
-                        failedRecords[id] = record
-                    }
-                }
+                // Written concurrently: on SQLite the writes of one flush share a commit or two (GroupCommit).
+                let (failedRecords, failedEvents) = await writeConcurrently(records: records, events: events)
                 let waiters = pending.withLock { state -> [CheckedContinuation<Void, Never>] in
                     for (id, record) in failedRecords where state.records[id] == nil { state.records[id] = record }
                     for (id, list) in failedEvents { state.events[id] = list + (state.events[id] ?? []) }
@@ -327,5 +307,48 @@ final class InvocationStore: Sendable {
                 }
             }
         }
+    }
+
+    /// Writes records and each invocation's events (in order), all invocations at once; returns what failed.
+    private func writeConcurrently(records: [String: InvocationRecord], events: [String: [InvocationEvent]]) async
+        -> (records: [String: InvocationRecord], events: [String: [InvocationEvent]]) {
+        enum Failure { case record(String, InvocationRecord), events(String, [InvocationEvent]), none }
+        let failures = await withTaskGroup(of: Failure.self) { group in
+            for (id, list) in events {
+                group.addTask {
+                    for (index, event) in list.enumerated() {
+                        do {
+                            try await self.tables.put(table: Self.eventsTable, item: self.eventItem(id, event))
+                        } catch {
+                            self.logger.error("Could not write invocation events; will retry", metadata: ["invocation": "\(id)", "error": "\(error)"])
+                            return .events(id, Array(list[index...]))
+                        }
+                    }
+                    return .none
+                }
+            }
+            for (id, record) in records {
+                group.addTask {
+                    do {
+                        try await self.tables.put(table: Self.recordsTable, item: Self.item(of: StoredInvocation(record: record)),
+                                                  owner: record.owner, condition: .none)
+                        return .none
+                    } catch {
+                        self.logger.error("Could not write an invocation record; will retry", metadata: ["invocation": "\(id)", "error": "\(error)"])
+                        return .record(id, record)
+                    }
+                }
+            }
+            var failed: (records: [String: InvocationRecord], events: [String: [InvocationEvent]]) = ([:], [:])
+            for await failure in group {
+                switch failure {
+                case .record(let id, let record): failed.records[id] = record
+                case .events(let id, let list): failed.events[id] = list
+                case .none: break
+                }
+            }
+            return failed
+        }
+        return failures
     }
 }
