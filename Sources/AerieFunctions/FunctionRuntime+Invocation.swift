@@ -229,9 +229,12 @@ extension FunctionRuntime {
             }
             if let stored = try await store.load(id), stored.record.status.isFinished {
                 if emit(try await store.events(id, after: last)) { return }
-                // The record is written before its terminal event; a node that stopped between the two writes
-                // leaves a finished record without one. The record holds everything the event would say.
-                _ = emit([Self.terminalEvent(for: stored.record, after: last)])
+                // Some paths write the record before its terminal event; a node that stopped between the two writes
+                // leaves a finished record without one. The record holds everything the event would say. (A reader
+                // already past a stored terminal event gets nothing more.)
+                let lastStored = try await store.lastEvent(id)
+                if let lastStored, lastStored.kind == .result || lastStored.kind == .error { return }
+                _ = emit([Self.terminalEvent(for: stored.record, after: max(last, lastStored?.sequence ?? 0))])
                 return
             }
             try await Task.sleep(for: configuration.pollInterval)

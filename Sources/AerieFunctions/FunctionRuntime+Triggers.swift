@@ -42,8 +42,8 @@ extension FunctionRuntime {
         let wake = makeWakeSignal(host.name)
         // An append in this process (an object written through the primitives) wakes the dispatcher at once; the
         // poll remains for writes made by other processes.
-        let subscription = primitives.signals.subscribe(topic) { wake.signal() }
-        defer { primitives.signals.unsubscribe(subscription) }
+        let subscription = configuration.wakeTriggers ? primitives.signals.subscribe(topic) { wake.signal() } : nil
+        defer { if let subscription { primitives.signals.unsubscribe(subscription) } }
         var offset: Int64?
         while !Task.isCancelled {
             do {

@@ -33,6 +33,9 @@ public struct RuntimeConfiguration: Sendable {
     /// How often async workers look for invocations whose last attempt died with its worker (dead letters).
     public var reconcileInterval: Duration
     public var triggerStartPosition: StartPosition
+    /// Whether a write in this process wakes the functions its topic triggers at once (true), or they wait for
+    /// their next poll (false: only for benchmarks that show what waking buys).
+    public var wakeTriggers = true
     /// Metrics backend; nil uses the one bootstrapped in `MetricsSystem` (the gateway installs Prometheus).
     public var metricsFactory: (any MetricsFactory)?
 

@@ -172,7 +172,7 @@ public struct FileObjectStore: ObjectStore {
         return info
     }
 
-    public func get(bucket: String, key: String, range: ByteRange?) async throws -> ObjectData {
+    public func read(bucket: String, key: String, range: ByteRange?) async throws -> ObjectStream {
         // A concurrent put or delete may remove the file between reading the row and opening it: read the row again.
         for _ in 0..<5 {
             let found = try await database.read { db -> (ObjectInfo, String)? in
@@ -191,22 +191,23 @@ public struct FileObjectStore: ObjectStore {
                 }
                 resolved = satisfiable
             }
-            guard let handle = FileHandle(forReadingAtPath: directory.appendingPathComponent(relative).path) else { continue }
-            defer { try? handle.close() }
-            do {
-                let start = resolved?.lowerBound ?? 0
-                let count = resolved.map { Int($0.upperBound - $0.lowerBound + 1) } ?? Int(info.size)
-                if start > 0 { try handle.seek(toOffset: UInt64(start)) }
-                let body = count == 0 ? Data() : (try handle.read(upToCount: count) ?? Data())
-                guard body.count == count else {
-                    throw AerieError(.internal, "The file of object \"\(key)\" in bucket \"\(bucket)\" is shorter than its metadata says. Restore it from a backup.")
-                }
-                return ObjectData(info: info, range: resolved, body: body)
-            } catch let error as AerieError {
-                throw error
-            } catch {
-                throw AerieError(.unavailable, "Cannot read the file of object \"\(key)\" in bucket \"\(bucket)\": \(error). Retry; check the disk if it persists.")
+            let descriptor = open(directory.appendingPathComponent(relative).path, O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else {
+                if errno == ENOENT { continue }
+                let reason = String(cString: strerror(errno))
+                throw AerieError(.unavailable, "Cannot open the file of object \"\(key)\" in bucket \"\(bucket)\": \(reason). Retry; check the disk if it persists.")
             }
+            let start = resolved?.lowerBound ?? 0
+            let length = resolved.map { $0.upperBound - $0.lowerBound + 1 } ?? info.size
+            let name = "object \"\(key)\" in bucket \"\(bucket)\""
+            if length <= Int64(FileChunkReader.chunkSize) {
+                // Small objects (most of them) are read at once: no stream state to keep.
+                defer { _ = close(descriptor) }
+                let body = try FileChunkReader.read(descriptor, count: Int(length), at: start, name: name)
+                return ObjectStream(info: info, range: resolved, body: ObjectChunks(data: body))
+            }
+            let reader = FileChunkReader(descriptor: descriptor, offset: start, length: length, name: name)
+            return ObjectStream(info: info, range: resolved, body: ObjectChunks(length: length, reader: reader))
         }
         throw AerieError(.unavailable, "Object \"\(key)\" in bucket \"\(bucket)\" kept changing while it was read. Retry.")
     }

@@ -31,6 +31,7 @@ public final class SQLiteDatabase: Sendable {
     public let url: URL
     public let configuration: Configuration
     let pool: DatabasePool
+    let groupCommit: GroupCommit
 
     /// Opens (creating if needed) the database file at `url`. Call ``migrate()`` before use.
     public init(url: URL, configuration: Configuration = .init()) throws {
@@ -49,6 +50,7 @@ public final class SQLiteDatabase: Sendable {
         } catch {
             throw AerieError(.unavailable, "Cannot open the database at \(url.path): \(error). Check that the data directory exists and is writable.")
         }
+        groupCommit = GroupCommit(pool: pool)
     }
 
     /// Every migration of the embedded store, in order. Each driver registers its own tables.
@@ -83,6 +85,17 @@ public final class SQLiteDatabase: Sendable {
     func write<T: Sendable>(_ body: @Sendable (Database) throws -> T) async throws -> T {
         do {
             return try await pool.write(body)
+        } catch {
+            throw Self.translate(error)
+        }
+    }
+
+    /// Runs `body` in a savepoint of a write transaction it may share with other concurrent grouped writes
+    /// (``GroupCommit``): returns after the transaction committed, throws what `body` threw (its savepoint rolled
+    /// back, the others unaffected) or the commit's error. For small, frequent writes such as queue operations.
+    func groupedWrite<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await groupCommit.write(body)
         } catch {
             throw Self.translate(error)
         }

@@ -118,7 +118,7 @@ public struct SQLiteQueueStore: QueueStore {
             try await database.read { db in _ = try Self.existing(db, name: name) }
             return []
         }
-        return try await database.write { db in
+        return try await database.groupedWrite { db in
             let configuration = try Self.existing(db, name: name, cache: decoded)
             let deduplicating = messages.contains { $0.deduplicationId != nil }
             if deduplicating {
@@ -153,7 +153,7 @@ public struct SQLiteQueueStore: QueueStore {
     }
 
     public func receive(queue name: String, max: Int, visibilityTimeout: Duration?, now: Date) async throws -> [ReceivedMessage] {
-        return try await database.write { db in
+        return try await database.groupedWrite { db in
             let configuration = try Self.existing(db, name: name, cache: decoded)
             let deadline = now.adding(visibilityTimeout ?? configuration.visibilityTimeout).storedSeconds
             // Oldest first = send order; the (queue) index walks the queue in seq order.
@@ -193,7 +193,7 @@ public struct SQLiteQueueStore: QueueStore {
     }
 
     public func ack(queue name: String, receipt: String) async throws {
-        try await database.write { db in
+        try await database.groupedWrite { db in
             try db.cachedStatement(sql: "DELETE FROM queue_messages WHERE receipt = ? AND queue = ?").execute(arguments: [receipt, name])
             if db.changesCount == 0 {
                 _ = try Self.existing(db, name: name)
@@ -205,7 +205,7 @@ public struct SQLiteQueueStore: QueueStore {
     /// Acknowledges several deliveries in one transaction; returns the receipts that were stale (their messages
     /// were redelivered or already acked), which acknowledged nothing.
     public func ack(queue name: String, receipts: [String]) async throws -> [String] {
-        return try await database.write { db in
+        return try await database.groupedWrite { db in
             _ = try Self.existing(db, name: name)
             let delete = try db.cachedStatement(sql: "DELETE FROM queue_messages WHERE receipt = ? AND queue = ?")
             var stale: [String] = []
@@ -218,7 +218,7 @@ public struct SQLiteQueueStore: QueueStore {
     }
 
     public func nack(queue name: String, receipt: String, error: String?, delay: Duration?, now: Date) async throws {
-        try await database.write { db in
+        try await database.groupedWrite { db in
             let configuration = try Self.existing(db, name: name, cache: decoded)
             guard let row = try Row.fetchOne(db.cachedStatement(sql: """
                 SELECT seq, attempts FROM queue_messages WHERE receipt = ? AND queue = ?
@@ -240,7 +240,7 @@ public struct SQLiteQueueStore: QueueStore {
     }
 
     public func extendVisibility(queue name: String, receipt: String, by duration: Duration, now: Date) async throws {
-        try await database.write { db in
+        try await database.groupedWrite { db in
             try db.cachedStatement(sql: "UPDATE queue_messages SET visible_at = ? WHERE receipt = ? AND queue = ?")
                 .execute(arguments: [now.adding(duration).storedSeconds, receipt, name])
             if db.changesCount == 0 {

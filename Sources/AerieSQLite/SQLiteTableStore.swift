@@ -89,7 +89,7 @@ public struct SQLiteTableStore: TableStore {
     @discardableResult
     public func put(table name: String, item: [String: JSONValue], owner: String?, condition: WriteCondition) async throws -> StoredItem {
         let text = String(decoding: JSONValue.object(item).encoded(), as: UTF8.self)
-        return try await database.write { db in
+        return try await database.groupedWrite { db in
             let schema = try Self.existing(db, name: name, cache: schemas)
             let key = try schema.key(of: item)
             let pk = key.partition.sortable
@@ -133,7 +133,7 @@ public struct SQLiteTableStore: TableStore {
 
     @discardableResult
     public func delete(table name: String, key: ItemKey, condition: WriteCondition) async throws -> Bool {
-        return try await database.write { db in
+        return try await database.groupedWrite { db in
             let schema = try Self.existing(db, name: name, cache: schemas)
             let (pk, sk) = try Self.storedKey(key, schema: schema)
             let current = try Self.currentVersion(db, table: name, pk: pk, sk: sk, now: Date())

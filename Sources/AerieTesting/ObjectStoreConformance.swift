@@ -15,6 +15,8 @@ public enum ObjectStoreConformance {
         check("overwriting replaces content and attributes", overwrite),
         check("a streamed body is joined in order", streamedPut),
         check("byte ranges, and unsatisfiable ranges", byteRanges),
+        check("a large object reads back as a stream of bounded chunks, whole and ranged", streamedRead),
+        check("a stream keeps the version it opened across an overwrite and a delete", streamKeepsItsVersion),
         check("missing keys: get not-found, head nil, delete false", missingKeys),
         check("invalid keys are rejected and nothing is stored", invalidKeys),
         check("valid edge-case keys are accepted", validEdgeKeys),
@@ -202,6 +204,71 @@ public enum ObjectStoreConformance {
         let withEmpty = [Data(), data("a"), Data(), data("bc"), Data()]
         _ = try await store.put(bucket: bucketName, key: "sparse", body: withEmpty.async, attributes: ObjectAttributes(), maxSize: 3)
         #expect(try await store.get(bucket: bucketName, key: "sparse", range: nil).body == data("abc"))
+    }
+
+    /// 3 MiB + 5 bytes of a repeating pattern, so a shifted or repeated chunk shows.
+    static let largeBody: Data = {
+        let count = 3 * 1024 * 1024 + 5
+        var bytes = [UInt8](repeating: 0, count: count)
+        for index in 0..<count {
+            let mixed: Int = index &* 31 &+ index / 251
+            bytes[index] = UInt8(truncatingIfNeeded: mixed)
+        }
+        return Data(bytes)
+    }()
+
+    /// The chunks of a stream, checking that it yields its announced length and no chunk larger than 1 MiB.
+    static func chunks(_ stream: ObjectStream, sourceLocation: SourceLocation = #_sourceLocation) async throws -> [Data] {
+        var chunks: [Data] = []
+        for try await chunk in stream.body { chunks.append(chunk) }
+        #expect(Int64(chunks.reduce(0) { $0 + $1.count }) == stream.body.length, "the stream yields its length", sourceLocation: sourceLocation)
+        #expect(chunks.allSatisfy { $0.count <= 1024 * 1024 }, "chunks stay bounded", sourceLocation: sourceLocation)
+        return chunks
+    }
+
+    @Sendable static func streamedRead(_ p: Primitives) async throws {
+        let store = p.objects
+        _ = try await store.createBucket(bucketName)
+        let info = try await store.put(bucket: bucketName, key: "large", data: largeBody)
+        let whole = try await store.read(bucket: bucketName, key: "large", range: nil)
+        #expect(whole.info == info)
+        #expect(whole.range == nil)
+        #expect(whole.body.length == Int64(largeBody.count))
+        #expect(try await chunks(whole).reduce(Data(), +) == largeBody)
+
+        let last = Int64(largeBody.count - 1)
+        let ranges: [(ByteRange, ClosedRange<Int64>)] = [
+            (ByteRange.closed(start: 1000, end: 2_500_000), 1000...2_500_000),
+            (ByteRange.from(start: 262_143), 262_143...last),
+            (ByteRange.suffix(length: 600_000), (last - 599_999)...last),
+        ]
+        for (range, served) in ranges {
+            let stream = try await store.read(bucket: bucketName, key: "large", range: range)
+            #expect(stream.range == served, "\(range)")
+            let expected = largeBody[Int(served.lowerBound)...Int(served.upperBound)]
+            #expect(try await chunks(stream).reduce(Data(), +) == expected, "\(range)")
+        }
+        await expectAerieError(.invalidArgument, field: "range") {
+            try await store.read(bucket: bucketName, key: "large", range: .from(start: Int64(largeBody.count)))
+        }
+        await expectAerieError(.notFound) { try await store.read(bucket: bucketName, key: "absent", range: nil) }
+        // A consumer that stops early (a client that went away) leaves nothing behind that breaks the next read.
+        var iterator = try await store.read(bucket: bucketName, key: "large", range: nil).body.makeAsyncIterator()
+        #expect(try await iterator.next()?.isEmpty == false)
+        #expect(try await store.get(bucket: bucketName, key: "large", range: nil).body == largeBody)
+    }
+
+    @Sendable static func streamKeepsItsVersion(_ p: Primitives) async throws {
+        let store = p.objects
+        _ = try await store.createBucket(bucketName)
+        try await store.put(bucket: bucketName, key: "v", data: largeBody)
+        let opened = try await store.read(bucket: bucketName, key: "v", range: nil)
+        let replacement = Data(repeating: 7, count: largeBody.count / 2)
+        try await store.put(bucket: bucketName, key: "v", data: replacement)
+        #expect(try await opened.body.collect() == largeBody, "an overwrite does not change an open stream")
+        let second = try await store.read(bucket: bucketName, key: "v", range: nil)
+        #expect(try await store.delete(bucket: bucketName, key: "v"))
+        #expect(try await second.body.collect() == replacement, "a delete does not cut an open stream short")
     }
 
     @Sendable static func byteRanges(_ p: Primitives) async throws {

@@ -15,7 +15,7 @@ struct UnreachableDriver: ObjectStore, TableStore, QueueStore, EventLog {
     func bucket(_ name: String) async throws -> BucketInfo? { throw Self.reached }
     func put<Body: AsyncSequence & Sendable>(bucket: String, key: String, body: Body, attributes: ObjectAttributes, maxSize: Int64) async throws
         -> ObjectInfo where Body.Element == Data { throw Self.reached }
-    func get(bucket: String, key: String, range: ByteRange?) async throws -> ObjectData { throw Self.reached }
+    func read(bucket: String, key: String, range: ByteRange?) async throws -> ObjectStream { throw Self.reached }
     func head(bucket: String, key: String) async throws -> ObjectInfo? { throw Self.reached }
     func delete(bucket: String, key: String) async throws -> Bool { throw Self.reached }
     func list(bucket: String, _ request: ListObjectsRequest) async throws -> ObjectListing { throw Self.reached }

@@ -52,6 +52,27 @@ func quotedMD5(_ data: Data) -> String {
         }
     }
 
+    @Test func largeObjectsAreReadFromDiskChunkByChunk() async throws {
+        try await withStorage { storage, _ in
+            let objects = storage.objects
+            _ = try await objects.createBucket("big")
+            let body = Data((0..<(FileChunkReader.chunkSize * 2 + 3)).map { UInt8(truncatingIfNeeded: $0 % 253) })
+            try await objects.put(bucket: "big", key: "k", data: body)
+            let stream = try await objects.read(bucket: "big", key: "k", range: nil)
+            #expect(stream.body.inMemory == nil, "a body larger than one chunk is not read ahead")
+            var sizes: [Int] = []
+            var joined = Data()
+            for try await chunk in stream.body {
+                sizes.append(chunk.count)
+                joined.append(chunk)
+            }
+            #expect(sizes == [FileChunkReader.chunkSize, FileChunkReader.chunkSize, 3])
+            #expect(joined == body)
+            let small = try await objects.read(bucket: "big", key: "k", range: .closed(start: 10, end: 20))
+            #expect(small.body.inMemory == body[10...20], "a range within one chunk is read at once")
+        }
+    }
+
     @Test func tooLargeBodiesStoreNothingAndLeaveNoFile() async throws {
         try await withStorage { storage, _ in
             let objects = storage.objects

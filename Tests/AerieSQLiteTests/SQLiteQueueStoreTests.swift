@@ -159,4 +159,58 @@ import Testing
             #expect(try await queues.stats("jobs", now: t0).deadLetters == 4)
         }
     }
+
+    @Test(arguments: Durability.allCases) func concurrentSingleSendsShareCommitsAndEachIsStored(durability: Durability) async throws {
+        try await withStorage(durability: durability) { storage, _ in
+            let queues = storage.queues
+            try await queues.createQueue(QueueConfiguration(name: "jobs"))
+            let before = storage.database.groupCommit.counts
+            let senders = 64
+            let ids = try await withThrowingTaskGroup(of: (Int, String).self) { group in
+                for index in 0..<senders {
+                    group.addTask { (index, try await queues.send(queue: "jobs", [OutgoingMessage(body: Data("\(index)".utf8))], now: self.t0)[0]) }
+                }
+                var ids: [Int: String] = [:]
+                for try await (index, id) in group { ids[index] = id }
+                return ids
+            }
+            let after = storage.database.groupCommit.counts
+            #expect(after.writes - before.writes == senders)
+            #expect(after.commits - before.commits < senders / 2, "concurrent sends share commits: \(after.commits - before.commits) for \(senders)")
+            let received = try await queues.receive(queue: "jobs", max: 100, visibilityTimeout: nil, now: t0)
+            #expect(Set(received.map(\.id)) == Set(ids.values))
+            #expect(Set(received.map { String(decoding: $0.body, as: UTF8.self) }) == Set((0..<senders).map(String.init)))
+            // Acks grouped the same way each delete their own message.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for message in received { group.addTask { try await queues.ack(queue: "jobs", receipt: message.receipt) } }
+                try await group.waitForAll()
+            }
+            #expect(try await queues.stats("jobs", now: t0).visible == 0)
+            #expect(try await queues.stats("jobs", now: t0).inFlight == 0)
+        }
+    }
+
+    @Test func aFailingWriteInAGroupFailsAlone() async throws {
+        try await withStorage { storage, _ in
+            let queues = storage.queues
+            try await queues.createQueue(QueueConfiguration(name: "jobs"))
+            let outcomes = await withTaskGroup(of: (Int, AerieError.Code?).self) { group in
+                for index in 0..<40 {
+                    group.addTask {
+                        let queue = index.isMultiple(of: 2) ? "jobs" : "missing"
+                        let code = await errorCode { _ = try await queues.send(queue: queue, [OutgoingMessage(body: Data("\(index)".utf8))], now: self.t0) }
+                        return (index, code)
+                    }
+                }
+                var outcomes: [Int: AerieError.Code?] = [:]
+                for await (index, code) in group { outcomes[index] = code }
+                return outcomes
+            }
+            for (index, code) in outcomes {
+                #expect(code == (index.isMultiple(of: 2) ? nil : .notFound), "send \(index)")
+            }
+            let received = try await queues.receive(queue: "jobs", max: 100, visibilityTimeout: nil, now: t0)
+            #expect(Set(received.map { String(decoding: $0.body, as: UTF8.self) }) == Set(stride(from: 0, to: 40, by: 2).map(String.init)))
+        }
+    }
 }

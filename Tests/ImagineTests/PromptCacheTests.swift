@@ -37,7 +37,7 @@ struct PromptCacheTests {
         #expect(lookup.isHit)
         #expect(lookup.entry?.hash == stored.hash)
         #expect(lookup.entry?.refs == 1)
-        #expect(try await second.cache.png(stored.hash) == Data([1, 2, 3]))
+        #expect(try await second.cache.png(stored.hash).body.collect() == Data([1, 2, 3]))
     }
 
     @Test("the learned matcher (default) serves a compound spelling the old guard refused; matching=guarded keeps the old decision")

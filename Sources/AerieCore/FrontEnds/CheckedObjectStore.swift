@@ -44,10 +44,10 @@ public struct CheckedObjectStore: ObjectStore {
         return info
     }
 
-    public func get(bucket: String, key: String, range: ByteRange?) async throws -> ObjectData {
+    public func read(bucket: String, key: String, range: ByteRange?) async throws -> ObjectStream {
         try ObjectNames.validateBucket(bucket)
         try ObjectNames.validateKey(key)
-        return try await driver.get(bucket: bucket, key: key, range: range)
+        return try await driver.read(bucket: bucket, key: key, range: range)
     }
 
     public func head(bucket: String, key: String) async throws -> ObjectInfo? {

@@ -65,9 +65,9 @@ public actor MemoryObjectStore: ObjectStore {
         return try await store(bucket: bucket, key: key, data: data, attributes: attributes)
     }
 
-    public func get(bucket: String, key: String, range: ByteRange?) async throws -> ObjectData {
+    public func read(bucket: String, key: String, range: ByteRange?) async throws -> ObjectStream {
         let object = try object(bucket: bucket, key: key)
-        guard let range else { return ObjectData(info: object.info, range: nil, body: object.body) }
+        guard let range else { return ObjectStream(info: object.info, range: nil, body: ObjectChunks(data: object.body)) }
         guard let resolved = range.resolve(size: object.info.size) else {
             throw AerieError.invalid(
                 "The range is not satisfiable for an object of \(object.info.size) bytes. Ask for bytes within the object.",
@@ -75,7 +75,7 @@ public actor MemoryObjectStore: ObjectStore {
         }
         let start = object.body.startIndex + Int(resolved.lowerBound)
         let end = object.body.startIndex + Int(resolved.upperBound)
-        return ObjectData(info: object.info, range: resolved, body: Data(object.body[start...end]))
+        return ObjectStream(info: object.info, range: resolved, body: ObjectChunks(data: Data(object.body[start...end])))
     }
 
     public func head(bucket: String, key: String) async throws -> ObjectInfo? {

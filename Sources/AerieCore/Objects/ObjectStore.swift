@@ -125,9 +125,10 @@ public protocol ObjectStore: Sendable {
         bucket: String, key: String, body: Body, attributes: ObjectAttributes, maxSize: Int64
     ) async throws -> ObjectInfo where Body.Element == Data
 
-    /// Reads an object, or a byte range of it. Throws `.notFound`; an unsatisfiable range throws `.invalidArgument`
-    /// with field `range`.
-    func get(bucket: String, key: String, range: ByteRange?) async throws -> ObjectData
+    /// Opens an object, or a byte range of it, for reading as a stream of chunks (``ObjectStream``). Throws
+    /// `.notFound`; an unsatisfiable range throws `.invalidArgument` with field `range`. Serve large objects from
+    /// here; ``get(bucket:key:range:)`` reads the whole body into memory.
+    func read(bucket: String, key: String, range: ByteRange?) async throws -> ObjectStream
     /// The object's metadata, or nil when there is no such object. Throws `.notFound` for a missing bucket.
     func head(bucket: String, key: String) async throws -> ObjectInfo?
     /// Deletes an object; returns whether it existed. Throws `.notFound` for a missing bucket.
@@ -137,6 +138,11 @@ public protocol ObjectStore: Sendable {
 }
 
 extension ObjectStore {
+    /// Reads an object, or a byte range of it, into memory. Throws as ``read(bucket:key:range:)``.
+    public func get(bucket: String, key: String, range: ByteRange?) async throws -> ObjectData {
+        try await read(bucket: bucket, key: key, range: range).collect()
+    }
+
     /// Writes an object from bytes in memory.
     @discardableResult
     public func put(bucket: String, key: String, data: Data, attributes: ObjectAttributes = .init(), maxSize: Int64 = .max) async throws -> ObjectInfo {

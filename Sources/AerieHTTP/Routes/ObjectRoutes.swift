@@ -165,33 +165,46 @@ struct ObjectRoutes {
 
     func get(_ request: Request, _ context: AerieRequestContext, head: Bool) async throws -> Response {
         let (bucket, key) = try location(request, context)
-        guard let info = try await objects.head(bucket: bucket, key: key) else {
-            throw AerieError.notFound("No object \"\(key)\" in bucket \"\(bucket)\".")
-        }
-        var headers = Self.headers(for: info)
-        if let match = request.headers[.ifNoneMatch], Self.etagMatches(match, info.etag) {
-            return Response.empty(.notModified, headers: headers)
-        }
-        var range: ByteRange?
-        if let header = request.headers[.range], let parsed = Self.parseRange(header) {
-            guard parsed.resolve(size: info.size) != nil else {
-                throw HTTPProblem(.rangeNotSatisfiable, "The range \(header) is outside the object's \(info.size) bytes.",
-                                  headers: [.contentRange: "bytes */\(info.size)"])
-            }
-            range = parsed
-        }
+        let rangeHeader = request.headers[.range]
+        let range = rangeHeader.flatMap(Self.parseRange)
         if head {
+            guard let info = try await objects.head(bucket: bucket, key: key) else { throw Self.noObject(bucket, key) }
+            var headers = Self.headers(for: info)
+            if let match = request.headers[.ifNoneMatch], Self.etagMatches(match, info.etag) {
+                return Response.empty(.notModified, headers: headers)
+            }
+            if let range, range.resolve(size: info.size) == nil { throw Self.unsatisfiable(rangeHeader ?? "", size: info.size) }
             headers[.contentLength] = String(info.size)
             return Response(status: .ok, headers: headers, body: .init())
         }
-        let data = try await objects.get(bucket: bucket, key: key, range: range)
-        var status = HTTPResponse.Status.ok
-        if let served = data.range {
-            status = .partialContent
-            headers[.contentRange] = "bytes \(served.lowerBound)-\(served.upperBound)/\(data.info.size)"
+        // One read gives the metadata and the bytes (opened, not yet read, for a large object): the hot path.
+        let object: ObjectStream
+        do {
+            object = try await objects.read(bucket: bucket, key: key, range: range)
+        } catch let error as AerieError where error.code == .invalidArgument && error.field == "range" {
+            let size = try await objects.head(bucket: bucket, key: key)?.size ?? 0
+            throw Self.unsatisfiable(rangeHeader ?? "", size: size)
         }
-        headers[.contentLength] = String(data.body.count)
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data.body)))
+        var headers = Self.headers(for: object.info)
+        if let match = request.headers[.ifNoneMatch], Self.etagMatches(match, object.info.etag) {
+            return Response.empty(.notModified, headers: headers)
+        }
+        var status = HTTPResponse.Status.ok
+        if let served = object.range {
+            status = .partialContent
+            headers[.contentRange] = "bytes \(served.lowerBound)-\(served.upperBound)/\(object.info.size)"
+        }
+        headers[.contentLength] = String(object.body.length)
+        return Response(status: status, headers: headers, body: ResponseBody(object: object.body))
+    }
+
+    static func noObject(_ bucket: String, _ key: String) -> AerieError {
+        AerieError.notFound("No object \"\(key)\" in bucket \"\(bucket)\".")
+    }
+
+    static func unsatisfiable(_ header: String, size: Int64) -> HTTPProblem {
+        HTTPProblem(.rangeNotSatisfiable, "The range \(header) is outside the object's \(size) bytes.",
+                    headers: [.contentRange: "bytes */\(size)"])
     }
 
     static func headers(for info: ObjectInfo) -> HTTPFields {

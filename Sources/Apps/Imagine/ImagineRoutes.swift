@@ -164,8 +164,8 @@ struct ImagineRoutes {
             throw AerieError.notFound("There is no image \(id); GET \(Self.prefix)/images lists yours.")
         }
         let png = try await service.png(of: record)
-        return Response(status: .ok, headers: [.contentType: "image/png", .cacheControl: "private, max-age=300", .contentLength: String(png.count)],
-                        body: .init(byteBuffer: ByteBuffer(bytes: png)))
+        return Response(status: .ok, headers: [.contentType: "image/png", .cacheControl: "private, max-age=300", .contentLength: String(png.body.length)],
+                        body: ResponseBody(object: png.body))
     }
 }
 

@@ -352,7 +352,7 @@ final class ImagineService: Sendable {
         return true
     }
 
-    func png(of record: ImageRecord) async throws -> Data {
+    func png(of record: ImageRecord) async throws -> ObjectStream {
         try await cache.png(record.hash)
     }
 

@@ -154,12 +154,12 @@ actor PromptCache {
 
     func entry(_ hash: String) -> Entry? { entries[hash] }
 
-    /// The PNG of a stored image.
-    func png(_ hash: String) async throws -> Data {
+    /// The PNG of a stored image, opened for streaming.
+    func png(_ hash: String) async throws -> ObjectStream {
         guard let entry = entries[hash] else {
             throw AerieError.notFound("The image file is gone; generate the image again.")
         }
-        return try await primitives.objects.get(bucket: Self.bucket, key: entry.objectKey, range: nil).body
+        return try await primitives.objects.read(bucket: Self.bucket, key: entry.objectKey, range: nil)
     }
 
     /// Searches the cached images compatible with `parameters` (same seed when the request gave one; the caller's

@@ -94,16 +94,20 @@ public struct Preprocess: Function {
         let reportKey = PipelineKeys.report(owner: owner, name: name)
         try await objects.put(bucket: PipelineKeys.bucket, key: reportKey, data: JSONCoding.encode(cleaned.report),
                               attributes: ObjectAttributes(contentType: "application/json", metadata: ["version": String(record.version)]))
-        // This object triggers training; the trainer also accepts a version still marked preprocessing, so a crash
-        // between this write and the record's update below cannot leave the version stuck.
-        try await objects.put(bucket: PipelineKeys.bucket, key: PipelineKeys.preprocessed(owner: owner, name: name),
-                              data: Data(cleaned.csv.utf8),
-                              attributes: ObjectAttributes(contentType: "text/csv", metadata: ["version": String(record.version)]))
+        // The report goes into the record before the object that triggers training: the trainer can finish before
+        // this function returns (triggers are woken at once), and its final update keeps what is already there.
         let seconds = Trainer.seconds(clock.now - t0)
         record = try await store.update(owner: owner, name: name, version: record.version) { r in
             r.report = cleaned.report
             r.options.target = cleaned.report.target
             r.timings.preprocessSeconds = seconds
+        }
+        // This object triggers training; the trainer also accepts a version still marked preprocessing, so a crash
+        // between this write and the record's update below cannot leave the version stuck.
+        try await objects.put(bucket: PipelineKeys.bucket, key: PipelineKeys.preprocessed(owner: owner, name: name),
+                              data: Data(cleaned.csv.utf8),
+                              attributes: ObjectAttributes(contentType: "text/csv", metadata: ["version": String(record.version)]))
+        record = try await store.update(owner: owner, name: name, version: record.version) { r in
             if r.stage == .preprocessing {
                 r.stage = .training
                 r.message = "waiting for the trainer"

@@ -43,6 +43,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Let anyone create a user (role user) with POST /v1/auth/signup; off by default.") var allowSignup = false
     @Option(help: ArgumentHelp("For `make bench`: also serve a bare Hummingbird route POST /noop on this port and register function bench-noop.", visibility: .hidden))
     var benchPort: Int?
+    @Flag(help: ArgumentHelp("For `make bench`: triggers wait for their poll instead of being woken by writes (the before figure).", visibility: .hidden))
+    var pollTriggersOnly = false
 
     func validate() throws {
         guard (1...65535).contains(port) else { throw ValidationError("--port must be between 1 and 65535.") }
@@ -71,7 +73,8 @@ struct ServeCommand: AsyncParsableCommand {
         let primitives = storage.primitives
         // Triggers of a newly enabled function start at the beginning of their topic: nothing uploaded before
         // the runtime first positioned its consumer groups can be skipped; idempotency keys prevent repeats.
-        let runtimeConfiguration = RuntimeConfiguration(triggerStartPosition: .earliest)
+        var runtimeConfiguration = RuntimeConfiguration(triggerStartPosition: .earliest)
+        runtimeConfiguration.wakeTriggers = !pollTriggersOnly
         let runtime = FunctionRuntime(primitives: primitives, configuration: runtimeConfiguration, logger: Logger(label: "aerie.functions"))
         let apps = try enabledApps()
         for app in apps {
