@@ -46,8 +46,6 @@ public final class AuthService: Sendable {
     let keys: JWTKeyCollection
     /// A bcrypt hash checked against when the user does not exist, so timing does not reveal names.
     let dummyHash: String
-    /// Bearer credentials verified a moment ago.
-    let verified = CredentialCache()
 
     private init(tables: any TableStore, options: Options, logger: Logger, keys: JWTKeyCollection) {
         self.tables = tables
@@ -177,7 +175,6 @@ public final class AuthService: Sendable {
         }
         item["disabled"] = .bool(disabled)
         try await tables.put(table: Self.usersTable, item: item)
-        verified.invalidateAll()
         return Self.userRecord(item)
     }
 
@@ -193,7 +190,6 @@ public final class AuthService: Sendable {
         item["password_hash"] = .string(await hashPassword(password))
         item["password_changed_at"] = .number(Date().timeIntervalSince1970.rounded(.down))
         try await tables.put(table: Self.usersTable, item: item)
-        verified.invalidateAll()
     }
 
     /// Self sign-up: a new user with role `user` and a password of at least ``minimumChosenPasswordLength``
@@ -256,13 +252,8 @@ public final class AuthService: Sendable {
 
     /// The identity a bearer credential (token or `aerie_…` API key) stands for; throws `.unauthenticated`.
     public func authenticate(bearer credential: String) async throws -> Identity {
-        let now = Date()
-        if let identity = verified.identity(for: credential, now: now) { return identity }
-        let generation = verified.generation
         if credential.hasPrefix(Self.keyPrefix) {
-            let identity = try await authenticate(apiKey: credential)
-            verified.store(identity, for: credential, until: .distantFuture, generation: generation, now: now)
-            return identity
+            return try await authenticate(apiKey: credential)
         }
         let payload: TokenPayload
         do {
@@ -271,9 +262,7 @@ public final class AuthService: Sendable {
             throw AerieError(.unauthenticated, "The bearer token is invalid or expired; sign in again with POST /v1/auth/login.")
         }
         let user = try await activeUser(payload.sub.value, issuedAt: payload.iat.value)
-        let identity = Identity(username: user.username, role: user.role, credential: .token)
-        verified.store(identity, for: credential, until: payload.exp.value, generation: generation, now: now)
-        return identity
+        return Identity(username: user.username, role: user.role, credential: .token)
     }
 
     /// The enabled user; with `issuedAt`, also checks that the credential was issued after the last password change.
@@ -338,7 +327,6 @@ public final class AuthService: Sendable {
             item["revoked_at"] = .string(RFC3339.string(from: Date()))
             try await tables.put(table: Self.keysTable, item: item)
         }
-        verified.invalidateAll()
         return Self.keyRecord(item)
     }
 
