@@ -121,14 +121,8 @@ public struct ONNXSentenceEncoder: SentenceEmbedder {
         guard providesTokenEmbeddings else {
             throw AerieError(.unavailable, "model.onnx has no token_embeddings output; rebuild it with `aerie models install minilm --force`.")
         }
-        let batch = tokenizer.encode(batch: texts)
-        let shape = [batch.count, batch.length]
-        let outputs = try session.run(
-            [
-                "input_ids": ONNXTensor(shape: shape, int64: batch.ids.map(Int64.init)),
-                "attention_mask": ONNXTensor(shape: shape, int64: batch.attentionMask.map(Int64.init)),
-            ], outputs: ["token_embeddings"])
-        guard let output = outputs["token_embeddings"], let values = output.floats, output.shape == [batch.count, batch.length, dimensions] else {
+        let (batch, output) = try run(texts, output: "token_embeddings")
+        guard let output, let values = output.floats, output.shape == [batch.count, batch.length, dimensions] else {
             throw AerieError(.internal, "model.onnx returned no [\(batch.count), \(batch.length), \(dimensions)] token_embeddings; rebuild it with `aerie models install minilm --force`.")
         }
         let width = batch.length * dimensions
@@ -142,16 +136,22 @@ public struct ONNXSentenceEncoder: SentenceEmbedder {
 
     public func embed(_ texts: [String]) throws -> [[Float]] {
         guard !texts.isEmpty else { return [] }
+        let (batch, output) = try run(texts, output: "sentence_embedding")
+        guard let output, let values = output.floats, output.shape == [batch.count, dimensions] else {
+            throw AerieError(.internal, "model.onnx returned no [\(batch.count), \(dimensions)] sentence_embedding; rebuild it with `aerie models install minilm --force`.")
+        }
+        return (0..<batch.count).map { Array(values[$0 * dimensions..<($0 + 1) * dimensions]) }
+    }
+
+    /// Tokenizes `texts` as one padded batch and runs the graph for one output.
+    private func run(_ texts: [String], output name: String) throws -> (batch: WordPieceTokenizer.Batch, output: ONNXTensor?) {
         let batch = tokenizer.encode(batch: texts)
         let shape = [batch.count, batch.length]
         let outputs = try session.run(
             [
                 "input_ids": ONNXTensor(shape: shape, int64: batch.ids.map(Int64.init)),
                 "attention_mask": ONNXTensor(shape: shape, int64: batch.attentionMask.map(Int64.init)),
-            ], outputs: ["sentence_embedding"])
-        guard let output = outputs["sentence_embedding"], let values = output.floats, output.shape == [batch.count, dimensions] else {
-            throw AerieError(.internal, "model.onnx returned no [\(batch.count), \(dimensions)] sentence_embedding; rebuild it with `aerie models install minilm --force`.")
-        }
-        return (0..<batch.count).map { Array(values[$0 * dimensions..<($0 + 1) * dimensions]) }
+            ], outputs: [name])
+        return (batch, outputs[name])
     }
 }

@@ -70,27 +70,19 @@ public struct SentenceEncoder: SentenceEmbedder {
 
     /// The unit-length embeddings of `texts`, in order, computed in batches.
     public func embed(_ texts: [String]) -> [[Float]] {
-        let sequences = texts.map(tokenizer.encode)
-        var result: [[Float]] = []
-        result.reserveCapacity(texts.count)
-        var start = 0
-        while start < sequences.count {
-            var end = start
-            var tokens = 0
-            while end < sequences.count, end == start || tokens + sequences[end].count <= maxTokensPerChunk {
-                tokens += sequences[end].count
-                end += 1
-            }
-            result += embed(sequences: Array(sequences[start..<end]))
-            start = end
-        }
-        return result
+        inBatches(texts) { embed(sequences: $0) }
     }
 
     /// The sentence and token embeddings of `texts`, in order, computed in batches (see ``TokenEmbeddings``).
     public func embedTokens(_ texts: [String]) -> [TokenEmbeddings] {
+        inBatches(texts) { embedTokens(sequences: $0) }
+    }
+
+    /// Tokenizes `texts` and runs `body` on consecutive batches of at most `maxTokensPerChunk` tokens (a longer
+    /// sequence goes alone), joining the results in order.
+    private func inBatches<Result>(_ texts: [String], _ body: ([[Int32]]) -> [Result]) -> [Result] {
         let sequences = texts.map(tokenizer.encode)
-        var result: [TokenEmbeddings] = []
+        var result: [Result] = []
         result.reserveCapacity(texts.count)
         var start = 0
         while start < sequences.count {
@@ -100,7 +92,7 @@ public struct SentenceEncoder: SentenceEmbedder {
                 tokens += sequences[end].count
                 end += 1
             }
-            result += embedTokens(sequences: Array(sequences[start..<end]))
+            result += body(Array(sequences[start..<end]))
             start = end
         }
         return result

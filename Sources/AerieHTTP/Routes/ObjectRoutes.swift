@@ -112,9 +112,7 @@ struct ObjectRoutes {
             GatewayRoute(.delete, "/v1/buckets/{bucket}/objects/**", summary: "Delete an object", tag: "objects", access: write,
                          status: 204) { [self] request, context in
                 let (bucket, key) = try location(request, context)
-                guard try await objects.delete(bucket: bucket, key: key) else {
-                    throw AerieError.notFound("No object \"\(key)\" in bucket \"\(bucket)\".")
-                }
+                guard try await objects.delete(bucket: bucket, key: key) else { throw Self.noObject(bucket, key) }
                 return Response.empty(.noContent)
             },
         ]
