@@ -24,6 +24,7 @@ let package = Package(
         .library(name: "AerieVectors", targets: ["AerieVectors"]),
         .library(name: "AerieONNX", targets: ["AerieONNX"]),
         .library(name: "AerieDiffusion", targets: ["AerieDiffusion"]),
+        .library(name: "AerieImaging", targets: ["AerieImaging"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -100,6 +101,7 @@ let package = Package(
                 "AerieAuth",
                 "AerieFunctions",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "MultipartKit", package: "multipart-kit"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
@@ -142,8 +144,7 @@ let package = Package(
         .target(
             name: "Pipeline",
             dependencies: ["AerieAuth", "AerieCore", "AerieFunctions", "AerieHTTP", "AerieML",
-                           .product(name: "Hummingbird", package: "hummingbird"),
-                           .product(name: "MultipartKit", package: "multipart-kit")],
+                           .product(name: "Hummingbird", package: "hummingbird")],
             path: "Sources/Apps/Pipeline",
             resources: [.copy("Resources")],
             swiftSettings: strict
@@ -237,6 +238,26 @@ let package = Package(
             name: "CZlib",
             path: "Sources/CZlib",
             providers: [.apt(["zlib1g-dev"])]
+        ),
+        // Image codecs in C over Debian's libjpeg-turbo, libpng, libwebp and libexif (C because libjpeg reports errors
+        // with longjmp).
+        .target(
+            name: "CAerieImageCodecs",
+            path: "Sources/CAerieImageCodecs",
+            linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16"), .linkedLibrary("webp"), .linkedLibrary("exif")]
+        ),
+        // Images: format sniffing, checked decoding (415/413/422), EXIF orientation, resizing, JPEG thumbnails,
+        // perceptual hashes, location stripping.
+        .target(
+            name: "AerieImaging",
+            dependencies: ["AerieCore", "CAerieImageCodecs"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AerieImagingTests",
+            dependencies: ["AerieImaging", "AerieCore"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strict
         ),
         // Tabular machine learning: CSV, preprocessing, models, metrics, the model file.
         .target(

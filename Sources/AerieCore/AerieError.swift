@@ -27,6 +27,8 @@ public struct AerieError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let conditionFailed = Code("condition-failed")
         /// The body or value is larger than allowed (413).
         public static let tooLarge = Code("too-large")
+        /// The body is of a type the operation does not take (415), e.g. a PDF sent as a photo.
+        public static let unsupportedMediaType = Code("unsupported-media-type")
         /// Too many requests or a full queue (429).
         public static let rateLimited = Code("rate-limited")
         /// The operation ran past its deadline (504).

@@ -327,20 +327,6 @@ struct PipelineAppTests {
 
 @Suite("Pipeline parts")
 struct PipelinePartsTests {
-    @Test("multipart bodies split into named parts, files keep their bytes")
-    func multipart() throws {
-        let body = "--b\r\nContent-Disposition: form-data; name=\"target\"\r\n\r\ny\r\n--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"d.csv\"\r\n\r\nx,y\r\n1,2\r\n\r\n--b--\r\n"
-        let form = try MultipartForm(data: Data(body.utf8), boundary: "b")
-        #expect(form.parts.map(\.name) == ["target", "file"])
-        #expect(String(decoding: form.parts[1].data, as: UTF8.self) == "x,y\r\n1,2\r\n")
-        #expect(form.parts[1].filename == "d.csv")
-        #expect(MultipartForm.boundary(contentType: "multipart/form-data; boundary=\"a b\"") == "a b")
-        #expect(MultipartForm.boundary(contentType: "text/csv") == nil)
-        #expect(throws: AerieError.self) { try MultipartForm(data: Data("no parts here".utf8), boundary: "b") }
-        let nameless = "--b\r\nContent-Disposition: form-data\r\n\r\nx\r\n--b--\r\n"
-        #expect(throws: AerieError.self) { try MultipartForm(data: Data(nameless.utf8), boundary: "b") }
-    }
-
     @Test("keys parse back to owner and name; only safe names pass")
     func keys() {
         #expect(PipelineKeys.parse("raw/ann/iris.csv", prefix: "raw/")! == ("ann", "iris"))

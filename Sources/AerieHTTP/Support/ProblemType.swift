@@ -41,7 +41,7 @@ public struct ProblemType: Sendable, Hashable {
     public static let tooLarge = ProblemType(slug: "too-large", status: 413, title: "Content too large",
         meaning: "The request body is larger than the server accepts.")
     public static let unsupportedMediaType = ProblemType(slug: "unsupported-media-type", status: 415, title: "Unsupported media type",
-        meaning: "The route takes a JSON body; send it with `Content-Type: application/json`.")
+        meaning: "The body's type is not one the route takes: a JSON route needs `Content-Type: application/json`; a photo must be a JPEG, PNG or WebP image (checked from its bytes, not its name).")
     public static let rangeNotSatisfiable = ProblemType(slug: "range-not-satisfiable", status: 416, title: "Range not satisfiable",
         meaning: "The `Range` header asks for bytes outside the object; `Content-Range` gives its size.")
     public static let unprocessable = ProblemType(slug: "unprocessable", status: 422, title: "Unprocessable content",
@@ -75,6 +75,7 @@ public struct ProblemType: Sendable, Hashable {
         case .conflict: .conflict
         case .conditionFailed: .conditionFailed
         case .tooLarge: .tooLarge
+        case .unsupportedMediaType: .unsupportedMediaType
         case .unprocessable: .unprocessable
         case .rateLimited: .rateLimited
         case .timedOut: .timedOut

@@ -3,19 +3,26 @@ import Foundation
 import MultipartKit
 import NIOCore
 
-/// A `multipart/form-data` body (RFC 7578) read into its parts with MultipartKit's parser: enough for a CSV upload
-/// with a few text fields.
-struct MultipartForm {
-    struct Part {
-        var name: String
-        var filename: String?
-        var data: Data
+/// A `multipart/form-data` body (RFC 7578) read into its parts with MultipartKit's parser: a browser form's files
+/// and text fields (Pipeline's CSV upload, Gallery's photos).
+public struct MultipartForm: Sendable {
+    public struct Part: Sendable {
+        public var name: String
+        public var filename: String?
+        /// The part's own `Content-Type`, if it sent one.
+        public var contentType: String?
+        public var data: Data
     }
 
-    var parts: [Part]
+    public var parts: [Part]
+
+    /// The parts named `name`, in order.
+    public func parts(named name: String) -> [Part] {
+        parts.filter { $0.name == name }
+    }
 
     /// The boundary of a `multipart/form-data` content type, or nil for other types.
-    static func boundary(contentType: String) -> String? {
+    public static func boundary(contentType: String) -> String? {
         let pieces = contentType.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
         guard pieces.first?.lowercased() == "multipart/form-data" else { return nil }
         for piece in pieces.dropFirst() where piece.lowercased().hasPrefix("boundary=") {
@@ -24,26 +31,30 @@ struct MultipartForm {
         return nil
     }
 
-    init(data: Data, boundary: String) throws {
+    public init(data: Data, boundary: String) throws {
         let parser = MultipartParser(boundary: boundary)
         var parts: [Part] = []
         var disposition: String?
+        var partType: String?
         var body = ByteBuffer()
         var failure: AerieError?
         parser.onHeader = { name, value in
             if name.lowercased() == "content-disposition" { disposition = value }
+            if name.lowercased() == "content-type" { partType = value }
         }
         parser.onBody = { chunk in body.writeBuffer(&chunk) }
         parser.onPartComplete = {
             defer {
                 disposition = nil
+                partType = nil
                 body.clear()
             }
             guard let disposition, let name = Self.parameter("name", in: disposition) else {
                 failure = failure ?? AerieError.invalid("A part of the multipart body has no name in its Content-Disposition.", field: "file")
                 return
             }
-            parts.append(Part(name: name, filename: Self.parameter("filename", in: disposition), data: Data(buffer: body)))
+            parts.append(Part(name: name, filename: Self.parameter("filename", in: disposition), contentType: partType,
+                              data: Data(buffer: body)))
         }
         do {
             try parser.execute(ByteBuffer(data: data))
