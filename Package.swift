@@ -171,7 +171,7 @@ let package = Package(
         .executableTarget(
             name: "aerie",
             dependencies: [
-                "AerieAuth", "AerieCore", "AerieSQLite", "AerieFunctions", "AerieHTTP", "Quickstart", "Pipeline", "AerieML", "AerieText", "AerieDiffusion", "Imagine", "NeuralBenchmarks", "AerieModels",
+                "AerieAuth", "AerieCore", "AerieSQLite", "AerieFunctions", "AerieHTTP", "Quickstart", "Pipeline", "AerieML", "AerieText", "AerieDiffusion", "Imagine", "Gallery", "NeuralBenchmarks", "AerieModels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -215,6 +215,28 @@ let package = Package(
             dependencies: [
                 "AerieAuth", "AerieCore", "AerieFunctions", "AerieHTTP", "AerieHTTPTesting",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: strict
+        ),
+        // Gallery: photos with automatic tags, search by meaning, duplicates, thumbnails, share links (issue 13).
+        .target(
+            name: "Gallery",
+            dependencies: [
+                "AerieAuth", "AerieCore", "AerieFunctions", "AerieHTTP", "AerieImaging", "AerieModels", "AerieONNX", "AerieText",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Apps/Gallery",
+            resources: [.copy("Resources")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "GalleryTests",
+            dependencies: [
+                "Gallery", "AerieCore", "AerieFunctions", "AerieHTTP", "AerieHTTPTesting", "AerieImaging", "AerieTesting", "AerieText", "AerieModels",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: strict
         ),
