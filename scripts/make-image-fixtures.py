@@ -6,6 +6,7 @@
 - truncated.jpg: the first half of a JPEG.
 - bomb.png: a valid PNG header claiming 100,000 × 100,000 pixels, followed by a tiny IDAT.
 - not-an-image.jpg: a PDF's first bytes under a .jpg name.
+- located.png, located.webp: small images with GPS coordinates in their Exif chunk.
 """
 import io
 import struct
@@ -53,4 +54,7 @@ bomb = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 100_000, 10
 bomb += chunk(b"IDAT", zlib.compress(b"\x00" * 4096)) + chunk(b"IEND", b"")
 (out / "bomb.png").write_bytes(bomb)
 (out / "not-an-image.jpg").write_bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n")
+small = Image.new("RGB", (16, 8), (200, 30, 30))
+small.save(out / "located.png", exif=exif.tobytes())
+small.save(out / "located.webp", exif=exif.tobytes(), lossless=True)
 print("wrote", sorted(p.name for p in out.iterdir()))

@@ -116,6 +116,21 @@ enum Fixture {
         #expect(ImageLocation.stripped(Data([0xFF, 0xD8, 0xFF, 0xE1, 0xFF, 0xFF])) == nil, "a malformed segment is not shared as it is")
     }
 
+    @Test func pngAndWebPLoseTheirExifAndXMPChunks() throws {
+        for name in ["located.png", "located.webp"] {
+            let original = try Fixture.data(name)
+            #expect(ImageLocation.isPresent(in: original), "\(name)")
+            let stripped = try #require(ImageLocation.stripped(original), "\(name)")
+            #expect(!ImageLocation.isPresent(in: stripped), "\(name)")
+            #expect(stripped.count < original.count, "\(name)")
+            let before = try ImageDecoder().decode(original).image
+            #expect(try ImageDecoder().decode(stripped).image == before, "\(name): the picture is untouched")
+        }
+        #expect(!ImageLocation.isPresent(in: try Fixture.data("quadrants.png")))
+        #expect(ImageLocation.stripped(try Fixture.data("quadrants.png")) == (try Fixture.data("quadrants.png")))
+        #expect(ImageLocation.stripped(Data(PNGChunks.signature) + Data([0, 0, 0, 5])) == nil, "a truncated chunk list")
+    }
+
     @Test func everyOrientationMapsTheStoredCornersUpright() {
         // A 3 × 2 stored image with distinct pixels 0...5 (in the red channel).
         let stored = RGBImage(width: 3, height: 2, pixels: (0..<6).flatMap { [UInt8($0), 0, 0] })
