@@ -312,6 +312,7 @@ let package = Package(
         .testTarget(
             name: "AerieModelsTests",
             dependencies: ["AerieModels", "AerieCore", "AerieTesting"],
+            resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),
         // Text: the WordPiece tokenizer and the MiniLM sentence encoder on OpenBLAS (or ONNX Runtime).
