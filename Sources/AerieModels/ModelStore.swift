@@ -81,7 +81,7 @@ public struct ModelStore: Sendable {
     public func isInstalled(_ spec: ModelSpec) -> Bool {
         let directory = directory(for: spec.name)
         guard let manifest = manifest(in: directory), manifest.version == spec.version else { return false }
-        let paths = spec.files.map(\.path) + spec.generated.map(\.path)
+        let paths = spec.archiveFiles.map(\.path) + spec.generated.map(\.path)
         return paths.allSatisfy { FileManager.default.fileExists(atPath: directory.appendingPathComponent($0).path) }
     }
 
@@ -90,7 +90,7 @@ public struct ModelStore: Sendable {
     public func requireModel(_ spec: ModelSpec) throws -> URL {
         let directory = directory(for: spec.name)
         guard manifest(in: directory) != nil,
-            spec.files.allSatisfy({ FileManager.default.fileExists(atPath: directory.appendingPathComponent($0.path).path) })
+            spec.archiveFiles.allSatisfy({ FileManager.default.fileExists(atPath: directory.appendingPathComponent($0.path).path) })
         else {
             throw AerieError.notFound(
                 "The model \(spec.name) (\(spec.displayName)) is not installed in \(root.path). "
@@ -123,7 +123,7 @@ public struct ModelStore: Sendable {
     public func verify(_ spec: ModelSpec) -> Bool {
         let directory = directory(for: spec.name)
         guard isInstalled(spec) else { return false }
-        return spec.files.allSatisfy { file in
+        return spec.archiveFiles.allSatisfy { file in
             (try? Self.sha256(of: directory.appendingPathComponent(file.path))) == file.sha256
         }
     }

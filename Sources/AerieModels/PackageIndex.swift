@@ -48,35 +48,35 @@ public struct PackageIndex: Sendable {
         return URL(string: base + Self.normalized(package) + "/") ?? url
     }
 
-    /// The URL of `spec`'s archive in the project page `data` (PEP 691 JSON), checking the index's SHA-256
+    /// The URL of `archive` in the project page `data` (PEP 691 JSON), checking the index's SHA-256
     /// against the pinned one.
-    static func archiveURL(of spec: ModelSpec, in data: Data, page: URL) throws -> URL {
+    static func archiveURL(of archive: ModelSpec.Archive, in data: Data, page: URL) throws -> URL {
         let project: Project
         do {
             project = try JSONDecoder().decode(Project.self, from: data)
         } catch {
             throw AerieError(.unavailable, "\(page.absoluteString) is not a PEP 691 JSON project page (\(error)); check the index URL.")
         }
-        guard let file = project.files.first(where: { $0.filename == spec.archiveFileName }) else {
-            throw AerieError.notFound("\(page.absoluteString) has no \(spec.archiveFileName); check the index URL, or install with pip (no --index).")
+        guard let file = project.files.first(where: { $0.filename == archive.fileName }) else {
+            throw AerieError.notFound("\(page.absoluteString) has no \(archive.fileName); check the index URL, or install with pip (no --index).")
         }
-        if let listed = file.hashes["sha256"], listed.lowercased() != spec.archiveSHA256 {
+        if let listed = file.hashes["sha256"], listed.lowercased() != archive.sha256 {
             throw AerieError(
-                .internal, "The index lists \(spec.archiveFileName) with SHA-256 \(listed), expected \(spec.archiveSHA256); it serves a different file.")
+                .internal, "The index lists \(archive.fileName) with SHA-256 \(listed), expected \(archive.sha256); it serves a different file.")
         }
         guard let url = URL(string: file.url, relativeTo: page)?.absoluteURL else {
-            throw AerieError(.unavailable, "\(page.absoluteString) gives \(file.url) for \(spec.archiveFileName), which is not a URL.")
+            throw AerieError(.unavailable, "\(page.absoluteString) gives \(file.url) for \(archive.fileName), which is not a URL.")
         }
         return url
     }
 
-    /// Downloads `spec`'s archive to `destination` (the caller checks its SHA-256).
-    func download(_ spec: ModelSpec, to destination: URL) throws {
-        let page = page(for: spec.package)
+    /// Downloads `archive` to `destination` (the caller checks its SHA-256).
+    func download(_ archive: ModelSpec.Archive, to destination: URL) throws {
+        let page = page(for: archive.package)
         var request = URLRequest(url: page)
         request.setValue("application/vnd.pypi.simple.v1+json", forHTTPHeaderField: "Accept")
-        let archive = try Self.archiveURL(of: spec, in: Self.fetch(request), page: page)
-        try Self.fetch(URLRequest(url: archive)).write(to: destination, options: .atomic)
+        let url = try Self.archiveURL(of: archive, in: Self.fetch(request), page: page)
+        try Self.fetch(URLRequest(url: url)).write(to: destination, options: .atomic)
     }
 
     /// The body of a successful (2xx) response; blocks the calling thread, like the installer's other steps.

@@ -17,6 +17,7 @@ struct ModelsCommand: AsyncParsableCommand {
             no Python at all; using a model needs neither.
               aerie models install minilm        # all-MiniLM-L6-v2 sentence embeddings and its ONNX graph (about 180 MB)
               aerie models install onnxruntime   # the ONNX Runtime library for AerieONNX (about 35 MB)
+              aerie models install classifier    # EfficientNet-Lite0 ImageNet classifier, its ONNX graph and labels (about 40 MB)
               aerie models use imagine DIR       # a Stable Diffusion 1.x ONNX export (diffusers layout) for Imagine
               aerie models list                  # (or ls) name, version and source, size, directory; --json
             """,

