@@ -25,6 +25,7 @@ let package = Package(
         .library(name: "AerieONNX", targets: ["AerieONNX"]),
         .library(name: "AerieDiffusion", targets: ["AerieDiffusion"]),
         .library(name: "AerieImaging", targets: ["AerieImaging"]),
+        .library(name: "AerieVision", targets: ["AerieVision"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -375,6 +376,18 @@ let package = Package(
         .target(
             name: "AerieDiffusion",
             dependencies: ["AerieCore", "AerieModels", "AerieONNX", "CZlib"],
+            swiftSettings: strict
+        ),
+        // Images: the EfficientNet-Lite0 classifier (preprocessing, ONNX Runtime) on decoded RGB8 pixels.
+        .target(
+            name: "AerieVision",
+            dependencies: ["AerieCore", "AerieModels", "AerieONNX"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AerieVisionTests",
+            dependencies: ["AerieVision", "AerieModels", "AerieONNX", "AerieCore", "AerieTesting"],
+            resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),
         // The Swift side of `make bench-imagine-steps` (bench/imagine_steps.py runs it next to ONNX Runtime Python).
