@@ -172,7 +172,7 @@ let package = Package(
         .executableTarget(
             name: "aerie",
             dependencies: [
-                "AerieAuth", "AerieCore", "AerieSQLite", "AerieFunctions", "AerieHTTP", "Quickstart", "Pipeline", "AerieML", "AerieText", "AerieDiffusion", "Imagine", "Gallery", "NeuralBenchmarks", "AerieModels",
+                "AerieAuth", "AerieCore", "AerieSQLite", "AerieFunctions", "AerieHTTP", "Quickstart", "Pipeline", "AerieML", "AerieText", "AerieDiffusion", "Imagine", "Gallery", "AerieImaging", "AerieVision", "NeuralBenchmarks", "AerieModels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -223,7 +223,7 @@ let package = Package(
         .target(
             name: "Gallery",
             dependencies: [
-                "AerieAuth", "AerieCore", "AerieFunctions", "AerieHTTP", "AerieImaging", "AerieModels", "AerieONNX", "AerieText",
+                "AerieAuth", "AerieCore", "AerieFunctions", "AerieHTTP", "AerieImaging", "AerieModels", "AerieONNX", "AerieText", "AerieVision",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),

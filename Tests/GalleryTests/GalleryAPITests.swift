@@ -304,7 +304,7 @@ import Testing
                 #expect(paths[path] != nil, "\(path)")
             }
             #expect(paths["/v1/apps/gallery/photos"]?["post"]?["responses"]?["415"] != nil)
-            #expect(document["components"]?["schemas"]?["GalleryPhotoItem"] != nil)
+            #expect(document["components"]?["schemas"]?["GalleryPhoto"] != nil && document["components"]?["schemas"]?["GalleryUpload"] != nil)
             let page = try await client.send(.get, "/gallery/static/gallery.js")
             #expect(page.status == .ok)
         }

@@ -21,7 +21,7 @@ struct GalleryRoutes {
         [
             GatewayRoute(.post, "\(Self.prefix)/photos",
                          summary: "Upload photos: one image as the body (image/jpeg, image/png, image/webp; ?filename=), or multipart/form-data with `file` parts. Checked before anything is stored; tagging and thumbnails follow (status processing → ready)",
-                         tag: "gallery", access: Self.signedIn, request: .binary, status: 201, response: .json("GalleryPhoto"),
+                         tag: "gallery", access: Self.signedIn, request: .binary, status: 201, response: .json("GalleryUpload"),
                          query: [("filename", "The photo's file name (single-image bodies)."),
                                  ("duplicates", "`keep` (default): an exact re-upload is stored with duplicate_of; `refuse`: 409 naming the first copy.")],
                          statuses: [409, 413, 415, 422, 503]) { [holder] request, context in

@@ -59,16 +59,16 @@ enum GallerySchemas {
 
     static var all: [String: JSONValue] {
         [
-            "GalleryPhoto": .object([
-                "oneOf": .array([.object(["$ref": "#/components/schemas/GalleryPhotoItem"]),
+            "GalleryUpload": .object([
+                "oneOf": .array([.object(["$ref": "#/components/schemas/GalleryPhoto"]),
                                  .object(["type": "object", "required": .array(["items"]),
-                                          "properties": .object(["items": .object(["type": "array", "items": .object(["$ref": "#/components/schemas/GalleryPhotoItem"])])]),
+                                          "properties": .object(["items": .object(["type": "array", "items": .object(["$ref": "#/components/schemas/GalleryPhoto"])])]),
                                           "description": "A multipart upload's photos."])]),
             ]),
-            "GalleryPhotoItem": photo,
+            "GalleryPhoto": photo,
             "GalleryPhotoList": .object([
                 "type": "object", "required": .array(["items", "next_cursor"]),
-                "properties": .object(["items": .object(["type": "array", "items": .object(["$ref": "#/components/schemas/GalleryPhotoItem"])]),
+                "properties": .object(["items": .object(["type": "array", "items": .object(["$ref": "#/components/schemas/GalleryPhoto"])]),
                                        "next_cursor": nullable("string", "Pass as cursor for the next page; null on the last.")]),
             ]),
             "GalleryPhotoPatch": .object([

@@ -31,9 +31,16 @@ extension GalleryService {
                 try await primitives.objects.put(bucket: GalleryKeys.bucket, key: GalleryKeys.thumbnailKey(id, size), data: thumbnail,
                                                  attributes: ObjectAttributes(contentType: "image/jpeg", metadata: ["owner": record.owner]))
             }
-            finished.tags = try tagger.tags(for: image, count: 3)
-            finished.status = .ready
-        } catch let error as AerieError where error.code != .unavailable {
+            do {
+                finished.tags = try tagger.tags(for: image, count: 3)
+                finished.status = .ready
+            } catch {
+                // The classifier failed on this picture: retrying will not change that.
+                finished.status = .failed
+                finished.error = "The classifier failed: \((error as? AerieError)?.message ?? "\(error)")"
+            }
+        } catch let error as AerieError where error.code == .unprocessable || error.code == .tooLarge || error.code == .unsupportedMediaType {
+            // The stored original no longer decodes (it passed at upload): keep it, say why.
             finished.status = .failed
             finished.error = error.message
         }

@@ -8,6 +8,7 @@ import Hummingbird
 import Logging
 import Metrics
 import Prometheus
+import Gallery
 import Imagine
 import Pipeline
 import Quickstart
@@ -35,8 +36,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("cors-origin"), help: "An origin allowed to call the API from a browser (repeatable; '*' for any).")
     var corsOrigins: [String] = []
     @Option(help: "Requests per second allowed per caller (token or key); 0 disables the limit.") var rateLimit = 50.0
-    @Option(help: "Apps to enable, comma-separated (available: quickstart, pipeline, imagine), or 'none'. Imagine reads AERIE_IMAGINE_* (see README).")
-    var apps = "quickstart,pipeline,imagine"
+    @Option(help: "Apps to enable, comma-separated (available: quickstart, pipeline, imagine, gallery), or 'none'. Imagine reads AERIE_IMAGINE_*, Gallery AERIE_GALLERY_* (see README).")
+    var apps = "quickstart,pipeline,imagine,gallery"
     @Option(help: "Largest CSV the pipeline app accepts, in MiB.") var pipelineMaxMib = 32
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
     @Option(help: "Days finished invocation records are kept (their events: 7 days); 0 keeps them forever.") var recordRetentionDays = 30.0
@@ -128,7 +129,14 @@ struct ServeCommand: AsyncParsableCommand {
                 } catch let error as AerieError {
                     throw ValidationError(error.message)
                 }
-            default: throw ValidationError("--apps: unknown app \"\(name)\"; available: quickstart, pipeline, imagine.")
+            case GalleryApp.name:
+                do {
+                    return GalleryApp(configuration: try GalleryConfiguration.fromEnvironment(ProcessInfo.processInfo.environment),
+                                      dataDirectory: data.directory)
+                } catch let error as AerieError {
+                    throw ValidationError(error.message)
+                }
+            default: throw ValidationError("--apps: unknown app \"\(name)\"; available: quickstart, pipeline, imagine, gallery.")
             }
         }
     }
