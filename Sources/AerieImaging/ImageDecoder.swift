@@ -34,7 +34,7 @@ public struct ImageDecoder: Sendable {
         }
         var width: Int32 = 0
         var height: Int32 = 0
-        let status = try withMessage { message, size in
+        let status = withMessage { message, size in
             data.withUnsafeBytes { raw -> Int32 in
                 let bytes = raw.bindMemory(to: UInt8.self).baseAddress!
                 switch format {
@@ -65,7 +65,7 @@ public struct ImageDecoder: Sendable {
         let storedWidth = info.orientation.swapsDimensions ? info.height : info.width
         let storedHeight = info.orientation.swapsDimensions ? info.width : info.height
         var pixels = [UInt8](repeating: 0, count: storedWidth * storedHeight * 3)
-        let status = try withMessage { message, size in
+        let status = withMessage { message, size in
             data.withUnsafeBytes { raw -> Int32 in
                 let bytes = raw.bindMemory(to: UInt8.self).baseAddress!
                 return pixels.withUnsafeMutableBufferPointer { out -> Int32 in
