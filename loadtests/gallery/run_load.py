@@ -20,8 +20,6 @@ import json
 import math
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,9 +33,10 @@ import requests
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+from aerie_server import AerieServer  # noqa: E402  (shared with Imagine's runner)
 from photos import photo_set, unique  # noqa: E402
 
-ADMIN_PASSWORD = "load-admin-password"
 PHOTOS = "/v1/apps/gallery/photos"
 MODELS = ("classifier", "minilm", "onnxruntime")
 PHASES = ("ramp-up", "steady", "ramp-down")
@@ -63,63 +62,12 @@ def prepare_data(data: Path, models: Path) -> Path:
     return data
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Server:
+class Server(AerieServer):
     """`aerie serve --data DATA --allow-signup --rate-limit 0` on a free loopback port, with a known admin password."""
 
     def __init__(self, binary: str, data: Path, apps: str = "", env=None):
-        self.binary, self.data, self.apps = binary, data, apps
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.env = env or {}
-        self.process = None
-        self.log_path = data.parent / f"{data.name}-server.log"
-
-    def __enter__(self):
-        env = {**os.environ, "AERIE_ADMIN_PASSWORD": ADMIN_PASSWORD, **self.env}
-        self.log = open(self.log_path, "ab")
-        command = [self.binary, "serve", "--data", str(self.data), "--host", "127.0.0.1", "--port", str(self.port),
-                   "--rate-limit", "0", "--allow-signup", "--log-level", "warning"]
-        if self.apps:
-            command += ["--apps", self.apps]
-        self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT, env=env, cwd=REPO)
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"aerie serve exited with {self.process.returncode}; see {self.log_path}:\n{self.log_path.read_text()[-2000:]}")
-            try:
-                if requests.get(self.url + "/health", timeout=1).status_code == 200:
-                    return self
-            except requests.RequestException:
-                pass
-            time.sleep(0.2)
-        self.__exit__(None, None, None)
-        raise RuntimeError(f"aerie serve did not become healthy in 180 s; see {self.log_path}")
-
-    def __exit__(self, *exc):
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        self.log.close()
-
-    def login(self, username: str, password: str) -> str:
-        response = requests.post(self.url + "/v1/auth/login", json={"username": username, "password": password}, timeout=30)
-        response.raise_for_status()
-        return response.json()["token"]
-
-    def admin(self) -> requests.Session:
-        session = requests.Session()
-        session.headers["Authorization"] = f"Bearer {self.login('admin', ADMIN_PASSWORD)}"
-        return session
+        args = ["--rate-limit", "0", "--allow-signup", "--log-level", "warning"] + (["--apps", apps] if apps else [])
+        super().__init__(binary, data, env=env, args=args)
 
 
 def check_gallery(url: str, session: requests.Session) -> None:

@@ -19,8 +19,6 @@ import math
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,8 +29,10 @@ import requests
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
+sys.path.insert(0, str(HERE.parent))
+from aerie_server import AerieServer  # noqa: E402  (shared with Gallery's runner)
+
 SCENARIOS = ["baseline", "constant", "ramp-up", "peak", "cache-effectiveness"]
-ADMIN_PASSWORD = "load-admin-password"
 IMAGES = "/v1/apps/imagine/images"
 
 
@@ -79,55 +79,11 @@ def prepare_data(data: Path, models: Path, imagine_model: Path, binary: str) -> 
     return data
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Server:
+class Server(AerieServer):
     """`aerie serve --data DATA` on a free loopback port, with a known admin password."""
 
     def __init__(self, binary: str, data: Path, env=None):
-        self.binary, self.data = binary, data
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.env = env or {}
-        self.process = None
-        self.log_path = data.parent / f"{data.name}-server.log"
-
-    def __enter__(self):
-        env = {**os.environ, "AERIE_ADMIN_PASSWORD": ADMIN_PASSWORD, **self.env}
-        self.log = open(self.log_path, "ab")
-        self.process = subprocess.Popen([self.binary, "serve", "--data", str(self.data), "--host", "127.0.0.1", "--port", str(self.port)],
-                                        stdout=self.log, stderr=subprocess.STDOUT, env=env, cwd=REPO)
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"aerie serve exited with {self.process.returncode}; see {self.log_path}")
-            try:
-                if requests.get(self.url + "/health", timeout=1).status_code == 200:
-                    return self
-            except requests.RequestException:
-                pass
-            time.sleep(0.2)
-        self.__exit__(None, None, None)
-        raise RuntimeError(f"aerie serve did not become healthy in 120 s; see {self.log_path}")
-
-    def __exit__(self, *exc):
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        self.log.close()
-
-    def token(self) -> str:
-        response = requests.post(self.url + "/v1/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD}, timeout=10)
-        response.raise_for_status()
-        return response.json()["token"]
+        super().__init__(binary, data, env=env, timeout=120)
 
 
 def check_imagine(url: str, token: str) -> None:

@@ -1,0 +1,76 @@
+"""`aerie serve` as a child process for the load tests and benchmarks (Imagine's and Gallery's runners): a free loopback
+port, its own data directory, a known admin password, a log file beside the data directory, SIGTERM on exit."""
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import requests
+
+REPO = Path(__file__).resolve().parents[1]
+ADMIN_PASSWORD = "load-admin-password"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class AerieServer:
+    """`aerie serve --data DATA [ARGS…]` on a free loopback port; a context manager that waits for /health."""
+
+    def __init__(self, binary: str, data: Path, env=None, args=(), timeout: float = 180):
+        self.binary, self.data = binary, data
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = env or {}
+        self.args = list(args)
+        self.timeout = timeout
+        self.process = None
+        self.log_path = data.parent / f"{data.name}-server.log"
+
+    def __enter__(self):
+        env = {**os.environ, "AERIE_ADMIN_PASSWORD": ADMIN_PASSWORD, **self.env}
+        self.log = open(self.log_path, "ab")
+        command = [self.binary, "serve", "--data", str(self.data), "--host", "127.0.0.1", "--port", str(self.port), *self.args]
+        self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT, env=env, cwd=REPO)
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"aerie serve exited with {self.process.returncode}; see {self.log_path}:\n{self.log_path.read_text()[-2000:]}")
+            try:
+                if requests.get(self.url + "/health", timeout=1).status_code == 200:
+                    return self
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        self.__exit__(None, None, None)
+        raise RuntimeError(f"aerie serve did not become healthy in {self.timeout:.0f} s; see {self.log_path}")
+
+    def __exit__(self, *exc):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        self.log.close()
+
+    def login(self, username: str = "admin", password: str = ADMIN_PASSWORD) -> str:
+        response = requests.post(self.url + "/v1/auth/login", json={"username": username, "password": password}, timeout=30)
+        response.raise_for_status()
+        return response.json()["token"]
+
+    def token(self) -> str:
+        """The admin's bearer token."""
+        return self.login()
+
+    def admin(self) -> requests.Session:
+        """A session signed in as the admin."""
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {self.login()}"
+        return session
