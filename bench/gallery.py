@@ -450,7 +450,7 @@ def markdown(results: dict) -> str:
                      f"{py['version']} Python on the same graph | {fmt(swift_infer, 2)} | {fmt(py['inference_ms_per_image']['mean'], 2)} | "
                      f"{ratio(swift_infer, py['inference_ms_per_image']['mean'])} |")
         lines.append(f"| classifier with preprocessing (crop, bilinear resize, normalise; decoding excluded), ms per image "
-                     f"(Swift: AerieVision, one run; Python: numpy, median) | "
+                     f"(Swift: AerieVision; Python: numpy; each the median of the runs) | "
                      f"{fmt(swift_total, 2)} | {fmt(py['ms_per_image']['mean'], 2)} | {ratio(swift_total, py['ms_per_image']['mean'])} |")
         if sw:
             a = c["agreement"]
