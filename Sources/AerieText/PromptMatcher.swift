@@ -7,8 +7,9 @@ import Foundation
 /// - ``Method/learned`` (the default): the hard rules of ``PromptGuard/veto(_:_:)`` (negation, counts, colours bound to
 ///   objects, roles swapped by word order), then a logistic regression on what MiniLM itself says about the pair
 ///   (``features(_:_:_:_:)``: sentence cosine, how well each token of one prompt aligns with some token of the other,
-///   the length difference, whether the prompts differ by one substituted word and how many words differ, and the
-///   one-sided relation, style and attribute signals of ``PromptGuard/signals(_:_:)``). A hit
+///   the length difference, whether the prompts differ by one substituted word and how many words differ, the
+///   one-sided relation, style and attribute signals of ``PromptGuard/signals(_:_:)``, and the same alignment over
+///   whole content words, with whether a word was put in place of another and how close the two are). A hit
 ///   when its probability reaches the model's cut. The weights (`Resources/prompt-matcher.json`) are trained by
 ///   `scripts/train_prompt_matcher.py` on `data/imagine/matcher-features.csv`.
 /// - ``Method/guarded``: cosine ≥ `threshold` and ``PromptGuard/compatible(_:_:)`` (the cache before the learned method).
@@ -121,7 +122,8 @@ public struct PromptMatcher: Sendable {
     /// The features of a pair, in the order of ``featureNames``. Each token of one prompt is matched to its most similar
     /// token of the other (cosine of the last-layer token vectors, both directions): a changed word leaves a token
     /// without a close partner, which the minimum, the second smallest, the mean and their F1 (as BERTScore) show.
-    /// Embeddings without token vectors align by their sentence vector.
+    /// Embeddings without token vectors align by their sentence vector. The last five features align whole content
+    /// words (``wordAlignment(_:_:)``).
     public static func features(_ a: String, _ ea: TokenEmbeddings, _ b: String, _ eb: TokenEmbeddings) -> [Double] {
         let cosine = dot(ea.sentence[...], eb.sentence[...])
         let left = ea.count > 0 ? ea : TokenEmbeddings(sentence: ea.sentence, tokens: ea.sentence)
