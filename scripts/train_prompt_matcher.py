@@ -29,6 +29,7 @@ OUT = ROOT / "Sources/AerieText/Resources/prompt-matcher.json"
 NAMES = [
     "cosine", "align_min", "align_second_min", "align_mean", "align_f1", "length_difference",
     "relation_one", "style_both", "style_one", "attribute_one", "substitution", "differing_words",
+    "content_min", "content_mean", "mutual_substitution", "substitution_similarity", "unaligned_words",
 ]
 L2 = 1.0  # penalty on the standardised weights (the intercept is free)
 FOLDS = 5

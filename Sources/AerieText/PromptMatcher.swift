@@ -7,8 +7,9 @@ import Foundation
 /// - ``Method/learned`` (the default): the hard rules of ``PromptGuard/veto(_:_:)`` (negation, counts, colours bound to
 ///   objects, roles swapped by word order), then a logistic regression on what MiniLM itself says about the pair
 ///   (``features(_:_:_:_:)``: sentence cosine, how well each token of one prompt aligns with some token of the other,
-///   the length difference, whether the prompts differ by one substituted word and how many words differ, and the
-///   one-sided relation, style and attribute signals of ``PromptGuard/signals(_:_:)``). A hit
+///   the length difference, whether the prompts differ by one substituted word and how many words differ, the
+///   one-sided relation, style and attribute signals of ``PromptGuard/signals(_:_:)``, and the same alignment over
+///   whole content words, with whether a word was put in place of another and how close the two are). A hit
 ///   when its probability reaches the model's cut. The weights (`Resources/prompt-matcher.json`) are trained by
 ///   `scripts/train_prompt_matcher.py` on `data/imagine/matcher-features.csv`.
 /// - ``Method/guarded``: cosine ≥ `threshold` and ``PromptGuard/compatible(_:_:)`` (the cache before the learned method).
@@ -53,6 +54,7 @@ public struct PromptMatcher: Sendable {
     public static let featureNames = [
         "cosine", "align_min", "align_second_min", "align_mean", "align_f1", "length_difference",
         "relation_one", "style_both", "style_one", "attribute_one", "substitution", "differing_words",
+        "content_min", "content_mean", "mutual_substitution", "substitution_similarity", "unaligned_words",
     ]
 
     public var method: Method
@@ -120,7 +122,8 @@ public struct PromptMatcher: Sendable {
     /// The features of a pair, in the order of ``featureNames``. Each token of one prompt is matched to its most similar
     /// token of the other (cosine of the last-layer token vectors, both directions): a changed word leaves a token
     /// without a close partner, which the minimum, the second smallest, the mean and their F1 (as BERTScore) show.
-    /// Embeddings without token vectors align by their sentence vector.
+    /// Embeddings without token vectors align by their sentence vector. The last five features align whole content
+    /// words (``wordAlignment(_:_:)``).
     public static func features(_ a: String, _ ea: TokenEmbeddings, _ b: String, _ eb: TokenEmbeddings) -> [Double] {
         let cosine = dot(ea.sentence[...], eb.sentence[...])
         let left = ea.count > 0 ? ea : TokenEmbeddings(sentence: ea.sentence, tokens: ea.sentence)
@@ -151,7 +154,90 @@ public struct PromptMatcher: Sendable {
             // A single word swapped for another ("a narrow bridge" / "a wide bridge") is more often a changed attribute
             // or object than a rephrasing, which tends to change several words.
             flag(differing.left.count == 1 && differing.right.count == 1), Double(differing.left.count + differing.right.count),
-        ]
+        ] + wordAlignment(left, right).values
+    }
+
+    /// The word-level alignment of two prompts: WordPiece pieces merged back into words (mean of their vectors), the
+    /// words that carry content (not articles, common prepositions or punctuation) aligned to their most similar word
+    /// of the other prompt (the same word written on both sides counts as 1).
+    struct WordAlignment {
+        /// The lowest and the mean alignment of a content word, over both sides.
+        var minimum: Double
+        var mean: Double
+        /// Whether the worst-aligned content word of each side aligns best with the other's worst (one word put in
+        /// place of another: "sailboat" / "speedboat", "rug" / "carpet"), and then their similarity (else `minimum`):
+        /// the scorer weighs how close a substituted pair is against how close synonyms are.
+        var mutual: Bool
+        var substitutionSimilarity: Double
+        /// Content words written on one side only.
+        var unaligned: Int
+
+        var values: [Double] { [minimum, mean, mutual ? 1 : 0, substitutionSimilarity, Double(unaligned)] }
+    }
+
+    /// Words of one prompt's token embeddings: the text (empty without ``TokenEmbeddings/pieces``) and the normalised
+    /// mean of its pieces' vectors.
+    static func words(_ embeddings: TokenEmbeddings) -> [(text: String, vector: [Float])] {
+        let pieces = embeddings.pieces.count == embeddings.count ? embeddings.pieces : []
+        var words: [(text: String, vector: [Float])] = []
+        for index in 0..<embeddings.count {
+            let row = embeddings.token(index)
+            if index < pieces.count, pieces[index].hasPrefix("##"), let last = words.indices.last {
+                words[last].text += pieces[index].dropFirst(2)
+                for (k, value) in zip(words[last].vector.indices, row) { words[last].vector[k] += value }
+            } else {
+                words.append((index < pieces.count ? pieces[index] : "", Array(row)))
+            }
+        }
+        for index in words.indices {
+            var slice = words[index].vector[...]
+            TokenEmbeddings.normalize(&slice)
+            words[index].vector = Array(slice)
+        }
+        return words
+    }
+
+    /// Words that carry no content for the alignment: articles, pronouns, common prepositions and conjunctions.
+    static let alignmentFillers: Set<String> = PromptGuard.fillers.union([
+        "of", "in", "on", "at", "with", "by", "to", "and", "for", "from",
+    ])
+
+    static func wordAlignment(_ a: TokenEmbeddings, _ b: TokenEmbeddings) -> WordAlignment {
+        let left = words(a)
+        let right = words(b)
+        func isContent(_ text: String) -> Bool {
+            text.isEmpty || (!alignmentFillers.contains(text) && text.contains(where: { $0.isLetter || $0.isNumber }))
+        }
+        var contentLeft = left.indices.filter { isContent(left[$0].text) }
+        var contentRight = right.indices.filter { isContent(right[$0].text) }
+        if contentLeft.isEmpty { contentLeft = Array(left.indices) }
+        if contentRight.isEmpty { contentRight = Array(right.indices) }
+        guard !contentLeft.isEmpty, !contentRight.isEmpty else {
+            return WordAlignment(minimum: 0, mean: 0, mutual: false, substitutionSimilarity: 0, unaligned: 0)
+        }
+        var similarity = [[Double]](repeating: [Double](repeating: 0, count: right.count), count: left.count)
+        for i in left.indices {
+            for j in right.indices {
+                similarity[i][j] = !left[i].text.isEmpty && left[i].text == right[j].text
+                    ? 1 : dot(left[i].vector[...], right[j].vector[...])
+            }
+        }
+        func bestRight(_ i: Int) -> Int { right.indices.max { similarity[i][$0] < similarity[i][$1] } ?? 0 }
+        func bestLeft(_ j: Int) -> Int { left.indices.max { similarity[$0][j] < similarity[$1][j] } ?? 0 }
+        let scoresLeft = contentLeft.map { similarity[$0][bestRight($0)] }
+        let scoresRight = contentRight.map { similarity[bestLeft($0)][$0] }
+        let worstLeft = contentLeft[scoresLeft.indices.min { scoresLeft[$0] < scoresLeft[$1] } ?? 0]
+        let worstRight = contentRight[scoresRight.indices.min { scoresRight[$0] < scoresRight[$1] } ?? 0]
+        let minimum = min(scoresLeft.min() ?? 0, scoresRight.min() ?? 0)
+        let mean = (scoresLeft.reduce(0, +) / Double(scoresLeft.count) + scoresRight.reduce(0, +) / Double(scoresRight.count)) / 2
+        let mutual = bestRight(worstLeft) == worstRight && bestLeft(worstRight) == worstLeft
+            && (left[worstLeft].text.isEmpty || left[worstLeft].text != right[worstRight].text)
+        let leftTexts = Set(left.map(\.text))
+        let rightTexts = Set(right.map(\.text))
+        let unaligned = contentLeft.filter { !rightTexts.contains(left[$0].text) || left[$0].text.isEmpty }.count
+            + contentRight.filter { !leftTexts.contains(right[$0].text) || right[$0].text.isEmpty }.count
+        return WordAlignment(minimum: minimum, mean: mean, mutual: mutual,
+                             substitutionSimilarity: mutual ? similarity[worstLeft][worstRight] : minimum, unaligned: unaligned)
     }
 
     static func dot(_ x: ArraySlice<Float>, _ y: ArraySlice<Float>) -> Double {

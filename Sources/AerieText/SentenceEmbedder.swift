@@ -129,7 +129,8 @@ public struct ONNXSentenceEncoder: SentenceEmbedder {
         return values.withUnsafeBufferPointer { states in
             (0..<batch.count).map { row in
                 TokenEmbeddings(states: UnsafeBufferPointer(rebasing: states[(row * width)..<((row + 1) * width)]),
-                                length: batch.lengths[row], dimensions: dimensions)
+                                length: batch.lengths[row], dimensions: dimensions,
+                                pieces: tokenizer.innerPieces(batch.ids[(row * batch.length)..<(row * batch.length + batch.lengths[row])]))
             }
         }
     }

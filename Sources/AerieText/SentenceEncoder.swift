@@ -106,7 +106,7 @@ public struct SentenceEncoder: SentenceEmbedder {
             sequences.indices.map { index in
                 let n = min(sequences[index].count, model.configuration.maxPositionEmbeddings)
                 return TokenEmbeddings(states: UnsafeBufferPointer(rebasing: states[(offsets[index] * h)..<((offsets[index] + n) * h)]),
-                                       length: n, dimensions: h)
+                                       length: n, dimensions: h, pieces: tokenizer.innerPieces(sequences[index].prefix(n)))
             }
         }
     }

@@ -44,6 +44,8 @@ public struct WordPieceTokenizer: Sendable {
     public let clsID: Int32
     public let sepID: Int32
     private let vocabulary: [[UInt8]: Int32]
+    /// The vocabulary's tokens by id (``piece(_:)``).
+    private let pieces: [String]
     /// Special tokens matched in raw text, longest first.
     private let specialTokens: [(scalars: [Unicode.Scalar], id: Int32)]
 
@@ -62,6 +64,7 @@ public struct WordPieceTokenizer: Sendable {
         }
         self.configuration = configuration
         self.vocabulary = vocabulary
+        self.pieces = tokens
         self.padID = try id("[PAD]")
         self.unknownID = try id("[UNK]")
         self.clsID = try id("[CLS]")
@@ -71,6 +74,17 @@ public struct WordPieceTokenizer: Sendable {
             if let id = vocabulary[Array(token.utf8)] { specials.append((Array(token.unicodeScalars), id)) }
         }
         self.specialTokens = specials.sorted { $0.scalars.count > $1.scalars.count }
+    }
+
+    /// The vocabulary token of an id (`"##boat"` for a continuation piece), or `nil` outside the vocabulary.
+    public func piece(_ id: Int32) -> String? {
+        pieces.indices.contains(Int(id)) ? pieces[Int(id)] : nil
+    }
+
+    /// The tokens of an encoding without its first and last (`[CLS]`, `[SEP]`): what ``TokenEmbeddings`` keeps.
+    public func innerPieces<Ids: Collection<Int32>>(_ ids: Ids) -> [String] {
+        guard ids.count > 2 else { return [] }
+        return ids.dropFirst().dropLast().map { piece($0) ?? "[UNK]" }
     }
 
     /// Loads `vocab.txt` (one token per line; the line number is the id).

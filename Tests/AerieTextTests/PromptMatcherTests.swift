@@ -80,6 +80,27 @@ struct PromptMatcherTests {
         #expect(longer[names.firstIndex(of: "substitution") ?? 0] == 0 && longer[names.firstIndex(of: "differing_words") ?? 0] == 1)
     }
 
+    @Test("word alignment: pieces merge into words, fillers are left out, a substitution is two words each other's best")
+    func wordAlignment() throws {
+        let x: [Float] = [1, 0, 0]
+        let y: [Float] = [0, 1, 0]
+        let z: [Float] = [0, 0.6, 0.8]
+        // "a sail ##boat" / "a speed ##boat": the words "sailboat" and "speedboat" (mean of their pieces) against each other.
+        let sail = TokenEmbeddings(sentence: x, tokens: x + y + x, pieces: ["a", "sail", "##boat"])
+        let speed = TokenEmbeddings(sentence: x, tokens: x + z + x, pieces: ["a", "speed", "##boat"])
+        #expect(PromptMatcher.words(sail).map(\.text) == ["a", "sailboat"])
+        let alignment = PromptMatcher.wordAlignment(sail, speed)
+        // (0.5, 0.5, 0) and (0.5, 0.3, 0.4), each of length √0.5: cosine 0.8; "a" is a filler.
+        #expect(alignment.mutual && alignment.unaligned == 2)
+        #expect(abs(alignment.minimum - 0.8) < 1e-6 && abs(alignment.mean - 0.8) < 1e-6 && abs(alignment.substitutionSimilarity - 0.8) < 1e-6)
+        let same = PromptMatcher.wordAlignment(sail, sail)
+        #expect(!same.mutual && same.minimum == 1 && same.mean == 1 && same.unaligned == 0)
+        let names = PromptMatcher.featureNames
+        let features = PromptMatcher.features("a sailboat", sail, "a speedboat", speed)
+        #expect(features[names.firstIndex(of: "mutual_substitution") ?? 0] == 1)
+        #expect(features[names.firstIndex(of: "unaligned_words") ?? 0] == 2)
+    }
+
     @Test("the methods: similarity alone, with the old guard, and learned (a rule veto needs no tokens)")
     func methods() throws {
         let model = try PromptMatcher.bundledModel()
@@ -119,6 +140,7 @@ struct PromptMatcherTests {
             #expect(tokens[index].count == encoder.tokenizer.encode(text).count - 2)
             let difference = zip(tokens[index].sentence, sentences[index]).map { abs($0 - $1) }.max() ?? 1
             #expect(difference < 1e-5, "\(text): \(difference)")
+            #expect(tokens[index].pieces.count == tokens[index].count)
             for row in 0..<tokens[index].count {
                 let norm = tokens[index].token(row).reduce(0) { $0 + $1 * $1 }
                 #expect(abs(norm - 1) < 1e-4)
