@@ -186,6 +186,8 @@ import Testing
             let patched = try await client.send(.patch, "\(Self.photos)/\(ids["beach"]!)", token: token, json: #"{"caption": "Holiday in Sardinia with the family"}"#)
             #expect(try patched.json()["caption"] == "Holiday in Sardinia with the family")
             #expect(try await search("q=family%20vacation%20in%20Italy").first?["id"] == .string(ids["beach"]!))
+            // An empty patch changes nothing; null clears.
+            #expect(try await client.send(.patch, "\(Self.photos)/\(ids["beach"]!)", token: token, json: "{}").json()["caption"] == "Holiday in Sardinia with the family")
             // Dates: nothing before 2000, everything since then.
             #expect(try await search("until=1999-01-01").isEmpty)
             #expect(try await search("since=2000-01-01T00:00:00Z").count == 3)

@@ -86,15 +86,17 @@ struct GalleryRoutes {
                 if let unknown = fields.keys.first(where: { $0 != "caption" }) {
                     throw AerieError.invalid("Unknown field \"\(unknown)\"; only caption can be changed.", field: "/\(unknown)")
                 }
+                let id = try context.pathParameter("id")
                 let caption: String?
                 switch fields["caption"] {
                 case .string(let text)?:
                     guard text.count <= 2000 else { throw AerieError.invalid("caption is at most 2,000 characters.", field: "/caption") }
                     caption = text
-                case .null?, nil: caption = nil
+                case .null?: caption = nil
+                case nil: return try Response.json(service.body(try await service.requirePhoto(owner: identity.username, id: id)))
                 default: throw AerieError.invalid("caption must be a string or null.", field: "/caption")
                 }
-                let record = try await service.setCaption(owner: identity.username, id: try context.pathParameter("id"), caption: caption)
+                let record = try await service.setCaption(owner: identity.username, id: id, caption: caption)
                 return try Response.json(service.body(record))
             },
             GatewayRoute(.delete, "\(Self.prefix)/photos/{id}", summary: "Delete a photo: its image, thumbnails, tags, search vector and share links go",
