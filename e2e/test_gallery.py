@@ -2,6 +2,9 @@
 upload real photos with `requests`, wait for the tags, search by meaning, share without the location, and the page
 in headless Chromium (drag-free upload through the file input, grid, search, delete)."""
 import io
+import os
+import re
+import subprocess
 import time
 from pathlib import Path
 
@@ -26,14 +29,7 @@ def jpeg(name: str, **save) -> bytes:
 
 @pytest.fixture(scope="module")
 def gallery(workdir):
-    missing = [name for name in ("minilm", "onnxruntime", "classifier") if not (MODELS / name).is_dir()]
-    if missing:
-        pytest.fail(f"{', '.join(missing)} missing from {MODELS}: `make test` installs them (make neural-models)")
-    data = workdir / "gallery"
-    (data / "models").mkdir(parents=True)
-    for name in ("minilm", "onnxruntime", "classifier"):
-        (data / "models" / name).symlink_to((MODELS / name).resolve(), target_is_directory=True)
-    server = Server(data, extra_args=["--allow-signup", "--rate-limit", "0"]).start()
+    server = Server(link_models(workdir / "gallery"), extra_args=["--allow-signup", "--rate-limit", "0"]).start()
     sessions = {}
     for user in ("gina", "hugo"):
         created = requests.post(server.url + "/v1/auth/signup", json={"username": user, "password": f"{user}-long-password"}, timeout=10)
@@ -43,6 +39,45 @@ def gallery(workdir):
         sessions[user] = session
     yield server, sessions
     server.stop()
+
+
+def link_models(data: Path) -> Path:
+    missing = [name for name in ("minilm", "onnxruntime", "classifier") if not (MODELS / name).is_dir()]
+    if missing:
+        pytest.fail(f"{', '.join(missing)} missing from {MODELS}: `make test` installs them (make neural-models)")
+    (data / "models").mkdir(parents=True, exist_ok=True)
+    for name in ("minilm", "onnxruntime", "classifier"):
+        (data / "models" / name).symlink_to((MODELS / name).resolve(), target_is_directory=True)
+    return data
+
+
+def readme_gallery_script() -> str:
+    section = (REPO / "README.md").read_text().split("## Gallery", 1)[1]
+    match = re.search(r"```sh\n(.*?)```", section, re.S)
+    assert match, "README's Gallery section has no ```sh block"
+    return match.group(1)
+
+
+def test_readme_gallery_runs_word_for_word(workdir):
+    """Runs README's Gallery block with bash against a fresh server (the admin password generated into
+    aerie-data/admin-password, as for a newcomer); only the port differs, and cat.jpg is scikit-image's chelsea."""
+    folder = workdir / "gallery-readme"
+    folder.mkdir()
+    (folder / "cat.jpg").write_bytes(jpeg("chelsea"))
+    server = Server(link_models(folder / "aerie-data"), extra_env={"AERIE_ADMIN_PASSWORD": ""}).start()
+    try:
+        script = readme_gallery_script().replace("http://127.0.0.1:8080", server.url)
+        completed = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=folder, env=dict(os.environ),
+                                   capture_output=True, text=True, timeout=120)
+        assert completed.returncode == 0, f"stdout:\n{completed.stdout}\nstderr:\n{completed.stderr}"
+        out = completed.stdout
+        assert '"status":"ready","width":451,"height":300' in out, out
+        assert "tabby" in out or "tiger cat" in out, out
+        assert '"filename":"cat.jpg"' in out, out
+        assert '"Chelsea on the sofa"' in out, out
+        assert "/v1/apps/gallery/shared/" in out, out
+    finally:
+        server.stop()
 
 
 def upload(server, session, data: bytes, filename: str, **params):
