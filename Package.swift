@@ -26,6 +26,7 @@ let package = Package(
         .library(name: "AerieDiffusion", targets: ["AerieDiffusion"]),
         .library(name: "AerieImaging", targets: ["AerieImaging"]),
         .library(name: "AerieVision", targets: ["AerieVision"]),
+        .library(name: "AerieFaces", targets: ["AerieFaces"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -387,6 +388,26 @@ let package = Package(
         .testTarget(
             name: "AerieVisionTests",
             dependencies: ["AerieVision", "AerieModels", "AerieONNX", "AerieCore", "AerieTesting"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strict
+        ),
+        // dlib (Debian: libdlib-dev) behind a C API for AerieFaces. -O2 even in debug builds: dlib's detectors and
+        // networks are header templates, about 150× slower at -O0; dlib's headers call BLAS and LAPACK directly.
+        .target(
+            name: "CAerieFaces",
+            path: "Sources/CAerieFaces",
+            cxxSettings: [.define("DLIB_DISABLE_ASSERTS"), .unsafeFlags(["-O2"])],
+            linkerSettings: [.linkedLibrary("dlib"), .linkedLibrary("blas"), .linkedLibrary("lapack")]
+        ),
+        // Faces: dlib's HOG (or CNN) detection, 5-point landmarks and 128-d embeddings on RGB8 pixels (issue 20).
+        .target(
+            name: "AerieFaces",
+            dependencies: ["AerieCore", "AerieModels", "CAerieFaces"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AerieFacesTests",
+            dependencies: ["AerieFaces", "AerieImaging", "AerieModels", "AerieCore", "AerieTesting"],
             resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),

@@ -9,12 +9,14 @@ NEURAL_DATA ?= ./aerie-data
 NEURAL_SYNTHETIC ?= 1000000
 
 # The model files the neural tests and benchmark use (the tests install them too when missing): the same
-# `aerie models install` as `make run` and a user, which also builds MiniLM's and the classifier's model.onnx (in Swift, no venv).
+# `aerie models install` as `make run` and a user, which also builds MiniLM's and the classifier's model.onnx (in Swift, no venv);
+# dlib's face models for AerieFacesTests.
 neural-models:
 	swift build --product aerie
 	.build/debug/aerie models install minilm --data $(NEURAL_DATA)
 	.build/debug/aerie models install onnxruntime --data $(NEURAL_DATA)
 	.build/debug/aerie models install classifier --data $(NEURAL_DATA)
+	.build/debug/aerie models install faces --data $(NEURAL_DATA)
 
 bench-neural: neural-models
 	@test -x $(NEURAL_VENV)/bin/python || python3 -m venv $(NEURAL_VENV)

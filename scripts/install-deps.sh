@@ -6,7 +6,9 @@ set -euo pipefail
 level="${1:-run}"
 cd "$(dirname "$0")/.."
 
-packages=(libsqlite3-dev libopenblas-dev zlib1g-dev libjpeg62-turbo-dev libpng-dev libwebp-dev libexif-dev curl jq python3-venv ca-certificates)
+# libdlib-dev: the face engine (AerieFaces); dlib's headers call BLAS and LAPACK, which libopenblas-dev provides
+# (as libblas.so and liblapack.so).
+packages=(libsqlite3-dev libopenblas-dev libdlib-dev zlib1g-dev libjpeg62-turbo-dev libpng-dev libwebp-dev libexif-dev curl jq python3-venv ca-certificates)
 case "$level" in
   test) packages+=(chromium chromium-driver procps) ;;
   bench) packages+=(chromium chromium-driver procps wrk rabbitmq-server) ;;

