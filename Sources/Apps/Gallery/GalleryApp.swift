@@ -4,7 +4,6 @@ import AerieHTTP
 import AerieText
 import Foundation
 import Logging
-import Synchronization
 
 /// The Gallery app: a photo gallery with automatic tags, search by meaning, duplicates, thumbnails and share links,
 /// each user seeing only their own photos.
@@ -15,6 +14,8 @@ import Synchronization
 /// quotas `gallery_usage`. When a model is missing the app still starts and its routes answer 503 naming the install
 /// command.
 public struct GalleryApp: AerieHTTPApp {
+    typealias Holder = AppServiceHolder<GalleryService>
+
     public static let name = "gallery"
 
     /// Loads the tagger and the sentence embedder; throws with what to install when one is missing.
@@ -23,7 +24,7 @@ public struct GalleryApp: AerieHTTPApp {
     public let configuration: GalleryConfiguration
     let loader: Loader
     let now: @Sendable () -> Date
-    let holder = Holder()
+    let holder = Holder(appName: "Gallery")
 
     init(configuration: GalleryConfiguration, now: @escaping @Sendable () -> Date = { Date() }, loader: @escaping Loader) {
         self.configuration = configuration
@@ -38,14 +39,14 @@ public struct GalleryApp: AerieHTTPApp {
         } catch {
             let message = (error as? AerieError)?.message ?? "Gallery could not load its models: \(error)"
             logger.warning("gallery app unavailable: \(message)")
-            holder.set(.unavailable(message))
+            holder.setUnavailable(message)
             return
         }
         let service = try await GalleryService.open(primitives: primitives, configuration: configuration, tagger: models.tagger,
                                                     embedder: models.embedder, now: now)
         try runtime.register(ProcessPhoto(service: service),
                              triggers: [.object(bucket: GalleryKeys.bucket, prefix: GalleryKeys.originalsPrefix)])
-        holder.set(.ready(service))
+        holder.setReady(service)
         logger.info("gallery app ready: POST /v1/apps/gallery/photos or open /gallery/")
     }
 
@@ -59,29 +60,5 @@ public struct GalleryApp: AerieHTTPApp {
 
     public func openAPISchemas() -> [String: JSONValue] {
         GallerySchemas.all
-    }
-
-    /// What `setUp` produced, for the routes built after it.
-    final class Holder: Sendable {
-        enum State: Sendable {
-            case starting
-            case unavailable(String)
-            case ready(GalleryService)
-        }
-
-        private let state = Mutex(State.starting)
-
-        func set(_ value: State) {
-            state.withLock { $0 = value }
-        }
-
-        /// The service, or 503 saying why there is none.
-        func service() throws -> GalleryService {
-            switch state.withLock({ $0 }) {
-            case .ready(let service): return service
-            case .unavailable(let message): throw AerieError(.unavailable, message)
-            case .starting: throw AerieError(.unavailable, "Gallery is starting; try again in a moment.")
-            }
-        }
     }
 }

@@ -45,8 +45,8 @@ extension GalleryService {
         if position?.q != nil {
             throw AerieError.invalid("This cursor belongs to a search; pass the same q, or start again without it.", field: "cursor")
         }
-        let lower = PhotoRecord.idBound(filter.since ?? Date(timeIntervalSince1970: 0), upper: false)
-        var upper = PhotoRecord.idBound(filter.until ?? Date(timeIntervalSince1970: 1e13 / 1000), upper: true)
+        let lower = TimeOrderedID.lowerBound(filter.since ?? Date(timeIntervalSince1970: 0))
+        var upper = TimeOrderedID.upperBound(filter.until ?? Date(timeIntervalSince1970: 1e13 / 1000))
         if let after = position?.after { upper = min(upper, after) }
         let tag = filter.tag?.lowercased()
         var found: [PhotoRecord] = []

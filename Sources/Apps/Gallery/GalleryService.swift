@@ -112,7 +112,7 @@ final class GalleryService: Sendable {
             case .inUpload(let index): records[index].id
             }
             let record = PhotoRecord(
-                id: PhotoRecord.newId(time), owner: owner, filename: Self.filename(file.upload.filename, format: file.info.format),
+                id: TimeOrderedID.make(time), owner: owner, filename: Self.filename(file.upload.filename, format: file.info.format),
                 format: file.info.format, width: file.info.width, height: file.info.height, bytes: Int64(file.upload.data.count),
                 sha256: file.sha256, perceptualHash: file.hash, duplicateOf: duplicateOf, createdAt: time, hasLocation: file.hasLocation)
             do {
@@ -140,7 +140,7 @@ final class GalleryService: Sendable {
             }
         }
         let (info, image) = try decoder.decode(file.data)
-        let digest = SHA256.hash(data: file.data).map { String(format: "%02x", $0) }.joined()
+        let digest = Secrets.hex(SHA256.hash(data: file.data))
         return Checked(upload: file, info: info, sha256: digest, hash: PerceptualHash(image: image),
                        hasLocation: ImageLocation.isPresent(in: file.data))
     }

@@ -101,19 +101,6 @@ struct PhotoRecord: Sendable, Hashable {
         if let caption, !caption.isEmpty { text += ". " + caption }
         return text
     }
-
-    /// A time-ordered id: 12 hex digits of milliseconds, then 10 random hex digits.
-    static func newId(_ time: Date) -> String {
-        let milliseconds = UInt64(max(0, time.timeIntervalSince1970 * 1000))
-        let random = UInt64.random(in: 0..<(1 << 40))
-        return String(format: "%012llx%010llx", milliseconds, random)
-    }
-
-    /// The smallest id of a photo created at or after `time` (for `since` and `until` bounds on the sort key).
-    static func idBound(_ time: Date, upper: Bool) -> String {
-        let milliseconds = UInt64(max(0, time.timeIntervalSince1970 * 1000))
-        return String(format: "%012llx", milliseconds) + (upper ? "ffffffffff" : "0000000000")
-    }
 }
 
 /// Gallery's bucket, keys and tables.

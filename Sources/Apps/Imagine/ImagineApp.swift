@@ -8,7 +8,6 @@ import AerieText
 import CoreMetrics
 import Foundation
 import Logging
-import Synchronization
 
 /// The Imagine app: text-to-image behind a semantic prompt cache.
 ///
@@ -22,6 +21,8 @@ import Synchronization
 /// When the diffusion model or MiniLM is not installed the app still starts: its routes answer 503 problem+json
 /// naming the command that installs what is missing.
 public struct ImagineApp: AerieHTTPApp {
+    typealias Holder = AppServiceHolder<ImagineService>
+
     public static let name = "imagine"
 
     /// Loads the generator and the sentence embedder (the models); throws with what to install when one is missing.
@@ -31,7 +32,7 @@ public struct ImagineApp: AerieHTTPApp {
     let loader: Loader
     let metricsFactory: (any MetricsFactory)?
     let now: @Sendable () -> Date
-    let holder = Holder()
+    let holder = Holder(appName: "Imagine")
 
     /// The app on the models of the data directory `data` (the pipeline registered as `imagine` with
     /// `aerie models use imagine DIR`, `<data>/models/minilm`, `<data>/models/onnxruntime`).
@@ -86,14 +87,14 @@ public struct ImagineApp: AerieHTTPApp {
         } catch {
             let message = (error as? AerieError)?.message ?? "Imagine could not load its models: \(error)"
             logger.warning("imagine app unavailable: \(message)")
-            holder.set(.unavailable(message))
+            holder.setUnavailable(message)
             return
         }
         let service = try await ImagineService.open(
             primitives: primitives, configuration: configuration, generator: models.generator, embedder: models.embedder,
             metrics: ImagineMetrics(factory: metricsFactory), now: now)
         try runtime.register(GenerateFunction(service: service))
-        holder.set(.ready(service, runtime))
+        holder.setReady(service)
         logger.info("imagine app ready: POST /v1/apps/imagine/images")
     }
 
@@ -113,29 +114,5 @@ public struct ImagineApp: AerieHTTPApp {
     /// The prompt cache and generation figures on the console's Apps page (from ``ImagineMetrics``).
     public func consolePanels() -> [ConsolePanel] {
         ImagineMetrics.consolePanels
-    }
-
-    /// What `setUp` produced, for the routes built after it.
-    final class Holder: Sendable {
-        enum State: Sendable {
-            case starting
-            case unavailable(String)
-            case ready(ImagineService, FunctionRuntime)
-        }
-
-        private let state = Mutex(State.starting)
-
-        func set(_ value: State) {
-            state.withLock { $0 = value }
-        }
-
-        /// The service, or 503 saying why there is none.
-        func service() throws -> ImagineService {
-            switch state.withLock({ $0 }) {
-            case .ready(let service, _): return service
-            case .unavailable(let message): throw AerieError(.unavailable, message)
-            case .starting: throw AerieError(.unavailable, "Imagine is starting; try again in a moment.")
-            }
-        }
     }
 }

@@ -310,17 +310,10 @@ final class ImagineService: Sendable {
     private func saveRecord(owner: String, prompt: String, parameters: ImageParameters, hit: Bool, similarity: Float?,
                             matchedPrompt: String?, hash: String) async throws -> ImageRecord {
         let time = now()
-        let record = ImageRecord(id: Self.newId(time), owner: owner, prompt: prompt, parameters: parameters, hit: hit,
+        let record = ImageRecord(id: TimeOrderedID.make(time), owner: owner, prompt: prompt, parameters: parameters, hit: hit,
                                  similarity: similarity, matchedPrompt: matchedPrompt, hash: hash, createdAt: time)
         try await primitives.tables.put(table: Self.imagesTable.name, item: record.item, owner: owner, condition: .absent)
         return record
-    }
-
-    /// A time-ordered id: 12 hex digits of milliseconds, then 10 random hex digits.
-    static func newId(_ time: Date) -> String {
-        let milliseconds = UInt64(max(0, time.timeIntervalSince1970 * 1000))
-        let random = UInt64.random(in: 0..<(1 << 40))
-        return String(format: "%012llx%010llx", milliseconds, random)
     }
 
     func record(owner: String, id: String) async throws -> ImageRecord? {
