@@ -10,10 +10,6 @@ struct ImageURLSigner: Sendable {
 
     let signer: LinkSigner
 
-    init(secret: Data) {
-        signer = LinkSigner(secret: secret)
-    }
-
     init(signer: LinkSigner) {
         self.signer = signer
     }
@@ -21,10 +17,6 @@ struct ImageURLSigner: Sendable {
     /// The signer with the app's secret, created (once, for every node) on first start.
     static func load(tables: any TableStore) async throws -> ImageURLSigner {
         ImageURLSigner(signer: try await LinkSigner.load(tables: tables, table: table, name: secretName))
-    }
-
-    func signature(id: String, expires: Int64) -> String {
-        signer.signature(id, expires: expires)
     }
 
     /// The signed path of the image's PNG, valid until `expires` (seconds since 1970).
