@@ -46,7 +46,11 @@ static void jpeg_setup_errors(struct aerie_jpeg_error *error, char *message, siz
     error->message_size = message_size;
 }
 
-int aerie_jpeg_probe(const uint8_t *data, size_t size, int *width, int *height, char *message, size_t message_size) {
+// Reads the header into *width and *height and, when `rgb` is given, decodes the whole image into it (which must hold
+// expected_width × expected_height × 3 bytes). One function for both, because the setjmp that libjpeg's errors
+// return to must sit in the frame that owns the decompressor.
+static int jpeg_read(const uint8_t *data, size_t size, int *width, int *height, uint8_t *rgb, int expected_width,
+                     int expected_height, char *message, size_t message_size) {
     struct jpeg_decompress_struct info;
     struct aerie_jpeg_error error;
     info.err = jpeg_std_error(&error.manager);
@@ -60,37 +64,32 @@ int aerie_jpeg_probe(const uint8_t *data, size_t size, int *width, int *height, 
     jpeg_read_header(&info, TRUE);
     *width = (int)info.image_width;
     *height = (int)info.image_height;
+    if (rgb) {
+        info.out_color_space = JCS_RGB;  // also converts greyscale and YCCK/CMYK files
+        jpeg_start_decompress(&info);
+        if ((int)info.output_width != expected_width || (int)info.output_height != expected_height || info.output_components != 3) {
+            set_message(message, message_size, "the image's size changed between probe and decode");
+            jpeg_destroy_decompress(&info);
+            return 1;
+        }
+        size_t stride = (size_t)expected_width * 3;
+        while (info.output_scanline < info.output_height) {
+            JSAMPROW row = rgb + (size_t)info.output_scanline * stride;
+            jpeg_read_scanlines(&info, &row, 1);
+        }
+        jpeg_finish_decompress(&info);
+    }
     jpeg_destroy_decompress(&info);
     return 0;
 }
 
+int aerie_jpeg_probe(const uint8_t *data, size_t size, int *width, int *height, char *message, size_t message_size) {
+    return jpeg_read(data, size, width, height, NULL, 0, 0, message, message_size);
+}
+
 int aerie_jpeg_decode(const uint8_t *data, size_t size, uint8_t *rgb, int width, int height, char *message, size_t message_size) {
-    struct jpeg_decompress_struct info;
-    struct aerie_jpeg_error error;
-    info.err = jpeg_std_error(&error.manager);
-    jpeg_setup_errors(&error, message, message_size);
-    if (setjmp(error.jump)) {
-        jpeg_destroy_decompress(&info);
-        return 1;
-    }
-    jpeg_create_decompress(&info);
-    jpeg_mem_src(&info, data, (unsigned long)size);
-    jpeg_read_header(&info, TRUE);
-    info.out_color_space = JCS_RGB;  // also converts greyscale and YCCK/CMYK files
-    jpeg_start_decompress(&info);
-    if ((int)info.output_width != width || (int)info.output_height != height || info.output_components != 3) {
-        set_message(message, message_size, "the image's size changed between probe and decode");
-        jpeg_destroy_decompress(&info);
-        return 1;
-    }
-    size_t stride = (size_t)width * 3;
-    while (info.output_scanline < info.output_height) {
-        JSAMPROW row = rgb + (size_t)info.output_scanline * stride;
-        jpeg_read_scanlines(&info, &row, 1);
-    }
-    jpeg_finish_decompress(&info);
-    jpeg_destroy_decompress(&info);
-    return 0;
+    int header_width = 0, header_height = 0;
+    return jpeg_read(data, size, &header_width, &header_height, rgb, width, height, message, message_size);
 }
 
 int aerie_jpeg_encode(const uint8_t *rgb, int width, int height, int quality, uint8_t **out, size_t *out_size,
