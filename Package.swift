@@ -27,6 +27,7 @@ let package = Package(
         .library(name: "AerieImaging", targets: ["AerieImaging"]),
         .library(name: "AerieVision", targets: ["AerieVision"]),
         .library(name: "AerieFaces", targets: ["AerieFaces"]),
+        .library(name: "AerieMail", targets: ["AerieMail"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -37,6 +38,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -173,7 +175,7 @@ let package = Package(
         .executableTarget(
             name: "aerie",
             dependencies: [
-                "AerieAuth", "AerieCore", "AerieSQLite", "AerieFunctions", "AerieHTTP", "Quickstart", "Pipeline", "AerieML", "AerieText", "AerieDiffusion", "Imagine", "Gallery", "AerieImaging", "AerieVision", "NeuralBenchmarks", "AerieModels",
+                "AerieAuth", "AerieCore", "AerieSQLite", "AerieFunctions", "AerieHTTP", "Quickstart", "Pipeline", "AerieML", "AerieText", "AerieDiffusion", "Imagine", "Gallery", "Faces", "AerieMail", "AerieImaging", "AerieVision", "NeuralBenchmarks", "AerieModels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -409,6 +411,53 @@ let package = Package(
             name: "AerieFacesTests",
             dependencies: ["AerieFaces", "AerieImaging", "AerieModels", "AerieCore", "AerieTesting"],
             resources: [.copy("Fixtures")],
+            swiftSettings: strict
+        ),
+        // Email: a small SMTP client on SwiftNIO and NIOSSL (STARTTLS, AUTH PLAIN/LOGIN); no Swift SMTP library is
+        // in the package copy.
+        .target(
+            name: "AerieMail",
+            dependencies: [
+                "AerieCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AerieMailTests",
+            dependencies: [
+                "AerieMail", "AerieCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        // Faces: enrol, recognize, verify, detect, cluster unknown faces, notify watchers (issue 20).
+        .target(
+            name: "Faces",
+            dependencies: [
+                "AerieAuth", "AerieCore", "AerieFaces", "AerieFunctions", "AerieHTTP", "AerieImaging", "AerieMail", "AerieModels",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Sources/Apps/Faces",
+            resources: [.copy("Resources")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "FacesTests",
+            dependencies: [
+                "Faces", "AerieCore", "AerieFaces", "AerieFunctions", "AerieHTTP", "AerieHTTPTesting", "AerieImaging", "AerieMail", "AerieModels", "AerieTesting",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
             swiftSettings: strict
         ),
         // The Swift side of `make bench-imagine-steps` (bench/imagine_steps.py runs it next to ONNX Runtime Python).

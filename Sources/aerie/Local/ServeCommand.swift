@@ -8,7 +8,9 @@ import Hummingbird
 import Logging
 import Metrics
 import Prometheus
+import Faces
 import Gallery
+import AerieMail
 import Imagine
 import Pipeline
 import Quickstart
@@ -36,8 +38,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("cors-origin"), help: "An origin allowed to call the API from a browser (repeatable; '*' for any).")
     var corsOrigins: [String] = []
     @Option(help: "Requests per second allowed per caller (token or key); 0 disables the limit.") var rateLimit = 50.0
-    @Option(help: "Apps to enable, comma-separated (available: quickstart, pipeline, imagine, gallery), or 'none'. Imagine reads AERIE_IMAGINE_*, Gallery AERIE_GALLERY_* (see README).")
-    var apps = "quickstart,pipeline,imagine,gallery"
+    @Option(help: "Apps to enable, comma-separated (available: quickstart, pipeline, imagine, gallery, faces), or 'none'. Imagine reads AERIE_IMAGINE_*, Gallery AERIE_GALLERY_*, Faces AERIE_FACES_* (see README).")
+    var apps = "quickstart,pipeline,imagine,gallery,faces"
+    @Option(help: "Where email goes (Faces' watches): smtp://USER:PASS@HOST:587 (STARTTLS when offered; ?tls=starttls to require it, ?ca_file=PEM) or smtps://HOST:465.")
+    var smtpUrl: String?
+    @Option(help: "The sender address of Aerie's email (with --smtp-url).") var smtpFrom: String?
     @Option(help: "Largest CSV the pipeline app accepts, in MiB.") var pipelineMaxMib = 32
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
     @Option(help: "Days finished invocation records are kept (their events: 7 days); 0 keeps them forever.") var recordRetentionDays = 30.0
@@ -53,7 +58,21 @@ struct ServeCommand: AsyncParsableCommand {
         guard recordRetentionDays >= 0 else { throw ValidationError("--record-retention-days must be 0 (keep forever) or positive.") }
         guard rateLimit >= 0 else { throw ValidationError("--rate-limit must be 0 (off) or positive.") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical.") }
+        _ = try mailConfiguration()
         _ = try enabledApps()
+    }
+
+    /// The SMTP settings of --smtp-url and --smtp-from, or nil when mail is off.
+    private func mailConfiguration() throws -> SMTPConfiguration? {
+        guard let smtpUrl else {
+            if smtpFrom != nil { throw ValidationError("--smtp-from needs --smtp-url (the mail server).") }
+            return nil
+        }
+        do {
+            return try SMTPConfiguration.parse(url: smtpUrl, from: smtpFrom ?? "aerie@localhost")
+        } catch let error as AerieError {
+            throw ValidationError(error.message)
+        }
     }
 
     func run() async throws {
@@ -136,7 +155,15 @@ struct ServeCommand: AsyncParsableCommand {
                 } catch let error as AerieError {
                     throw ValidationError(error.message)
                 }
-            default: throw ValidationError("--apps: unknown app \"\(name)\"; available: quickstart, pipeline, imagine, gallery.")
+            case FacesApp.name:
+                do {
+                    var configuration = try FacesConfiguration.fromEnvironment(ProcessInfo.processInfo.environment)
+                    configuration.smtp = try mailConfiguration()
+                    return FacesApp(configuration: configuration, dataDirectory: data.directory)
+                } catch let error as AerieError {
+                    throw ValidationError(error.message)
+                }
+            default: throw ValidationError("--apps: unknown app \"\(name)\"; available: quickstart, pipeline, imagine, gallery, faces.")
             }
         }
     }
