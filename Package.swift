@@ -175,7 +175,7 @@ let package = Package(
         .executableTarget(
             name: "aerie",
             dependencies: [
-                "AerieAuth", "AerieCore", "AerieSQLite", "AerieFunctions", "AerieHTTP", "Quickstart", "Pipeline", "AerieML", "AerieText", "AerieDiffusion", "Imagine", "Gallery", "Faces", "AerieMail", "AerieImaging", "AerieVision", "NeuralBenchmarks", "AerieModels",
+                "AerieAuth", "AerieCore", "AerieSQLite", "AerieFunctions", "AerieHTTP", "Quickstart", "Pipeline", "AerieML", "AerieText", "AerieDiffusion", "Imagine", "Gallery", "Faces", "AerieMail", "AerieFaces", "AerieVectors", "AerieImaging", "AerieVision", "NeuralBenchmarks", "AerieModels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

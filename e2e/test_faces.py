@@ -242,3 +242,29 @@ def test_the_page_enrols_recognizes_and_names_clusters(faces, browser, tmp_path)
 
     browser.find_element(By.ID, "recognize-file").send_keys(str(tmp_path / "coffee.jpg"))
     wait(browser, lambda b: "No face found" in b.find_element(By.ID, "recognize-result").text, timeout=60)
+
+
+def test_readme_faces_runs_word_for_word(workdir):
+    """Runs README's Faces block with bash against a fresh server (the admin password generated into
+    aerie-data/admin-password, as for a newcomer); only the port differs."""
+    import os
+    import re
+    folder = workdir / "faces-readme"
+    folder.mkdir()
+    for name in ("obama.jpg", "obama2.jpg"):
+        (folder / name).write_bytes(photo(name))
+    section = (REPO / "README.md").read_text().split("## Faces", 1)[1]
+    script = re.search(r"```sh\n(.*?)```", section, re.S).group(1)
+    server = Server(link_models(folder / "aerie-data"), extra_env={"AERIE_ADMIN_PASSWORD": ""}).start()
+    try:
+        completed = subprocess.run(["bash", "-euo", "pipefail", "-c", script.replace("http://127.0.0.1:8080", server.url)], cwd=folder,
+                                   env=dict(os.environ), capture_output=True, text=True, timeout=120)
+        assert completed.returncode == 0, f"stdout:\n{completed.stdout}\nstderr:\n{completed.stderr}"
+        lines = completed.stdout.splitlines()
+        assert json.loads(lines[0])["faces"] == 1 and json.loads(lines[0])["name"] == "Barack Obama", lines
+        recognized = json.loads(lines[1])
+        assert recognized["person"] == "Barack Obama" and recognized["distance"] < 0.6, lines
+        assert json.loads(lines[2])["same"] is True, lines
+        assert set(json.loads(lines[3])) == {"x", "y", "width", "height"}, lines
+    finally:
+        server.stop()

@@ -4,6 +4,7 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -74,3 +75,62 @@ class AerieServer:
         session = requests.Session()
         session.headers["Authorization"] = f"Bearer {self.login()}"
         return session
+
+
+class ResourceSampler(threading.Thread):
+    """Samples the server process's CPU (percent of one core), the machine's CPU (percent of all cores) and the
+    server's resident memory every second, from /proc."""
+
+    def __init__(self, pid: int, interval: float = 1.0):
+        super().__init__(daemon=True)
+        self.pid, self.interval = pid, interval
+        self.samples = []
+        self.stop_event = threading.Event()
+        self.ticks = os.sysconf("SC_CLK_TCK")
+
+    def _process(self):
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        cpu = (int(fields[11]) + int(fields[12])) / self.ticks
+        rss = 0
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                rss = int(line.split()[1]) / 1024
+        return cpu, rss
+
+    @staticmethod
+    def _machine():
+        values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+        idle = values[3] + (values[4] if len(values) > 4 else 0)
+        return sum(values), idle
+
+    def run(self):
+        try:
+            last_cpu, _ = self._process()
+            last_total, last_idle = self._machine()
+            last = time.time()
+            while not self.stop_event.wait(self.interval):
+                cpu, rss = self._process()
+                total, idle = self._machine()
+                now = time.time()
+                busy = 1 - (idle - last_idle) / max(1, total - last_total)
+                self.samples.append({"t": now, "server_cpu_pct": 100 * (cpu - last_cpu) / (now - last), "machine_cpu_pct": 100 * busy,
+                                     "server_rss_mib": rss})
+                last_cpu, last_total, last_idle, last = cpu, total, idle, now
+        except (OSError, ValueError, IndexError):
+            return  # the server went away
+
+    def stop(self):
+        self.stop_event.set()
+        self.join(timeout=5)
+        return self.samples
+
+
+def load_average():
+    return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
+
+
+def binary_description(binary: str) -> str:
+    path = Path(os.path.abspath(binary))
+    parts = path.resolve().parts
+    kind = "the release build" if "release" in parts else "the debug build" if "debug" in parts else "the binary"
+    return f"{kind} (`{os.path.relpath(path, REPO) if str(path).startswith(str(REPO)) else path}`)"

@@ -23,7 +23,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -34,7 +33,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
-from aerie_server import AerieServer  # noqa: E402  (shared with Imagine's runner)
+from aerie_server import AerieServer, ResourceSampler, binary_description, load_average  # noqa: E402  (shared with the other runners)
 from photos import photo_set, unique  # noqa: E402
 
 PHOTOS = "/v1/apps/gallery/photos"
@@ -130,54 +129,6 @@ def seed_galleries(server: Server, accounts: list, photos: list, per_account: in
         raise RuntimeError(f"{len(ids)} seeded photos were still processing after {timeout:.0f} s")
     return {"photos": sum(statuses.values()), "statuses": statuses, "upload_s": uploaded - started,
             "ready_s": time.monotonic() - started}
-
-
-class ResourceSampler(threading.Thread):
-    """Samples the server process's CPU (percent of one core), the machine's CPU (percent of all cores) and the
-    server's resident memory every second, from /proc."""
-
-    def __init__(self, pid: int, interval: float = 1.0):
-        super().__init__(daemon=True)
-        self.pid, self.interval = pid, interval
-        self.samples = []
-        self.stop_event = threading.Event()
-        self.ticks = os.sysconf("SC_CLK_TCK")
-
-    def _process(self):
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        cpu = (int(fields[11]) + int(fields[12])) / self.ticks
-        rss = 0
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                rss = int(line.split()[1]) / 1024
-        return cpu, rss
-
-    @staticmethod
-    def _machine():
-        values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-        idle = values[3] + (values[4] if len(values) > 4 else 0)
-        return sum(values), idle
-
-    def run(self):
-        try:
-            last_cpu, _ = self._process()
-            last_total, last_idle = self._machine()
-            last = time.time()
-            while not self.stop_event.wait(self.interval):
-                cpu, rss = self._process()
-                total, idle = self._machine()
-                now = time.time()
-                busy = 1 - (idle - last_idle) / max(1, total - last_total)
-                self.samples.append({"t": now, "server_cpu_pct": 100 * (cpu - last_cpu) / (now - last), "machine_cpu_pct": 100 * busy,
-                                     "server_rss_mib": rss})
-                last_cpu, last_total, last_idle, last = cpu, total, idle, now
-        except (OSError, ValueError, IndexError):
-            return  # the server went away
-
-    def stop(self):
-        self.stop_event.set()
-        self.join(timeout=5)
-        return self.samples
 
 
 def invocation_records(server: Server, session: requests.Session, since: float) -> list:
@@ -610,17 +561,6 @@ def report(out: Path, summary: dict, settings: dict, chart_names: list, seeding:
     path = out / "report.md"
     path.write_text("\n".join(lines))
     return path
-
-
-def load_average():
-    return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
-
-
-def binary_description(binary: str) -> str:
-    path = Path(os.path.abspath(binary))
-    parts = path.resolve().parts
-    kind = "the release build" if "release" in parts else "the debug build" if "debug" in parts else "the binary"
-    return f"{kind} (`{os.path.relpath(path, REPO) if str(path).startswith(str(REPO)) else path}`)"
 
 
 # ---- main -----------------------------------------------------------------------------------------------------------

@@ -18,15 +18,7 @@ extension FacesService {
 
     /// The caller's unexpired sightings, newest first, at most `limit`.
     func sightings(owner: String, limit: Int = 5000) async throws -> [SightingRecord] {
-        var found: [SightingRecord] = []
-        var cursor: String?
-        repeat {
-            let page = try await primitives.tables.query(table: FacesKeys.sightings.name, TableQuery(
-                partition: .string(owner), descending: true, limit: min(500, limit - found.count), cursor: cursor))
-            found += page.items.compactMap { SightingRecord(item: $0.item) }
-            cursor = page.nextCursor
-        } while cursor != nil && found.count < limit
-        return found
+        try await rows(SightingRecord.self, table: FacesKeys.sightings.name, TableQuery(partition: .string(owner), descending: true), limit: limit)
     }
 
     struct Cluster: Sendable {

@@ -59,15 +59,7 @@ extension FacesService {
     }
 
     func watches(owner: String, person: String) async throws -> [WatchRecord] {
-        var found: [WatchRecord] = []
-        var cursor: String?
-        repeat {
-            let page = try await primitives.tables.query(table: FacesKeys.watches.name, TableQuery(
-                index: "by_person", partition: .string(FacesKeys.ownerPerson(owner, person)), limit: 100, cursor: cursor))
-            found += page.items.compactMap { WatchRecord(item: $0.item) }
-            cursor = page.nextCursor
-        } while cursor != nil
-        return found
+        try await rows(WatchRecord.self, table: FacesKeys.watches.name, TableQuery(index: "by_person", partition: .string(FacesKeys.ownerPerson(owner, person))))
     }
 
     func watch(owner: String, id: String) async throws -> WatchRecord? {

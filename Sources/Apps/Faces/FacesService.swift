@@ -110,17 +110,22 @@ final class FacesService: Sendable {
 
     // MARK: - Enrolled faces
 
+    /// Every row a query finds, page after page (up to `limit`).
+    func rows<Row: FacesRow>(_ type: Row.Type, table: String, _ query: TableQuery, limit: Int = .max) async throws -> [Row] {
+        var rows: [Row] = []
+        var query = query
+        repeat {
+            query.limit = min(500, limit - rows.count)
+            let page = try await primitives.tables.query(table: table, query)
+            rows += page.items.compactMap { Row(item: $0.item) }
+            query.cursor = page.nextCursor
+        } while query.cursor != nil && rows.count < limit
+        return rows
+    }
+
     /// Every face enrolled for the person, oldest first.
     func enrolledFaces(owner: String, person: String) async throws -> [FaceRecord] {
-        var faces: [FaceRecord] = []
-        var cursor: String?
-        repeat {
-            let page = try await primitives.tables.query(table: FacesKeys.faces.name, TableQuery(
-                index: "by_person", partition: .string(FacesKeys.ownerPerson(owner, person)), limit: 500, cursor: cursor))
-            faces += page.items.compactMap { FaceRecord(item: $0.item) }
-            cursor = page.nextCursor
-        } while cursor != nil
-        return faces
+        try await rows(FaceRecord.self, table: FacesKeys.faces.name, TableQuery(index: "by_person", partition: .string(FacesKeys.ownerPerson(owner, person))))
     }
 
     /// Enrols the one face of `photo` for the person: 422 when the photo has no face, or several without

@@ -11,7 +11,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "In-process benchmarks of the primitives (used by `make bench`).",
-        subcommands: [QueueBench.self, HTTPBench.self, NeuralBench.self, ClassifierBench.self]
+        subcommands: [QueueBench.self, HTTPBench.self, NeuralBench.self, ClassifierBench.self, FacesBench.self]
     )
 
     struct QueueBench: AsyncParsableCommand {
