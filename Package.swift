@@ -398,7 +398,10 @@ let package = Package(
         .target(
             name: "CAerieFaces",
             path: "Sources/CAerieFaces",
-            cxxSettings: [.define("DLIB_DISABLE_ASSERTS"), .unsafeFlags(["-O2"])],
+            // -march=native: dlib's HOG code lives in its headers and picks its SIMD paths (SSE4, AVX) from the compiler's
+            // flags, so the shim is built for the CPU that builds it (about 20% faster detection here than the x86-64
+            // baseline); a binary meant for other CPUs should be built without it.
+            cxxSettings: [.define("DLIB_DISABLE_ASSERTS"), .unsafeFlags(["-O2", "-march=native"])],
             linkerSettings: [.linkedLibrary("dlib"), .linkedLibrary("blas"), .linkedLibrary("lapack")]
         ),
         // Faces: dlib's HOG (or CNN) detection, 5-point landmarks and 128-d embeddings on RGB8 pixels (issue 20).
