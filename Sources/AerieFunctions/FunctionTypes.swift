@@ -17,9 +17,14 @@ public struct FunctionConfiguration: Sendable, Hashable, Codable {
     public var idleUnload: Duration
     /// One sentence for the console and `GET /v1/functions`.
     public var description: String
+    /// Only admins (and API keys with the admin scope) may invoke it over HTTP; its triggers still run it. For an app's
+    /// internal functions, whose input can name another user's data (an object event, a queued notification): a user
+    /// invoking one directly could otherwise act on someone else's photo or watch.
+    public var adminOnly: Bool
 
     public init(concurrency: Int = 4, maxWaiting: Int = 64, timeout: Duration = .seconds(60), retries: Int = 2,
-                idempotencyWindow: Duration = .seconds(86_400), idleUnload: Duration = .seconds(600), description: String = "") {
+                idempotencyWindow: Duration = .seconds(86_400), idleUnload: Duration = .seconds(600), description: String = "",
+                adminOnly: Bool = false) {
         self.concurrency = concurrency
         self.maxWaiting = maxWaiting
         self.timeout = timeout
@@ -27,6 +32,20 @@ public struct FunctionConfiguration: Sendable, Hashable, Codable {
         self.idempotencyWindow = idempotencyWindow
         self.idleUnload = idleUnload
         self.description = description
+        self.adminOnly = adminOnly
+    }
+}
+
+extension FunctionConfiguration {
+    /// Decodes configurations written before `adminOnly` existed as open to every signed-in user.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(concurrency: try container.decode(Int.self, forKey: .concurrency), maxWaiting: try container.decode(Int.self, forKey: .maxWaiting),
+                  timeout: try container.decode(Duration.self, forKey: .timeout), retries: try container.decode(Int.self, forKey: .retries),
+                  idempotencyWindow: try container.decode(Duration.self, forKey: .idempotencyWindow),
+                  idleUnload: try container.decode(Duration.self, forKey: .idleUnload),
+                  description: try container.decode(String.self, forKey: .description),
+                  adminOnly: try container.decodeIfPresent(Bool.self, forKey: .adminOnly) ?? false)
     }
 }
 

@@ -66,6 +66,13 @@ struct GatedFunction: Function {
     }
 }
 
+/// An app's internal function: its input names data of any user, so only admins invoke it directly.
+struct InternalFunction: Function {
+    static let name = "internal"
+    var configuration: FunctionConfiguration { FunctionConfiguration(adminOnly: true) }
+    func handle(_ input: JSONValue, state: Void, context: InvocationContext) async throws -> JSONValue { ["ran": true] }
+}
+
 struct ReportingFunction: Function {
     static let name = "report"
     func handle(_ input: JSONValue, state: Void, context: InvocationContext) async throws -> JSONValue {
@@ -86,6 +93,7 @@ func withFunctions(_ configure: (inout GatewayConfiguration) -> Void = { _ in },
         try runtime.register(WaitingFunction())
         try runtime.register(GatedFunction(gate: gate))
         try runtime.register(ReportingFunction())
+        try runtime.register(InternalFunction())
     })
     try await harness.test { client in
         do {
@@ -109,6 +117,20 @@ func eventually(_ condition: @Sendable () async throws -> Bool) async throws {
 
 @Suite("Functions and invocations over HTTP")
 struct FunctionRoutesTests {
+    @Test("an admin-only function answers 403 to users (sync and async) and runs for admins; the listing says which")
+    func adminOnlyFunctions() async throws {
+        try await withFunctions { client, harness, _ in
+            try await client.send(.post, "/v1/functions/internal/invoke", token: harness.userToken, json: "{}").expectProblem("forbidden", status: 403)
+            try await client.send(.post, "/v1/functions/internal/invocations", token: harness.userToken, json: "{}").expectProblem("forbidden", status: 403)
+            let ran = try await client.send(.post, "/v1/functions/internal/invoke", token: harness.adminToken, json: "{}")
+            #expect(ran.status == .ok)
+            #expect(try ran.json()["ran"] == true)
+            #expect(try await client.send(.post, "/v1/functions/echo/invoke", token: harness.userToken, json: "{}").status == .ok)
+            #expect(try await client.send(.get, "/v1/functions/internal", token: harness.userToken).json()["admin_only"] == true)
+            #expect(try await client.send(.get, "/v1/functions/echo", token: harness.userToken).json()["admin_only"] == false)
+        }
+    }
+
     @Test("List and describe functions with stats; unknown function is 404")
     func listFunctions() async throws {
         try await withFunctions { client, harness, _ in

@@ -229,6 +229,10 @@ import Testing
             try await client.send(.post, "\(Self.base)/watches", token: harness.token("bob"),
                                   jsonValue: ["person_id": .string(person), "webhook_url": "http://127.0.0.1:9/hook"]).expectProblem("not-found", status: 404)
             try await client.send(.delete, "\(Self.base)/watches/\(id)", token: harness.token("bob")).expectProblem("not-found", status: 404)
+            // Bob cannot make the notifier send Ann's watch by invoking it with a forged message.
+            let forged = "{\"owner\": \"ann\", \"watch\": \"\(id)\", \"person_id\": \"\(person)\", \"person_name\": \"x\", \"photo\": \"p\", "
+                + "\"distance\": 0.1, \"box\": {\"x\": 0, \"y\": 0, \"width\": 1, \"height\": 1}, \"recognized_at\": \"2026-12-07T00:00:00Z\"}"
+            try await client.send(.post, "/v1/functions/faces-notify/invoke", token: harness.token("bob"), json: forged).expectProblem("forbidden", status: 403)
             #expect(try await client.send(.delete, "\(Self.base)/watches/\(id)", token: ann).status == .noContent)
             #expect(try await client.send(.get, "\(Self.base)/watches", token: ann).json()["items"] == [])
         }

@@ -42,6 +42,7 @@ struct FunctionRoutes {
         var idleUnload: Double
         var triggers: [String]
         var warm: Bool
+        var adminOnly: Bool
         var stats: Stats
 
         init(_ summary: FunctionSummary) {
@@ -56,6 +57,7 @@ struct FunctionRoutes {
             idleUnload = configuration.idleUnload.seconds
             triggers = summary.triggers
             warm = summary.warm
+            adminOnly = configuration.adminOnly
             let stats = summary.stats
             self.stats = Stats(invocations: stats.invocations, errors: stats.errors, coldStarts: stats.coldStarts, inFlight: stats.inFlight,
                                waiting: stats.waiting, p50Ms: stats.p50Ms, p95Ms: stats.p95Ms)
@@ -66,6 +68,7 @@ struct FunctionRoutes {
             case maxWaiting = "max_waiting"
             case idempotencyWindow = "idempotency_window"
             case idleUnload = "idle_unload"
+            case adminOnly = "admin_only"
         }
     }
 
@@ -202,6 +205,12 @@ struct FunctionRoutes {
         return ByteBuffer(string: "id: \(event.sequence)\nevent: \(event.kind.rawValue)\ndata: \(data)\n\n")
     }
 
+    /// 403 when a function only admins may invoke (``FunctionConfiguration/adminOnly``) is called by anyone else.
+    func checkInvocable(_ name: String, by identity: Identity) async throws {
+        guard let summary = await runtime.function(name), summary.configuration.adminOnly, !identity.isAdmin else { return }
+        throw AerieError(.forbidden, "Function \(name) is run by its triggers; only admins may invoke it directly.")
+    }
+
     var routes: [GatewayRoute] {
         let invoke = Access.authenticated(keyScope: APIKeyScope.functionsInvoke)
         return [
@@ -218,9 +227,10 @@ struct FunctionRoutes {
                 return try Response.json(FunctionBody(summary))
             },
             GatewayRoute(.post, "/v1/functions/{name}/invoke", summary: "Invoke a function and wait for its output", tag: "functions",
-                         access: invoke, request: .json("FunctionInput"), response: .binary) { [self] request, context in
+                         access: invoke, request: .json("FunctionInput"), response: .json("FunctionOutput")) { [self] request, context in
                 let name = try context.pathParameter("name")
                 let identity = try context.requireIdentity()
+                try await checkInvocable(name, by: identity)
                 let input = try await input(request)
                 do {
                     let (record, output) = try await runtime.invoke(name, input: input, trigger: TriggerInfo(kind: .http, source: "POST /v1/functions/\(name)/invoke"),
@@ -236,6 +246,7 @@ struct FunctionRoutes {
                          response: .json("InvocationAccepted")) { [self] request, context in
                 let name = try context.pathParameter("name")
                 let identity = try context.requireIdentity()
+                try await checkInvocable(name, by: identity)
                 let input = try await input(request)
                 let (record, created): (InvocationRecord, Bool)
                 do {

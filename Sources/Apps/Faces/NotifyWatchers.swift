@@ -21,7 +21,8 @@ struct NotifyWatchers: Function {
     init(service: FacesService) {
         self.service = service
         configuration = FunctionConfiguration(concurrency: 4, timeout: .seconds(60), retries: 0,
-                                              description: "Emails or calls the webhook of a Faces watch when its person is recognized (queue faces-notify).")
+                                              description: "Emails or calls the webhook of a Faces watch when its person is recognized (queue faces-notify).",
+                                              adminOnly: true)
     }
 
     struct Output: Encodable, Sendable {
@@ -116,7 +117,7 @@ struct SweepSightings: Function {
     let service: FacesService
     var configuration: FunctionConfiguration {
         FunctionConfiguration(concurrency: 1, timeout: .seconds(600), retries: 0,
-                              description: "Removes the face crops of unknown faces kept past AERIE_FACES_RETENTION_HOURS.")
+                              description: "Removes the face crops of unknown faces kept past AERIE_FACES_RETENTION_HOURS.", adminOnly: true)
     }
 
     func handle(_ input: JSONValue, state: Void, context: InvocationContext) async throws -> JSONValue {

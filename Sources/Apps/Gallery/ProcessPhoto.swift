@@ -13,7 +13,8 @@ struct ProcessPhoto: Function {
     init(service: GalleryService) {
         self.service = service
         configuration = FunctionConfiguration(concurrency: 2, timeout: .seconds(120), retries: 2,
-                                              description: "Makes a Gallery photo's thumbnails, tags and search vector (bucket gallery, originals/).")
+                                              description: "Makes a Gallery photo's thumbnails, tags and search vector (bucket gallery, originals/).",
+                                              adminOnly: true)
     }
 
     func handle(_ event: ObjectEvent, state: Void, context: InvocationContext) async throws -> GalleryService.ProcessOutput {

@@ -25,7 +25,7 @@ public struct Preprocess: Function {
     public init(limits: PipelineLimits = PipelineLimits()) {
         self.limits = limits
         self.configuration = FunctionConfiguration(concurrency: 2, timeout: .seconds(300), retries: 2,
-                                                   description: "Checks and cleans an uploaded CSV of bucket pipeline (raw/ → preprocessed/).")
+                                                   description: "Checks and cleans an uploaded CSV of bucket pipeline (raw/ → preprocessed/).", adminOnly: true)
     }
 
     public func handle(_ event: ObjectEvent, state: Void, context: InvocationContext) async throws -> Output {

@@ -28,7 +28,7 @@ public struct Train: Function {
 
     public init(configuration: FunctionConfiguration = FunctionConfiguration(
         concurrency: 1, timeout: .seconds(1800), retries: 1,
-        description: "Trains the model of a preprocessed dataset of bucket pipeline (preprocessed/ → models/).")) {
+        description: "Trains the model of a preprocessed dataset of bucket pipeline (preprocessed/ → models/).", adminOnly: true)) {
         self.configuration = configuration
     }
 
