@@ -68,8 +68,8 @@ struct ConsoleRoutes {
 
     var routes: [GatewayRoute] {
         var routes = Self.pages.map { page in
-            GatewayRoute(.get, page.path, summary: "Console page: \(page.title) (HTML; signs in first when there is no session)",
-                         tag: "console", access: .anyone) { [self] request, context in
+            GatewayRoute(.get, page.path, summary: "Console page: \(page.title) (HTML; signs in first when there is no session; 403 page for non-admins)",
+                         tag: "console", access: .anyone, response: .html, statuses: [403]) { [self] request, context in
                 try renderPage(page, request: request, context: context)
             }
         }

@@ -57,6 +57,8 @@ public enum BodySpec: Sendable, Hashable {
     case text
     /// An HTML form post (`application/x-www-form-urlencoded`).
     case form
+    /// An HTML page; its error statuses are HTML pages too (a browser is shown them), besides problem+json.
+    case html
 }
 
 /// One route: its declaration (what the OpenAPI document shows) and its handler.

@@ -67,10 +67,9 @@ public struct OpenAPIDocument: Sendable {
                 if let response = route.response, status != 204, status != 304 { success["content"] = content(response) }
                 responses[String(status)] = .object(success)
             } else {
-                responses[String(status)] = .object([
-                    "description": .string(ProblemType.forStatus(status).title),
-                    "content": .object(["application/problem+json": .object(["schema": ref("Problem")])]),
-                ])
+                var content: [String: JSONValue] = ["application/problem+json": .object(["schema": ref("Problem")])]
+                if route.response == .html { content["text/html"] = .object(["schema": .object(["type": "string"])]) }
+                responses[String(status)] = .object(["description": .string(ProblemType.forStatus(status).title), "content": .object(content)])
             }
         }
         responses["default"] = .object([
@@ -85,9 +84,17 @@ public struct OpenAPIDocument: Sendable {
         switch body {
         case .json(let name): .object(["application/json": .object(["schema": ref(name)])])
         case .binary: .object(["application/octet-stream": .object(["schema": .object(["type": "string", "contentMediaType": "application/octet-stream"])])])
-        case .eventStream: .object(["text/event-stream": .object(["schema": .object(["type": "string"])])])
+        // Each server-sent event (as OpenAPI 3.2's itemSchema for text/event-stream: one object per event, its data a
+        // JSON text), so a client or fuzzer can check every event of the stream.
+        case .eventStream:
+            .object(["text/event-stream": .object(["schema": .object([
+                "type": "object", "required": ["event", "data"],
+                "properties": ["id": ["type": "string"], "event": ["type": "string"], "data": ["type": "string", "contentMediaType": "application/json"],
+                               "retry": ["type": "integer"]],
+            ])])])
         case .text: .object(["text/plain": .object(["schema": .object(["type": "string"])])])
         case .form: .object(["application/x-www-form-urlencoded": .object(["schema": ref("LoginRequest")])])
+        case .html: .object(["text/html": .object(["schema": .object(["type": "string"])])])
         }
     }
 

@@ -2,6 +2,11 @@ import AerieCore
 
 /// The JSON schemas of the Imagine API for `/openapi.json`.
 enum ImagineSchemas {
+    /// A property that may be null.
+    static func nullable(_ type: String, _ description: String) -> JSONValue {
+        .object(["type": .array([.string(type), "null"]), "description": .string(description)])
+    }
+
     static func property(_ type: String, _ description: String, _ extra: [String: JSONValue] = [:]) -> JSONValue {
         .object(["type": .string(type), "description": .string(description)].merging(extra) { $1 })
     }
@@ -35,8 +40,8 @@ enum ImagineSchemas {
                 "prompt": property("string", "The prompt of this request."),
                 "image_url": property("string", "A signed link to the PNG that works without credentials until it expires."),
                 "cache": .object(["type": "string", "enum": .array(["hit", "miss"])]),
-                "similarity": property("number", "Cosine similarity to the matched prompt (hit) or the nearest one (miss); null when none."),
-                "matched_prompt": property("string", "The prompt that made the image, only when that image was the caller's."),
+                "similarity": nullable("number", "Cosine similarity to the matched prompt (hit) or the nearest one (miss); null when none."),
+                "matched_prompt": nullable("string", "The prompt that made the image, only when that image was the caller's (else null)."),
                 "parameters": parameters,
                 "created_at": property("string", "RFC 3339."),
                 "hits": property("integer", "Cache hits served by the stored image."),
@@ -47,7 +52,7 @@ enum ImagineSchemas {
             "ImagineImage": image,
             "ImagineImageList": .object(["type": "object", "properties": .object([
                 "items": .object(["type": "array", "items": .object(["$ref": "#/components/schemas/ImagineImage"])]),
-                "next_cursor": property("string", "Pass as cursor for the next page; null on the last."),
+                "next_cursor": nullable("string", "Pass as cursor for the next page; null on the last."),
             ])]),
             "ImagineCache": .object(["type": "object", "description": "Entries, bytes, limits, threshold, scope, and hits and misses since start."]),
         ]

@@ -28,6 +28,10 @@ public struct PipelineApp: AerieHTTPApp {
         logger.info("pipeline app ready: POST a CSV to /v1/apps/pipeline/datasets or open /pipeline/")
     }
 
+    public func openAPISchemas() -> [String: JSONValue] {
+        PipelineSchemas.all
+    }
+
     public func routes(gateway: AppGatewayContext) throws -> [GatewayRoute] {
         let api = PipelineRoutes(primitives: gateway.primitives, runtime: gateway.runtime, limits: limits, cache: cache,
                                  maxJSONBodySize: gateway.configuration.maxJSONBodySize)
