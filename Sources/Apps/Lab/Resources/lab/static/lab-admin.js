@@ -3,6 +3,8 @@
 'use strict';
 (() => {
   const { api, el, $, flash, fail, fill, when } = aerie;
+  /** The table whose body has this id, for aerie.fill. */
+  const tableOf = (id) => $(id).closest('table');
   const base = '/v1/apps/lab';
   const topics = ['catalog', 'training', 'evaluation', 'session', 'sessionRecord', 'sessionUpdate', 'storage', 'storageRecord'];
   const services = ['client', 'catalog', 'training', 'evaluation', 'session', 'storage'];
@@ -31,7 +33,7 @@
       el('td', {}, el('button', { class: 'link', 'data-action': 'reemit', onclick: async () => {
         try {
           const copy = await api('POST', `${base}/records/${record.topic}/${record.offset}/reemit`);
-          flash(`Re-emitted ${record.topic}@${record.offset} as ${copy.topic}@${copy.offset}.`, 'ok');
+          flash(`Re-emitted ${record.topic}@${record.offset} as ${copy.topic}@${copy.offset}.`, 'info');
           await Promise.all([loadRecords(false), loadConsumers()]);
         } catch (error) { fail(error); }
       } }, 're-emit')));
@@ -47,13 +49,13 @@
     if (more) {
       $('records').append(...page.items.map(recordRow));
     } else {
-      fill($('records'), page.items.map(recordRow), 'No records match.');
+      fill(tableOf('records'), page.items.map(recordRow), 'No records match.');
     }
   }
 
   async function loadConsumers() {
     const body = await api('GET', `${base}/consumers`);
-    fill($('consumers'), body.groups.map((group) => {
+    fill(tableOf('consumers'), body.groups.map((group) => {
       const offset = el('input', { type: 'number', min: '0', step: '1', value: '0', 'aria-label': 'offset' });
       return el('tr', { 'data-group': group.group, 'data-topic': group.topic },
         el('td', {}, group.group), el('td', {}, group.topic), el('td', { class: 'num' }, String(group.offset)),
@@ -61,7 +63,7 @@
         el('td', {}, el('span', { class: 'rewind' }, offset, el('button', { class: 'secondary', 'data-action': 'rewind', onclick: async () => {
           try {
             const result = await api('POST', `${base}/consumers/${encodeURIComponent(group.group)}/rewind`, { topic: group.topic, offset: Number(offset.value) });
-            flash(`Rewound ${group.group} on ${group.topic} to ${result.rewound_to}; it is at ${result.offset} again.`, 'ok');
+            flash(`Rewound ${group.group} on ${group.topic} to ${result.rewound_to}; it is at ${result.offset} again.`, 'info');
             await loadConsumers();
           } catch (error) { fail(error); }
         } }, 'rewind'))));

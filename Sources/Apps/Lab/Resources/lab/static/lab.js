@@ -5,6 +5,8 @@
 'use strict';
 (() => {
   const { api, el, $, flash, fail, fill, percent, badge, charts } = aerie;
+  /** The table whose body has this id, for aerie.fill. */
+  const tableOf = (id) => $(id).closest('table');
   const base = '/v1/apps/lab';
   let catalog = null;
   let selectedDraft = null;
@@ -16,10 +18,10 @@
 
   function showCatalog() {
     $('catalog-version').textContent = `version ${catalog.version}`;
-    fill($('catalog-datasets'), catalog.datasets.map((d) => el('tr', { 'data-dataset': d.name },
+    fill(tableOf('catalog-datasets'), catalog.datasets.map((d) => el('tr', { 'data-dataset': d.name },
       el('td', {}, el('strong', {}, d.name), el('div', { class: 'muted small' }, d.description)), el('td', {}, d.task),
       el('td', { class: 'num' }, String(d.records)), el('td', {}, d.label), el('td', {}, d.features.join(', ')))), 'No datasets.');
-    fill($('catalog-models'), catalog.models.map((m) => el('tr', { 'data-model': m.name },
+    fill(tableOf('catalog-models'), catalog.models.map((m) => el('tr', { 'data-model': m.name },
       el('td', {}, el('strong', {}, m.name)), el('td', {}, m.task), el('td', { class: 'small' }, specText(m.hyperparameters)),
       el('td', { class: 'small' }, catalog.learning.filter((l) => l.model === m.name).map((l) => `${l.loss} / ${l.algorithm}`).join(', ')))), 'No models.');
   }
@@ -148,7 +150,7 @@
     $('train-button').disabled = true;
     try {
       const created = await api('POST', `${base}/experiments`, body);
-      flash(`Training ${body.model} on ${body.dataset} (${created.id.slice(0, 10)}…).`, 'ok');
+      flash(`Training ${body.model} on ${body.dataset} (${created.id.slice(0, 10)}…).`, 'info');
       await refresh();
       follow(created.id);
     } catch (error) {
@@ -171,7 +173,7 @@
   async function act(method, path, message) {
     try {
       await api(method, path);
-      if (message) flash(message, 'ok');
+      if (message) flash(message, 'info');
     } catch (error) {
       fail(error);
     }
@@ -226,10 +228,10 @@
 
   async function refresh() {
     const [drafts, committed] = await Promise.all([list('draft'), list('committed')]);
-    fill($('drafts'), drafts.map(draftRow), 'No drafts: train a model above.');
+    fill(tableOf('drafts'), drafts.map(draftRow), 'No drafts: train a model above.');
     const shown = drafts.find((d) => d.id === selectedDraft);
     if (shown) showDraft(shown); else $('draft-detail').hidden = true;
-    fill($('committed'), committed.map((e) => el('tr', { 'data-id': e.id },
+    fill(tableOf('committed'), committed.map((e) => el('tr', { 'data-id': e.id },
       el('td', {}, short(e.id)), el('td', {}, e.settings.dataset), el('td', {}, e.settings.model), el('td', {}, badge(e.status)),
       metric(e, 'accuracy'), metric(e, 'precision'), metric(e, 'recall'), metric(e, 'f1'))), 'Nothing committed yet.');
     const rows = committed.filter((e) => e.metrics).map((e) => ({
