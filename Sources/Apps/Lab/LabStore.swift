@@ -24,6 +24,10 @@ actor LabStore {
 
     let primitives: Primitives
     let now: @Sendable () -> Date
+    /// Changes and projection run one at a time: an actor alone would interleave them at every `await` (a stale
+    /// snapshot could be projected over a newer one, or a read-modify-write lose an update).
+    private var busy = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
 
     init(primitives: Primitives, now: @escaping @Sendable () -> Date) {
         self.primitives = primitives
@@ -37,22 +41,44 @@ actor LabStore {
         try await catchUp()
     }
 
+    private func serialized<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        if busy {
+            await withCheckedContinuation { waiting.append($0) }
+        } else {
+            busy = true
+        }
+        defer {
+            if waiting.isEmpty { busy = false } else { waiting.removeFirst().resume() }
+        }
+        return try await body()
+    }
+
     // MARK: - Behavioural records
 
     /// Appends a behavioural record to `topic`; returns its offset.
     @discardableResult
     func record(_ topic: String, from source: BehaviouralRecord.Service, to destination: BehaviouralRecord.Service, _ type: String,
                 payload: String, data: JSONValue? = nil, sync: Bool = false) async throws -> Int64 {
+        try await serialized { try await recordUnlocked(topic, from: source, to: destination, type, payload: payload, data: data, sync: sync) }
+    }
+
+    @discardableResult
+    private func recordUnlocked(_ topic: String, from source: BehaviouralRecord.Service, to destination: BehaviouralRecord.Service, _ type: String,
+                                payload: String, data: JSONValue? = nil, sync: Bool = false) async throws -> Int64 {
         let record = BehaviouralRecord(sourceService: source, destinationService: destination, messageType: type, comType: sync ? "sync" : "async",
                                        payload: payload, timestamp: LabTime.milliseconds(now()), data: data)
         let offset = try await primitives.events.append(topic: topic, key: record.key, payload: JSONCoding.encode(record))
         // The projection reads every record of its topics, summaries included, so its lag stays 0 between changes.
-        if Self.projectedTopics.contains(topic) { try await catchUp() }
+        if Self.projectedTopics.contains(topic) { try await catchUpUnlocked() }
         return offset
     }
 
     /// Appends a copy of the record at `topic@offset` (marked as re-emitted) and lets the projector see it.
     func reemit(topic: String, offset: Int64) async throws -> (offset: Int64, record: BehaviouralRecord) {
+        try await serialized { try await reemitUnlocked(topic: topic, offset: offset) }
+    }
+
+    private func reemitUnlocked(topic: String, offset: Int64) async throws -> (offset: Int64, record: BehaviouralRecord) {
         guard let event = try await primitives.events.read(topic: topic, from: offset, limit: 1).first, event.offset == offset,
               var record = try? JSONCoding.decode(BehaviouralRecord.self, from: event.payload) else {
             throw AerieError.notFound("Topic \(topic) has no record at offset \(offset); GET /v1/apps/lab/records?topic=\(topic) lists them.")
@@ -60,7 +86,7 @@ actor LabStore {
         record.reemittedFrom = "\(topic)@\(offset)"
         record.timestamp = LabTime.milliseconds(now())
         let newOffset = try await primitives.events.append(topic: topic, key: event.key, payload: JSONCoding.encode(record))
-        try await catchUp()
+        try await catchUpUnlocked()
         return (newOffset, record)
     }
 
@@ -107,39 +133,52 @@ actor LabStore {
 
     /// Creates a draft: appended to topic `session` as `payload`, then projected.
     func create(_ experiment: Experiment, from source: BehaviouralRecord.Service, payload: String) async throws {
-        try await record("session", from: source, to: .session, "receive", payload: payload, data: .object(["experiment": try Self.json(experiment)]))
+        try await serialized { try await recordUnlocked("session", from: source, to: .session, "receive", payload: payload, data: .object(["experiment": try Self.json(experiment)])) }
     }
 
     /// Changes draft `id` with `change`; nil when there is no such draft (or `change` returns false: nothing to do).
     @discardableResult
     func updateDraft(_ id: String, from source: BehaviouralRecord.Service, payload: String,
                      _ change: @Sendable (inout Experiment) throws -> Bool) async throws -> Experiment? {
+        try await serialized { try await updateDraftUnlocked(id, from: source, payload: payload, change) }
+    }
+
+    private func updateDraftUnlocked(_ id: String, from source: BehaviouralRecord.Service, payload: String,
+                                     _ change: @Sendable (inout Experiment) throws -> Bool) async throws -> Experiment? {
         guard var experiment = try await draft(id) else { return nil }
         guard try change(&experiment) else { return nil }
         experiment.revision += 1
         experiment.updatedAt = now()
-        try await record("session", from: source, to: .session, "receive", payload: payload, data: .object(["experiment": try Self.json(experiment)]))
+        try await recordUnlocked("session", from: source, to: .session, "receive", payload: payload, data: .object(["experiment": try Self.json(experiment)]))
         return experiment
     }
 
     /// Deletes draft `id`; false when there is none.
     func deleteDraft(_ id: String) async throws -> Bool {
+        try await serialized { try await deleteDraftUnlocked(id) }
+    }
+
+    private func deleteDraftUnlocked(_ id: String) async throws -> Bool {
         guard var experiment = try await draft(id) else { return false }
         experiment.revision += 1
         experiment.updatedAt = now()
-        try await record("session", from: .client, to: .session, "receive", payload: "delete_session", data: .object(["deleted": try Self.json(experiment)]))
+        try await recordUnlocked("session", from: .client, to: .session, "receive", payload: "delete_session", data: .object(["deleted": try Self.json(experiment)]))
         return true
     }
 
     /// Archives draft `id` as committed (same id): one `storage` record carries the committed snapshot, and the
     /// projector moves it from the draft store to the committed one. Nil when there is no such draft.
     func archive(_ id: String) async throws -> Experiment? {
+        try await serialized { try await archiveUnlocked(id) }
+    }
+
+    private func archiveUnlocked(_ id: String) async throws -> Experiment? {
         if let committed = try await committedExperiment(id) { return committed }
         guard var experiment = try await draft(id) else { return nil }
         experiment.state = .committed
         experiment.revision += 1
         experiment.updatedAt = now()
-        try await record("storage", from: .session, to: .storage, "receive", payload: "archive_data", data: .object(["experiment": try Self.json(experiment)]))
+        try await recordUnlocked("storage", from: .session, to: .storage, "receive", payload: "archive_data", data: .object(["experiment": try Self.json(experiment)]))
         return experiment
     }
 
@@ -147,6 +186,10 @@ actor LabStore {
 
     /// Applies every record of the projected topics after the group's committed offsets.
     func catchUp() async throws {
+        try await serialized { try await catchUpUnlocked() }
+    }
+
+    private func catchUpUnlocked() async throws {
         for topic in Self.projectedTopics {
             var offset = try await primitives.events.committedOffset(group: Self.projectionGroup, topic: topic) ?? 0
             while true {
@@ -163,6 +206,10 @@ actor LabStore {
 
     /// Drops both stores and projects them again from the whole log.
     func rebuild() async throws {
+        try await serialized { try await rebuildUnlocked() }
+    }
+
+    private func rebuildUnlocked() async throws {
         try await primitives.tables.deleteTable(Self.drafts.name)
         try await primitives.tables.deleteTable(Self.committed.name)
         try await primitives.tables.deleteTable(Self.tombstones.name)
@@ -172,7 +219,7 @@ actor LabStore {
         for topic in Self.projectedTopics {
             try await primitives.events.commit(group: Self.projectionGroup, topic: topic, offset: 0)
         }
-        try await catchUp()
+        try await catchUpUnlocked()
     }
 
     private func apply(_ event: EventRecord) async throws {
