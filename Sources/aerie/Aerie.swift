@@ -27,6 +27,7 @@ struct Aerie: AsyncParsableCommand {
             ModelsCommand.self,
             EmbedCommand.self,
             ImagineCommand.self,
+            LabCommand.self,
             LoginCommand.self,
             InvokeCommand.self,
             ObjectsCommand.self,

@@ -11,6 +11,7 @@ import Prometheus
 import Faces
 import Gallery
 import AerieMail
+import Lab
 import Imagine
 import Pipeline
 import Quickstart
@@ -38,13 +39,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("cors-origin"), help: "An origin allowed to call the API from a browser (repeatable; '*' for any).")
     var corsOrigins: [String] = []
     @Option(help: "Requests per second allowed per caller (token or key); 0 disables the limit.") var rateLimit = 50.0
-    @Option(help: "Apps to enable, comma-separated (available: quickstart, pipeline, imagine, gallery, faces), or 'none'. Imagine reads AERIE_IMAGINE_*, Gallery AERIE_GALLERY_*, Faces AERIE_FACES_* (see README).")
-    var apps = "quickstart,pipeline,imagine,gallery,faces"
+    @Option(help: "Apps to enable, comma-separated (available: quickstart, pipeline, imagine, gallery, faces, lab), or 'none'. Imagine reads AERIE_IMAGINE_*, Gallery AERIE_GALLERY_*, Faces AERIE_FACES_* (see README).")
+    var apps = "quickstart,pipeline,imagine,gallery,faces,lab"
     @Option(help: "Where email goes (Faces' watches): smtp://USER:PASS@HOST:587 (STARTTLS when offered; ?tls=starttls to require it, ?ca_file=PEM) or smtps://HOST:465.")
     var smtpUrl: String?
     @Option(help: "The sender address of Aerie's email (with --smtp-url).") var smtpFrom: String?
     @Option(help: "Largest CSV the pipeline app accepts, in MiB.") var pipelineMaxMib = 32
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
+    @Option(help: "Log lines: json (one JSON object a line) or human (| DATE: DD/MM/YYYY | TIME: HH:MM:SS | [ FLOW @ FUNCTION ] …).")
+    var logFormat = "json"
     @Option(help: "Days finished invocation records are kept (their events: 7 days); 0 keeps them forever.") var recordRetentionDays = 30.0
     @Flag(help: "Let anyone create a user (role user) with POST /v1/auth/signup; off by default.") var allowSignup = false
     @Option(help: ArgumentHelp("For `make bench`: also serve a bare Hummingbird route POST /noop on this port and register function bench-noop.", visibility: .hidden))
@@ -59,6 +62,7 @@ struct ServeCommand: AsyncParsableCommand {
         guard rateLimit >= 0 else { throw ValidationError("--rate-limit must be 0 (off) or positive.") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical.") }
         _ = try mailConfiguration()
+        guard ["json", "human"].contains(logFormat) else { throw ValidationError("--log-format must be json or human.") }
         _ = try enabledApps()
     }
 
@@ -77,7 +81,13 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
+        let human = logFormat == "human"
+        LoggingSystem.bootstrap { label -> any LogHandler in
+            if human {
+                var handler = HumanLogHandler(label: label)
+                handler.logLevel = level
+                return handler
+            }
             var handler = JSONLogHandler(label: label)
             handler.logLevel = level
             return handler
@@ -163,7 +173,8 @@ struct ServeCommand: AsyncParsableCommand {
                 } catch let error as AerieError {
                     throw ValidationError(error.message)
                 }
-            default: throw ValidationError("--apps: unknown app \"\(name)\"; available: quickstart, pipeline, imagine, gallery, faces.")
+            case LabApp.name: return LabApp()
+            default: throw ValidationError("--apps: unknown app \"\(name)\"; available: quickstart, pipeline, imagine, gallery, faces, lab.")
             }
         }
     }
