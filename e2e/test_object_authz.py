@@ -26,6 +26,8 @@ IRIS = REPO / "Tests" / "PipelineTests" / "Fixtures" / "iris.csv"
 PER_USER = ("/v1/apps/", "/v1/invocations")
 # Public by design: a share link works for anyone who has it, until it expires or is revoked.
 PUBLIC = {("GET", "/v1/apps/gallery/shared/{token}")}
+# Meant to be invoked by anyone too: the Quickstart word counter (its input is the caller's own text).
+PUBLIC_FUNCTIONS = {"wordcount"}
 
 
 @pytest.fixture(scope="module")
@@ -141,6 +143,17 @@ def test_no_user_reaches_another_users_resources(world):
             if leaked:
                 problems.append(f"GET {path} as another user shows the owner's {', '.join(leaked)}")
             checked.append(f"GET {path} (list)")
+    # An app's functions fed by objects, queues or topics take input naming any user's data: only admins invoke them.
+    for function in other.get(server.url + "/v1/functions", timeout=30).json()["items"]:
+        if function["name"] in PUBLIC_FUNCTIONS or not any(t.startswith(("object:", "queue:", "topic:")) for t in function["triggers"]):
+            continue
+        if not function.get("admin_only"):
+            problems.append(f"function {function['name']} ({', '.join(function['triggers'])}) can be invoked by any user")
+        for route in ("invoke", "invocations"):
+            response = other.post(server.url + f"/v1/functions/{function['name']}/{route}", json={"owner": "owner"}, timeout=30)
+            if response.status_code != 403:
+                problems.append(f"POST /v1/functions/{function['name']}/{route} as a user: {response.status_code}")
+        checked.append(f"function {function['name']}")
     assert not problems, "\n".join(problems)
     assert len(checked) >= 30, checked
     # Nothing the other user tried changed the owner's resources.

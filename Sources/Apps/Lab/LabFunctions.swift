@@ -19,7 +19,7 @@ struct TrainExperiment: Function {
 
     let service: LabService
     var configuration: FunctionConfiguration {
-        FunctionConfiguration(concurrency: 2, timeout: .seconds(1800), retries: 0, description: "Lab: trains a draft experiment (→ queue sessionRecord).")
+        FunctionConfiguration(concurrency: 2, timeout: .seconds(1800), retries: 0, description: "Lab: trains a draft experiment (→ queue sessionRecord).", adminOnly: true)
     }
 
     func handle(_ input: Input, state: Void, context: InvocationContext) async throws -> SessionRecordMessage {
@@ -163,7 +163,7 @@ struct EvaluateExperiment: Function {
 
     let service: LabService
     var configuration: FunctionConfiguration {
-        FunctionConfiguration(concurrency: 2, timeout: .seconds(600), retries: 0, description: "Lab: evaluates a trained draft on its held-out split (→ queue sessionUpdate).")
+        FunctionConfiguration(concurrency: 2, timeout: .seconds(600), retries: 0, description: "Lab: evaluates a trained draft on its held-out split (→ queue sessionUpdate).", adminOnly: true)
     }
 
     func handle(_ input: Input, state: Void, context: InvocationContext) async throws -> SessionUpdateMessage {
@@ -207,7 +207,7 @@ struct EvaluateExperiment: Function {
 struct SessionRecordWriter: Function {
     static let name = "lab-session-record"
     let service: LabService
-    var configuration: FunctionConfiguration { FunctionConfiguration(description: "Lab session service: training results from queue sessionRecord into the drafts.") }
+    var configuration: FunctionConfiguration { FunctionConfiguration(description: "Lab session service: training results from queue sessionRecord into the drafts.", adminOnly: true) }
 
     func handle(_ message: SessionRecordMessage, state: Void, context: InvocationContext) async throws -> Bool {
         try await service.store.record("sessionRecord", from: .training, to: .session, "receive", payload: "train_data_record", data: .object(["experiment": .string(message.id)]))
@@ -227,7 +227,7 @@ struct SessionRecordWriter: Function {
 struct SessionUpdateWriter: Function {
     static let name = "lab-session-update"
     let service: LabService
-    var configuration: FunctionConfiguration { FunctionConfiguration(description: "Lab session service: metrics from queue sessionUpdate into the drafts.") }
+    var configuration: FunctionConfiguration { FunctionConfiguration(description: "Lab session service: metrics from queue sessionUpdate into the drafts.", adminOnly: true) }
 
     func handle(_ message: SessionUpdateMessage, state: Void, context: InvocationContext) async throws -> Bool {
         try await service.store.record("sessionUpdate", from: .evaluation, to: .session, "receive", payload: "update_session", data: .object(["experiment": .string(message.id)]))
@@ -251,7 +251,7 @@ struct SessionUpdateWriter: Function {
 struct StorageRecordWriter: Function {
     static let name = "lab-storage-record"
     let service: LabService
-    var configuration: FunctionConfiguration { FunctionConfiguration(description: "Lab storage service: drafts from queue storageRecord into the committed store.") }
+    var configuration: FunctionConfiguration { FunctionConfiguration(description: "Lab storage service: drafts from queue storageRecord into the committed store.", adminOnly: true) }
 
     func handle(_ message: StorageRecordMessage, state: Void, context: InvocationContext) async throws -> Bool {
         try await service.store.record("storageRecord", from: .session, to: .storage, "receive", payload: "archive_data", data: .object(["experiment": .string(message.id)]))
