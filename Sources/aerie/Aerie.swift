@@ -31,6 +31,7 @@ struct Aerie: AsyncParsableCommand {
             InvokeCommand.self,
             ObjectsCommand.self,
             InvocationsCommand.self,
+            S3Command.self,
         ]
     )
 
