@@ -1,0 +1,32 @@
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import NIOHTTP1
+
+/// Answers `Expect: 100-continue` at once with `100 Continue`, so that clients (botocore, the AWS CLI, curl) send
+/// the body without first waiting a second for an answer that would otherwise never come. It sits after the HTTP
+/// codec, before Hummingbird handles the request; the `Expect` header is removed on the way through.
+final class ContinueHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPPart<HTTPRequest, HTTPFields>
+    typealias InboundOut = HTTPPart<HTTPRequest, HTTPFields>
+    typealias OutboundIn = HTTPPart<HTTPResponse, HTTPFields>
+    typealias OutboundOut = HTTPPart<HTTPResponse, HTTPFields>
+
+    static let expect = HTTPField.Name("Expect")
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = unwrapInboundIn(data)
+        if case .head(var head) = part, let expect = Self.expect, let value = head.headerFields[expect],
+           value.lowercased() == "100-continue" {
+            head.headerFields[expect] = nil
+            context.writeAndFlush(wrapOutboundOut(.head(HTTPResponse(status: .continue))), promise: nil)
+            context.fireChannelRead(wrapInboundOut(.head(head)))
+            return
+        }
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        context.write(data, promise: promise)
+    }
+}
