@@ -1,16 +1,16 @@
 import HTTPTypes
 import Hummingbird
 import NIOCore
-import NIOHTTP1
+import NIOHTTPTypes
 
 /// Answers `Expect: 100-continue` at once with `100 Continue`, so that clients (botocore, the AWS CLI, curl) send
 /// the body without first waiting a second for an answer that would otherwise never come. It sits after the HTTP
 /// codec, before Hummingbird handles the request; the `Expect` header is removed on the way through.
 final class ContinueHandler: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPPart<HTTPRequest, HTTPFields>
-    typealias InboundOut = HTTPPart<HTTPRequest, HTTPFields>
-    typealias OutboundIn = HTTPPart<HTTPResponse, HTTPFields>
-    typealias OutboundOut = HTTPPart<HTTPResponse, HTTPFields>
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
 
     static let expect = HTTPField.Name("Expect")
 

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import NIOCore
+import Synchronization
 
 /// How a request body must be read and checked: plain or aws-chunked, and the digests it must match.
 public struct S3BodyPlan: Sendable {
@@ -44,6 +45,9 @@ public struct S3RequestBody<Base: AsyncSequence & Sendable>: AsyncSequence, Send
     public typealias Element = Data
     let base: Base
     let plan: S3BodyPlan
+    /// The S3 error the body failed with, if any: a store may report a failed body as its own error (the file
+    /// driver says "cannot write"); the S3 API answers with this one instead.
+    public let failure = S3BodyFailure()
 
     public init(_ base: Base, plan: S3BodyPlan) {
         self.base = base
@@ -51,7 +55,7 @@ public struct S3RequestBody<Base: AsyncSequence & Sendable>: AsyncSequence, Send
     }
 
     public func makeAsyncIterator() -> Iterator {
-        Iterator(source: base.makeAsyncIterator(), plan: plan)
+        Iterator(source: base.makeAsyncIterator(), plan: plan, failure: failure)
     }
 
     public struct Iterator: AsyncIteratorProtocol {
@@ -71,9 +75,12 @@ public struct S3RequestBody<Base: AsyncSequence & Sendable>: AsyncSequence, Send
         var previousSignature: String
         var lastChunkSeen = false
 
-        init(source: Base.AsyncIterator, plan: S3BodyPlan) {
+        let failure: S3BodyFailure
+
+        init(source: Base.AsyncIterator, plan: S3BodyPlan, failure: S3BodyFailure) {
             self.source = source
             self.plan = plan
+            self.failure = failure
             if plan.sha256 != nil { sha256 = SHA256() }
             if plan.md5 != nil { md5 = Insecure.MD5() }
             if let algorithm = plan.checksum?.algorithm ?? plan.trailer { checksum = S3Checksum(algorithm) }
@@ -81,6 +88,15 @@ public struct S3RequestBody<Base: AsyncSequence & Sendable>: AsyncSequence, Send
         }
 
         public mutating func next() async throws -> Data? {
+            do {
+                return try await step()
+            } catch let error as S3Error {
+                failure.record(error)
+                throw error
+            }
+        }
+
+        mutating func step() async throws -> Data? {
             guard !finished else { return nil }
             let data: Data?
             if plan.chunked {
@@ -238,4 +254,16 @@ public struct S3RequestBody<Base: AsyncSequence & Sendable>: AsyncSequence, Send
             }
         }
     }
+}
+
+/// Where a request body records the S3 error it failed with.
+public final class S3BodyFailure: Sendable {
+    private let error = Mutex<S3Error?>(nil)
+
+    public init() {}
+
+    func record(_ failure: S3Error) { error.withLock { $0 = $0 ?? failure } }
+
+    /// The first error the body threw, if any.
+    public var recorded: S3Error? { error.withLock { $0 } }
 }

@@ -76,8 +76,9 @@ extension S3Server {
         let plan = try bodyPlan(call, signature)
         var metadata: [String: String] = [:]
         if let (algorithm, value) = plan.checksum { metadata[Self.systemPrefix + algorithm.headerName] = value }
-        let info = try await store(bucket: Self.partsBucket, key: Self.partKey(id, number), body: S3RequestBody(call.request.body, plan: plan),
-                                   attributes: ObjectAttributes(contentType: "application/octet-stream", metadata: metadata))
+        let body = S3RequestBody(call.request.body, plan: plan)
+        let info = try await store(bucket: Self.partsBucket, key: Self.partKey(id, number), body: body,
+                                   attributes: ObjectAttributes(contentType: "application/octet-stream", metadata: metadata), failure: body.failure)
         var headers: HTTPFields = [.eTag: info.etag, .contentLength: "0"]
         if let (algorithm, value) = plan.checksum, let name = HTTPField.Name(algorithm.headerName) { headers[name] = value }
         return Response(status: .ok, headers: headers)

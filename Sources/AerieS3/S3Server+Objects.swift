@@ -34,16 +34,19 @@ extension S3Server {
         if let (algorithm, value) = plan.checksum { metadata[Self.systemPrefix + algorithm.headerName] = value }
         let attributes = ObjectAttributes(contentType: call.header("content-type") ?? "binary/octet-stream", metadata: metadata)
         let body = S3RequestBody(call.request.body, plan: plan)
-        let info = try await store(bucket: bucket, key: key, body: body, attributes: attributes)
+        let info = try await store(bucket: bucket, key: key, body: body, attributes: attributes, failure: body.failure)
         var headers: HTTPFields = [.eTag: info.etag, .contentLength: "0"]
         if let (algorithm, value) = plan.checksum, let name = HTTPField.Name(algorithm.headerName) { headers[name] = value }
         return Response(status: .ok, headers: headers)
     }
 
-    func store<Body: AsyncSequence & Sendable>(bucket: String, key: String, body: Body, attributes: ObjectAttributes) async throws
-        -> ObjectInfo where Body.Element == Data {
+    func store<Body: AsyncSequence & Sendable>(bucket: String, key: String, body: Body, attributes: ObjectAttributes,
+                                               failure: S3BodyFailure? = nil) async throws -> ObjectInfo where Body.Element == Data {
         do {
             return try await objects.put(bucket: bucket, key: key, body: body, attributes: attributes, maxSize: configuration.maxObjectSize)
+        } catch where failure?.recorded != nil {
+            // The body failed its checks (a digest, a chunk signature, its length): nothing was stored; say why.
+            throw failure?.recorded ?? S3Error.internalError()
         } catch let error as AerieError where error.code == .tooLarge {
             throw S3Error.entityTooLarge(limit: configuration.maxObjectSize)
         } catch let error as AerieError where error.code == .notFound {

@@ -1,5 +1,6 @@
 import AerieAuth
 import AerieCore
+import AerieSQLite
 @testable import AerieS3
 import Crypto
 import Foundation
@@ -289,6 +290,35 @@ import Testing
                 let mismatch = try await client.send(s3.bob, .put, "/sums/wrong-\(algorithm.rawValue)", headers: [(algorithm.headerName, wrong.finalize())], body: body)
                 #expect(mismatch.errorCode == "BadDigest", "\(algorithm)")
                 #expect(try await s3.primitives.objects.head(bucket: "sums", key: "wrong-\(algorithm.rawValue)") == nil)
+            }
+        }
+    }
+
+    @Test("On the embedded storage (SQLite and files): a bad Content-MD5 or body hash is reported as such (not as a storage failure), nothing stored; odd keys round-trip, dot segments refused")
+    func embeddedStorage() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("aerie-s3-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let storage = try EmbeddedStorage(directory: directory)
+        let s3 = try await S3Fixture.make(primitives: storage.primitives)
+        try await s3.test { client in
+            try await client.send(s3.bob, .put, "/files")
+            let body = Data("checked on disk".utf8)
+            let bad = try await client.send(s3.bob, .put, "/files/bad", headers: [("Content-MD5", Data(Insecure.MD5.hash(data: Data())).base64EncodedString())],
+                                             body: body)
+            #expect(bad.errorCode == "BadDigest")
+            let mismatch = try await client.send(s3.bob, .put, "/files/sha", body: body, payloadHash: SigV4.sha256Hex(Data("x".utf8)))
+            #expect(mismatch.errorCode == "XAmzContentSHA256Mismatch")
+            #expect(try await storage.primitives.objects.head(bucket: "files", key: "bad") == nil)
+            #expect(try await storage.primitives.objects.head(bucket: "files", key: "sha") == nil)
+            for key in ["a b/c+d", "ünï/名前.txt", "x%2Fy", "~/.ssh/id", String(repeating: "k", count: 1024)] {
+                let path = "/files/" + SigV4.uriEncode(key, keepSlash: true)
+                #expect(try await client.send(s3.bob, .put, path, body: Data(key.utf8)).status == .ok, "\(key)")
+                #expect(try await client.send(s3.bob, .get, path).data == Data(key.utf8), "\(key)")
+            }
+            #expect(try await client.send(s3.bob, .put, "/files/" + String(repeating: "k", count: 1025), body: body).errorCode == "KeyTooLongError")
+            for key in ["a/../b", "../escape", "./x"] {
+                let refused = try await client.send(s3.bob, .put, "/files/" + SigV4.uriEncode(key, keepSlash: true), body: body)
+                #expect(refused.errorCode == "InvalidArgument", "\(key)")
             }
         }
     }

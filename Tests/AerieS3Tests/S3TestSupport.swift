@@ -19,8 +19,7 @@ struct S3Fixture {
     let alice: SigV4Signer
     let bobReadOnly: SigV4Signer
 
-    static func make(configuration: S3Configuration = .init()) async throws -> S3Fixture {
-        let primitives = Primitives.memory()
+    static func make(configuration: S3Configuration = .init(), primitives: Primitives = .memory()) async throws -> S3Fixture {
         var logger = Logger(label: "test")
         logger.logLevel = .warning
         let auth = try await AuthService.open(tables: primitives.tables, options: .init(bcryptCost: 4), logger: logger)
