@@ -5,7 +5,7 @@ import NIOHTTPTypes
 
 /// Answers `Expect: 100-continue` at once with `100 Continue`, so that clients (botocore, the AWS CLI, curl) send
 /// the body without first waiting a second for an answer that would otherwise never come. It sits after the HTTP
-/// codec, before Hummingbird handles the request; the `Expect` header is removed on the way through.
+/// codec, before Hummingbird handles the request.
 final class ContinueHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -16,12 +16,9 @@ final class ContinueHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
-        if case .head(var head) = part, let expect = Self.expect, let value = head.headerFields[expect],
-           value.lowercased() == "100-continue" {
-            head.headerFields[expect] = nil
+        // The header stays: a client may have signed it.
+        if case .head(let head) = part, let expect = Self.expect, head.headerFields[expect]?.lowercased() == "100-continue" {
             context.writeAndFlush(wrapOutboundOut(.head(HTTPResponse(status: .continue))), promise: nil)
-            context.fireChannelRead(wrapInboundOut(.head(head)))
-            return
         }
         context.fireChannelRead(data)
     }
