@@ -385,3 +385,27 @@ def test_boto3_multipart_upload(s3_server, tmp_path):
     with pytest.raises(ClientError) as excinfo:
         s3.list_parts(Bucket="multi", Key="bad", UploadId=upload)
     assert error_code(excinfo) == "NoSuchUpload"
+
+
+def test_large_bodies_stream_without_sitting_in_memory(s3_server, tmp_path):
+    """A 512 MiB PUT and GET: the server's peak resident memory stays far below the object's size."""
+    plain, _ = s3_server
+    s3 = client(plain, credential(plain))
+    s3.create_bucket(Bucket="large")
+    size = 512 * 1024 * 1024
+    source = tmp_path / "large.bin"
+    with open(source, "wb") as handle:
+        block = os.urandom(1024 * 1024)
+        for _ in range(size // len(block)):
+            handle.write(block)
+    with open(source, "rb") as body:
+        s3.put_object(Bucket="large", Key="large.bin", Body=body)
+    received = 0
+    for chunk in s3.get_object(Bucket="large", Key="large.bin")["Body"].iter_chunks(1 << 20):
+        received += len(chunk)
+    assert received == size
+    status = Path(f"/proc/{plain.process.pid}/status").read_text()
+    peak_kib = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")))
+    print(f"aerie serve peak resident memory after a {size >> 20} MiB PUT and GET: {peak_kib // 1024} MiB")
+    assert peak_kib * 1024 < size / 2, f"peak resident memory {peak_kib // 1024} MiB for a {size >> 20} MiB object"
+    s3.delete_object(Bucket="large", Key="large.bin")
