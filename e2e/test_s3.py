@@ -409,3 +409,31 @@ def test_large_bodies_stream_without_sitting_in_memory(s3_server, tmp_path):
     print(f"aerie serve peak resident memory after a {size >> 20} MiB PUT and GET: {peak_kib // 1024} MiB")
     assert peak_kib * 1024 < size / 2, f"peak resident memory {peak_kib // 1024} MiB for a {size >> 20} MiB object"
     s3.delete_object(Bucket="large", Key="large.bin")
+
+
+def test_s3cmd_as_a_second_client(s3_server, tmp_path):
+    """s3cmd (Debian's package) signs with SigV4 by itself: make a bucket, put, list, get, delete, remove the bucket."""
+    import shutil
+    s3cmd = shutil.which("s3cmd")
+    if not s3cmd:
+        pytest.skip("s3cmd is not installed (scripts/install-deps.sh test installs it)")
+    plain, _ = s3_server
+    created = credential(plain)
+    host = f"127.0.0.1:{plain.s3_port}"
+    config = tmp_path / "s3cfg"
+    config.write_text(f"[default]\naccess_key = {created['access_key_id']}\nsecret_key = {created['secret_access_key']}\n"
+                      f"host_base = {host}\nhost_bucket = {host}\nuse_https = False\nsignature_v2 = False\nbucket_location = us-east-1\n")
+
+    def run(*args):
+        completed = subprocess.run([s3cmd, "-c", str(config), *args], capture_output=True, text=True, timeout=120)
+        assert completed.returncode == 0, f"s3cmd {' '.join(args)}:\n{completed.stdout}\n{completed.stderr}"
+        return completed.stdout
+    source = tmp_path / "hello.txt"
+    source.write_text("hello from s3cmd")
+    run("mb", "s3://s3cmd-bucket")
+    run("put", str(source), "s3://s3cmd-bucket/dir/hello.txt")
+    assert "s3://s3cmd-bucket/dir/hello.txt" in run("ls", "--recursive", "s3://s3cmd-bucket")
+    run("get", "s3://s3cmd-bucket/dir/hello.txt", str(tmp_path / "back.txt"))
+    assert (tmp_path / "back.txt").read_text() == "hello from s3cmd"
+    run("del", "s3://s3cmd-bucket/dir/hello.txt")
+    run("rb", "s3://s3cmd-bucket")
