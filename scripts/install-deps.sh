@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 # (as libblas.so and liblapack.so).
 packages=(libsqlite3-dev libopenblas-dev libdlib-dev zlib1g-dev libjpeg62-turbo-dev libpng-dev libwebp-dev libexif-dev curl jq python3-venv ca-certificates)
 case "$level" in
-  test) packages+=(chromium chromium-driver procps) ;;
+  test) packages+=(chromium chromium-driver procps openssl s3cmd) ;;  # openssl, s3cmd: the S3 tests (self-signed certificate, a second client)
   bench) packages+=(chromium chromium-driver procps wrk rabbitmq-server) ;;
   load) packages+=(chromium chromium-driver procps) ;;
 esac

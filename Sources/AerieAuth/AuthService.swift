@@ -67,6 +67,8 @@ public final class AuthService: Sendable {
             indexes: [.init(name: byKind, partitionKey: "kind", sortKey: "id")]))
         try await tables.ensureTable(TableSchema(name: sessionsTable, partitionKey: "id", ttlAttribute: "expires"))
         try await tables.ensureTable(TableSchema(name: settingsTable, partitionKey: "name"))
+        try await ensureS3Tables(tables)
+        try await BucketOwners.ensureTable(tables)
 
         let secret = try await loadOrCreateSecret(tables: tables)
         let keys = JWTKeyCollection()

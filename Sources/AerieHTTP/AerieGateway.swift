@@ -81,7 +81,9 @@ public struct AerieGateway: Sendable {
         table.add(contentsOf: SystemRoutes(metrics: metrics, primitives: primitives).routes)
         table.add(contentsOf: AuthRoutes(auth: auth, configuration: configuration, throttle: LoginThrottle(limits: configuration.loginThrottle)).routes)
         table.add(contentsOf: FunctionRoutes(runtime: runtime, configuration: configuration).routes)
-        table.add(contentsOf: ObjectRoutes(objects: primitives.objects, configuration: configuration).routes)
+        table.add(contentsOf: ObjectRoutes(objects: primitives.objects, owners: BucketOwners(tables: primitives.tables),
+                                           configuration: configuration).routes)
+        table.add(contentsOf: S3CredentialRoutes(auth: auth, configuration: configuration).routes)
         table.add(contentsOf: QueueRoutes(queues: primitives.queues, configuration: configuration).routes)
         table.add(contentsOf: TableRoutes(tables: primitives.tables, configuration: configuration).routes)
         table.add(contentsOf: TopicRoutes(events: primitives.events, configuration: configuration).routes)

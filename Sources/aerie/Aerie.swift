@@ -32,6 +32,7 @@ struct Aerie: AsyncParsableCommand {
             InvokeCommand.self,
             ObjectsCommand.self,
             InvocationsCommand.self,
+            S3Command.self,
         ]
     )
 

@@ -9,6 +9,8 @@ import NIOCore
 /// `/objects/`, percent-decoded once.
 struct ObjectRoutes {
     let objects: any ObjectStore
+    /// Bucket owners for the S3 API: a bucket made here belongs to its creator.
+    let owners: BucketOwners
     let configuration: GatewayConfiguration
 
     static let metaPrefix = "x-aerie-meta-"
@@ -75,15 +77,18 @@ struct ObjectRoutes {
                 try Response.json(ListBody(items: try await objects.listBuckets().map(BucketBody.init), nextCursor: nil))
             },
             GatewayRoute(.put, "/v1/buckets/{bucket}", summary: "Create a bucket", tag: "objects", access: write, status: 201,
-                         response: .json("Bucket")) { [objects] _, context in
+                         response: .json("Bucket")) { [objects, owners] _, context in
                 let name = try context.pathParameter("bucket")
                 try ObjectNames.validateBucket(name)
                 let info = try await objects.createBucket(name)
+                try await owners.setOwner(try context.requireIdentity().username, of: name)
                 return try Response.json(BucketBody(info), status: .created, headers: [.location: "/v1/buckets/\(name)"])
             },
             GatewayRoute(.delete, "/v1/buckets/{bucket}", summary: "Delete an empty bucket", tag: "objects", access: write,
-                         status: 204) { [objects] _, context in
-                try await objects.deleteBucket(try context.pathParameter("bucket"))
+                         status: 204) { [objects, owners] _, context in
+                let name = try context.pathParameter("bucket")
+                try await objects.deleteBucket(name)
+                try await owners.remove(name)
                 return Response.empty(.noContent)
             },
             GatewayRoute(.get, "/v1/buckets/{bucket}/objects", summary: "List objects by prefix, rolled up at a delimiter",

@@ -1,6 +1,7 @@
 import AerieCore
 import AerieFunctions
 import AerieHTTP
+import AerieS3
 import AerieSQLite
 import ArgumentParser
 import Foundation
@@ -29,6 +30,7 @@ struct ServeCommand: AsyncParsableCommand {
         Examples:
           aerie serve
           aerie serve --data /var/lib/aerie --host 0.0.0.0 --port 9000 --durability strict
+          aerie serve --s3-port 9000     # also the S3-compatible API (credentials: aerie s3 credentials create)
         """
     )
 
@@ -49,6 +51,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Log lines: json (one JSON object a line) or human (| DATE: DD/MM/YYYY | TIME: HH:MM:SS | [ FLOW @ FUNCTION ] …).")
     var logFormat = "json"
     @Option(help: "Days finished invocation records are kept (their events: 7 days); 0 keeps them forever.") var recordRetentionDays = 30.0
+    @Option(name: .customLong("s3-port"), help: "Serve the S3-compatible API on this port (off unless given; `make run` uses 9000).")
+    var s3Port: Int?
+    @Option(name: .customLong("s3-domain"), help: "Also accept virtual-host style S3 requests to <bucket>.<this domain>.")
+    var s3Domain: String?
+    @Option(name: .customLong("s3-tls-cert"), help: "PEM certificate (chain) file: serve the S3 API over HTTPS (with --s3-tls-key).")
+    var s3TLSCert: String?
+    @Option(name: .customLong("s3-tls-key"), help: "PEM private key file of --s3-tls-cert.")
+    var s3TLSKey: String?
+    @Option(name: .customLong("s3-region"), help: "The region S3 clients are told the buckets are in.") var s3Region = "us-east-1"
     @Flag(help: "Let anyone create a user (role user) with POST /v1/auth/signup; off by default.") var allowSignup = false
     @Option(help: ArgumentHelp("For `make bench`: also serve a bare Hummingbird route POST /noop on this port and register function bench-noop.", visibility: .hidden))
     var benchPort: Int?
@@ -64,6 +75,9 @@ struct ServeCommand: AsyncParsableCommand {
         _ = try mailConfiguration()
         guard ["json", "human"].contains(logFormat) else { throw ValidationError("--log-format must be json or human.") }
         _ = try enabledApps()
+        if let s3Port, !(1...65535).contains(s3Port) { throw ValidationError("--s3-port must be between 1 and 65535.") }
+        if (s3TLSCert == nil) != (s3TLSKey == nil) { throw ValidationError("--s3-tls-cert and --s3-tls-key go together.") }
+        if s3Port == nil, s3TLSCert != nil || s3Domain != nil { throw ValidationError("--s3-tls-cert and --s3-domain need --s3-port.") }
     }
 
     /// The SMTP settings of --smtp-url and --smtp-from, or nil when mail is off.
@@ -133,14 +147,26 @@ struct ServeCommand: AsyncParsableCommand {
         let gateway = try await AerieGateway.build(primitives: primitives, runtime: runtime, configuration: gatewayConfiguration,
                                                    registry: registry, apps: apps, logger: logger)
         let app = gateway.makeApplication(configuration: .init(address: .hostname(host, port: port), serverName: "aerie"))
+        services.append(app)
+        if let s3Port {
+            let tls = try s3TLSCert.map { cert in try S3Server.tlsConfiguration(certificateFile: cert, keyFile: s3TLSKey ?? "") }
+            let s3 = S3Server(objects: primitives.objects, auth: gateway.auth, tables: primitives.tables,
+                              configuration: S3Configuration(region: s3Region, domain: s3Domain), logger: Logger(label: "aerie.s3"))
+            services.append(try s3.makeApplication(host: host, port: s3Port, tls: tls))
+        }
         let serviceGroup = ServiceGroup(
-            configuration: .init(services: services + [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         )
         let shown = host == "0.0.0.0" ? "127.0.0.1" : host
         logger.notice("Aerie is running", metadata: [
             "url": "http://\(shown):\(port)", "console": "http://\(shown):\(port)/console", "data": "\(data.directory.path)",
         ])
         FileHandle.standardError.write(Data("\nAerie is running at http://\(shown):\(port)  (console: http://\(shown):\(port)/console, data: \(data.directory.path))\n\n".utf8))
+        if let s3Port {
+            let scheme = s3TLSCert == nil ? "http" : "https"
+            logger.notice("S3 API is running", metadata: ["url": "\(scheme)://\(shown):\(s3Port)"])
+            FileHandle.standardError.write(Data("S3 API at \(scheme)://\(shown):\(s3Port)  (credentials: aerie s3 credentials create)\n\n".utf8))
+        }
         try await serviceGroup.run()
     }
 
