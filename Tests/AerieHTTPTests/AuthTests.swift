@@ -77,6 +77,9 @@ struct AuthTests {
             try await client.send(.post, "/v1/auth/login", json: #"{"username": "ann", "password": "ann-password"}"#)
                 .expectProblem("unauthenticated", status: 401)
             try await client.send(.post, "/v1/users/nobody/disable", token: harness.adminToken).expectProblem("not-found", status: 404)
+            // An admin cannot lock itself out (an API fuzzer acting as admin relies on it).
+            try await client.send(.post, "/v1/users/admin/disable", token: harness.adminToken).expectProblem("conflict", status: 409)
+            #expect(try await client.send(.get, "/v1/users", token: harness.adminToken).status == .ok)
         }
     }
 

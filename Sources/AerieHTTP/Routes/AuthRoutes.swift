@@ -127,9 +127,13 @@ struct AuthRoutes {
                 let page = try await auth.listUsers(limit: try request.queryInt("limit", default: 100, range: 1...1000), cursor: request.query("cursor"))
                 return try Response.json(ListBody(items: page.items, nextCursor: page.nextCursor))
             },
-            GatewayRoute(.post, "/v1/users/{name}/disable", summary: "Disable a user: its tokens, keys and sessions stop working",
-                         tag: "auth", access: .admin, response: .json("User")) { [auth] _, context in
+            GatewayRoute(.post, "/v1/users/{name}/disable", summary: "Disable a user: its tokens, keys and sessions stop working (not yourself: 409)",
+                         tag: "auth", access: .admin, response: .json("User"), statuses: [409]) { [auth] _, context in
                 let name = try context.pathParameter("name")
+                // An admin (or an automated client such as an API fuzzer acting as one) must not lock itself out.
+                guard name != (try context.requireIdentity().username) else {
+                    throw AerieError(.conflict, "You cannot disable yourself; another admin can disable \(name).")
+                }
                 return try Response.json(try await auth.setDisabled(name, true))
             },
             GatewayRoute(.post, "/v1/keys", summary: "Create an API key (its secret is shown only in this response)", tag: "auth",
