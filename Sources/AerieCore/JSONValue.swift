@@ -68,20 +68,6 @@ public enum JSONValue: Sendable, Hashable, Codable {
         if case .array(let value) = self { return value }
         return nil
     }
-
-    /// Parses JSON bytes, turning a syntax error into a 400-style ``AerieError``.
-    public static func parse(_ data: Data) throws -> JSONValue {
-        do {
-            return try JSONDecoder().decode(JSONValue.self, from: data)
-        } catch {
-            throw AerieError.invalid("The body is not valid JSON: \(JSONCoding.describe(error))")
-        }
-    }
-
-    /// Compact JSON bytes with sorted keys (stable output for tests and ETags).
-    public func encoded() -> Data {
-        (try? JSONCoding.encoder.encode(self)) ?? Data("null".utf8)
-    }
 }
 
 /// Shared JSON coders: RFC 3339 dates, sorted keys.

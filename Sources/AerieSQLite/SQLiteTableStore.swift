@@ -88,7 +88,7 @@ public struct SQLiteTableStore: TableStore {
 
     @discardableResult
     public func put(table name: String, item: [String: JSONValue], owner: String?, condition: WriteCondition) async throws -> StoredItem {
-        let text = String(decoding: JSONValue.object(item).encoded(), as: UTF8.self)
+        let text = JSONValue.object(item).encodedString()
         return try await database.groupedWrite { db in
             let schema = try Self.existing(db, name: name, cache: schemas)
             let key = try schema.key(of: item)
@@ -120,7 +120,7 @@ public struct SQLiteTableStore: TableStore {
     }
 
     public func get(table name: String, key: ItemKey) async throws -> StoredItem? {
-        return try await database.read { db in
+        return try database.readNow { db in
             let schema = try Self.existing(db, name: name, cache: schemas)
             let (pk, sk) = try Self.storedKey(key, schema: schema)
             let row = try Row.fetchOne(db.cachedStatement(sql: """
@@ -297,7 +297,7 @@ public struct SQLiteTableStore: TableStore {
 
     private static func storedItem(_ row: Row) throws -> StoredItem {
         let text: String = row["item"]
-        guard case .object(let item) = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) else {
+        guard case .object(let item) = try JSONValue.parse(bytes: text.utf8) else {
             throw AerieError(.internal, "A stored table item is not a JSON object. The database may be damaged; restore it from a backup.")
         }
         return StoredItem(item: item, version: row["version"], owner: row["owner"], updatedAt: Date(storedSeconds: row["updated_at"]))
