@@ -46,18 +46,26 @@ public final class AuthService: Sendable {
     let keys: JWTKeyCollection
     /// A bcrypt hash checked against when the user does not exist, so timing does not reveal names.
     let dummyHash: String
+    /// Verified bearer credentials and sessions, so a request does not read and decode its user and key again.
+    let cache: CredentialCache
 
-    private init(tables: any TableStore, options: Options, logger: Logger, keys: JWTKeyCollection) {
+    private init(tables: any TableStore, options: Options, logger: Logger, keys: JWTKeyCollection, changes: any AuthChangeCounter) {
         self.tables = tables
         self.options = options
         self.logger = logger
         self.keys = keys
+        self.cache = CredentialCache(changes: changes)
         self.dummyHash = Bcrypt.hash(Secrets.randomToken(bytes: 12), cost: options.bcryptCost)
     }
 
     /// Creates the auth tables if needed, loads (or creates, on first start) the token signing secret, and returns
     /// a ready service.
-    public static func open(tables: any TableStore, options: Options = Options(), logger: Logger) async throws -> AuthService {
+    ///
+    /// - Parameter changes: Shared by every process using the same tables, so that a key revoked or a user disabled
+    ///   by one of them stops working at once in all (``FileAuthChangeCounter`` on a data directory). The default
+    ///   suits tables only this process can change (in memory).
+    public static func open(tables: any TableStore, options: Options = Options(), logger: Logger,
+                            changes: any AuthChangeCounter = LocalAuthChangeCounter()) async throws -> AuthService {
         guard (4...31).contains(options.bcryptCost) else {
             throw AerieError.invalid("bcrypt cost \(options.bcryptCost) is out of range; use 4 to 31 (12 in production).", field: "bcrypt_cost")
         }
@@ -73,7 +81,7 @@ public final class AuthService: Sendable {
         let secret = try await loadOrCreateSecret(tables: tables)
         let keys = JWTKeyCollection()
         await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
-        return AuthService(tables: tables, options: options, logger: logger, keys: keys)
+        return AuthService(tables: tables, options: options, logger: logger, keys: keys, changes: changes)
     }
 
     private static func loadOrCreateSecret(tables: any TableStore) async throws -> Data {
@@ -177,6 +185,7 @@ public final class AuthService: Sendable {
         }
         item["disabled"] = .bool(disabled)
         try await tables.put(table: Self.usersTable, item: item)
+        cache.changed()
         return Self.userRecord(item)
     }
 
@@ -192,6 +201,7 @@ public final class AuthService: Sendable {
         item["password_hash"] = .string(await hashPassword(password))
         item["password_changed_at"] = .number(Date().timeIntervalSince1970.rounded(.down))
         try await tables.put(table: Self.usersTable, item: item)
+        cache.changed()
     }
 
     /// Self sign-up: a new user with role `user` and a password of at least ``minimumChosenPasswordLength``
@@ -253,18 +263,27 @@ public final class AuthService: Sendable {
     }
 
     /// The identity a bearer credential (token or `aerie_…` API key) stands for; throws `.unauthenticated`.
-    public func authenticate(bearer credential: String) async throws -> Identity {
+    public func authenticate(bearer credential: String, now: Date = Date()) async throws -> Identity {
+        // Read before verifying: a change stored while this verification runs moves it, so the entry is never used.
+        let counter = cache.changes.current()
+        let cacheKey = "bearer " + credential
+        if let hit = cache.lookup(cacheKey, counter: counter, now: now) { return hit.identity }
         if credential.hasPrefix(Self.keyPrefix) {
-            return try await authenticate(apiKey: credential)
+            let identity = try await authenticate(apiKey: credential)
+            cache.store(cacheKey, .init(identity: identity, validUntil: .infinity, counter: counter))
+            return identity
         }
         let payload: TokenPayload
         do {
             payload = try await keys.verify(credential, as: TokenPayload.self)
+            guard payload.exp.value > now else { throw AerieError(.unauthenticated, "expired") }
         } catch {
             throw AerieError(.unauthenticated, "The bearer token is invalid or expired; sign in again with POST /v1/auth/login.")
         }
         let user = try await activeUser(payload.sub.value, issuedAt: payload.iat.value)
-        return Identity(username: user.username, role: user.role, credential: .token)
+        let identity = Identity(username: user.username, role: user.role, credential: .token)
+        cache.store(cacheKey, .init(identity: identity, validUntil: payload.exp.value.timeIntervalSince1970, counter: counter))
+        return identity
     }
 
     /// The enabled user; with `issuedAt`, also checks that the credential was issued after the last password change.
@@ -328,6 +347,7 @@ public final class AuthService: Sendable {
         if item["revoked_at"] == nil {
             item["revoked_at"] = .string(RFC3339.string(from: Date()))
             try await tables.put(table: Self.keysTable, item: item)
+            cache.changed()
         }
         return Self.keyRecord(item)
     }
@@ -363,6 +383,9 @@ public final class AuthService: Sendable {
 
     /// The identity of a session cookie and its CSRF token; throws `.unauthenticated` if it is unknown or expired.
     public func authenticate(session token: String, now: Date = Date()) async throws -> (identity: Identity, csrfToken: String) {
+        let counter = cache.changes.current()
+        let cacheKey = "session " + token
+        if let hit = cache.lookup(cacheKey, counter: counter, now: now), let csrf = hit.csrfToken { return (hit.identity, csrf) }
         guard let item = try await tables.get(table: Self.sessionsTable, key: ItemKey(partition: .string(Secrets.sha256Hex(token))))?.item,
               let username = item["username"]?.stringValue, let csrf = item["csrf"]?.stringValue,
               let expires = item["expires"]?.numberValue, expires > now.timeIntervalSince1970 else {
@@ -370,12 +393,15 @@ public final class AuthService: Sendable {
         }
         let created = item["created"]?.numberValue.map { Date(timeIntervalSince1970: $0) } ?? Date(timeIntervalSince1970: 0)
         let user = try await activeUser(username, issuedAt: created)
-        return (Identity(username: user.username, role: user.role, credential: .session), csrf)
+        let identity = Identity(username: user.username, role: user.role, credential: .session)
+        cache.store(cacheKey, .init(identity: identity, csrfToken: csrf, validUntil: expires, counter: counter))
+        return (identity, csrf)
     }
 
     /// Ends a page session.
     public func endSession(_ token: String) async throws {
         try await tables.delete(table: Self.sessionsTable, key: ItemKey(partition: .string(Secrets.sha256Hex(token))))
+        cache.changed()
     }
 
     // MARK: Helpers

@@ -101,3 +101,125 @@ import Testing
         #expect(await throttle.check(username: "carol", address: "10.0.0.2") == nil)
     }
 }
+
+/// Counts the reads of a table store, to see which verifications the credential cache saves.
+final class CountingTableStore: TableStore, Sendable {
+    let base: any TableStore
+    private let reads = Mutex(0)
+
+    init(_ base: any TableStore) { self.base = base }
+
+    var readCount: Int { reads.withLock { $0 } }
+
+    func createTable(_ schema: TableSchema) async throws { try await base.createTable(schema) }
+    func deleteTable(_ name: String) async throws { try await base.deleteTable(name) }
+    func listTables() async throws -> [TableSchema] { try await base.listTables() }
+    func table(_ name: String) async throws -> TableSchema? { try await base.table(name) }
+    func put(table: String, item: [String: JSONValue], owner: String?, condition: WriteCondition) async throws -> StoredItem {
+        try await base.put(table: table, item: item, owner: owner, condition: condition)
+    }
+    func get(table: String, key: ItemKey) async throws -> StoredItem? {
+        reads.withLock { $0 += 1 }
+        return try await base.get(table: table, key: key)
+    }
+    func delete(table: String, key: ItemKey, condition: WriteCondition) async throws -> Bool {
+        try await base.delete(table: table, key: key, condition: condition)
+    }
+    func query(table: String, _ query: TableQuery) async throws -> Page<StoredItem> {
+        reads.withLock { $0 += 1 }
+        return try await base.query(table: table, query)
+    }
+    func purgeExpired(now: Date) async throws -> Int { try await base.purgeExpired(now: now) }
+}
+
+@Suite("The credential cache")
+struct CredentialCacheTests {
+    /// Two services on the same tables, each with its own handle on one change file: two processes on one data directory.
+    static func twoProcesses() async throws -> (server: AuthService, cli: AuthService, reads: CountingTableStore, directory: URL) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("aerie-auth-changes-\(UUID().uuidString)")
+        let tables = MemoryTableStore()
+        let counted = CountingTableStore(tables)
+        var logger = Logger(label: "test")
+        logger.logLevel = .warning
+        let server = try await AuthService.open(tables: counted, options: .init(bcryptCost: 4), logger: logger,
+                                                changes: try FileAuthChangeCounter(directory: directory))
+        let cli = try await AuthService.open(tables: tables, options: .init(bcryptCost: 4), logger: logger,
+                                             changes: try FileAuthChangeCounter(directory: directory))
+        return (server, cli, counted, directory)
+    }
+
+    @Test("A verified token, key or session is not read from the tables again")
+    func hits() async throws {
+        let (server, _, reads, directory) = try await Self.twoProcesses()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        _ = try await server.createUser("ann", password: "ann-password")
+        let token = try await server.issueToken(for: "ann").token
+        let key = try await server.createKey(name: "ci", owner: "ann", scopes: ["tables"]).key
+        let session = try await server.createSession(for: "ann")
+        for credential in [token, key] {
+            #expect(try await server.authenticate(bearer: credential).username == "ann")
+            let before = reads.readCount
+            for _ in 0..<5 { #expect(try await server.authenticate(bearer: credential).username == "ann") }
+            #expect(reads.readCount == before)
+        }
+        #expect(try await server.authenticate(session: session.token).csrfToken == session.csrfToken)
+        let before = reads.readCount
+        #expect(try await server.authenticate(session: session.token).identity.credential == .session)
+        #expect(reads.readCount == before)
+        // A session token is not a bearer token, cached or not.
+        await expectAerieError(.unauthenticated) { try await server.authenticate(bearer: session.token) }
+    }
+
+    @Test("A key revoked, a user disabled, a password changed or a session ended by another process stops working at once")
+    func changesFromAnotherProcess() async throws {
+        let (server, cli, _, directory) = try await Self.twoProcesses()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        _ = try await server.createUser("ann", password: "ann-password")
+        _ = try await server.createUser("bob", password: "bob-password")
+        let key = try await server.createKey(name: "ci", owner: "ann", scopes: ["tables"])
+        let other = try await server.createKey(name: "other", owner: "ann", scopes: ["tables"]).key
+        #expect(try await server.authenticate(bearer: key.key).username == "ann")
+        #expect(try await server.authenticate(bearer: other).username == "ann")
+        try await cli.revokeKey(id: key.record.id)
+        await expectAerieError(.unauthenticated) { try await server.authenticate(bearer: key.key) }
+        #expect(try await server.authenticate(bearer: other).username == "ann")
+
+        let token = try await server.issueToken(for: "bob", now: Date().addingTimeInterval(-10)).token
+        #expect(try await server.authenticate(bearer: token).username == "bob")
+        try await cli.setPassword("bob", password: "bob-new-password")
+        await expectAerieError(.unauthenticated) { try await server.authenticate(bearer: token) }
+
+        let session = try await server.createSession(for: "ann")
+        #expect(try await server.authenticate(session: session.token).identity.username == "ann")
+        try await cli.endSession(session.token)
+        await expectAerieError(.unauthenticated) { try await server.authenticate(session: session.token) }
+
+        try await cli.setDisabled("ann")
+        await expectAerieError(.unauthenticated) { try await server.authenticate(bearer: other) }
+    }
+
+    @Test("A cached token still expires")
+    func expiry() async throws {
+        let auth = try await AuthServiceTests.open()
+        _ = try await auth.createUser("ann", password: "ann-password")
+        let issued = Date()
+        let token = try await auth.issueToken(for: "ann", now: issued).token
+        #expect(try await auth.authenticate(bearer: token, now: issued).username == "ann")
+        await expectAerieError(.unauthenticated) {
+            try await auth.authenticate(bearer: token, now: issued.addingTimeInterval(13 * 3600))
+        }
+    }
+
+    @Test("The change file counts every advance, from any handle")
+    func fileCounter() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("aerie-auth-changes-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let first = try FileAuthChangeCounter(directory: directory)
+        let second = try FileAuthChangeCounter(directory: directory)
+        #expect(first.current() == 0)
+        for _ in 0..<3 { first.advance() }
+        second.advance()
+        #expect(first.current() == 4)
+        #expect(second.current() == 4)
+    }
+}

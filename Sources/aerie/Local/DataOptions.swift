@@ -25,7 +25,7 @@ struct DataOptions: ParsableArguments {
         let storage = try openStorage()
         var logger = Logger(label: "aerie")
         logger.logLevel = .warning
-        return try await AuthService.open(tables: storage.tables, logger: logger)
+        return try await AuthService.open(tables: storage.tables, logger: logger, changes: try FileAuthChangeCounter(directory: directory))
     }
 }
 
