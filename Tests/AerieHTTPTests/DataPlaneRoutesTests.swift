@@ -105,6 +105,27 @@ struct DataPlaneRoutesTests {
         }
     }
 
+    @Test("The platform's own tables (users, keys, sessions) are out of reach of the tables API, even for admins and tables keys")
+    func reservedTables() async throws {
+        try await withGateway { client, harness in
+            let key = try await harness.gateway.auth.createKey(name: "data", owner: "ann", scopes: [APIKeyScope.tables]).key
+            for token in [harness.adminToken, key] {
+                try await client.send(.get, "/v1/tables/aerie_users/items/admin", token: token).expectProblem("forbidden", status: 403)
+                try await client.send(.put, "/v1/tables/aerie_users/items", token: token,
+                                      json: #"{"username": "ann", "role": "admin", "kind": "user"}"#).expectProblem("forbidden", status: 403)
+                try await client.send(.post, "/v1/tables/aerie_api_keys/query", token: token,
+                                      json: #"{"index": "by_kind", "partition": "key"}"#).expectProblem("forbidden", status: 403)
+                try await client.send(.delete, "/v1/tables/aerie_sessions/items/x", token: token).expectProblem("forbidden", status: 403)
+                try await client.send(.post, "/v1/tables", token: token, json: #"{"name": "aerie_mine", "partition_key": "id"}"#)
+                    .expectProblem("forbidden", status: 403)
+                let names = try await client.send(.get, "/v1/tables", token: token).json()["items"]?.arrayValue?.compactMap { $0["name"]?.stringValue } ?? []
+                #expect(!names.contains { $0.hasPrefix("aerie_") })
+            }
+            // Ann is still a plain user.
+            #expect(try await harness.gateway.auth.user("ann")?.role == .user)
+        }
+    }
+
     @Test("Topics: append, read from an offset, list, consumer offsets")
     func topics() async throws {
         try await withGateway { client, harness in

@@ -80,7 +80,19 @@ struct TableRoutes {
         var cursor: String?
     }
 
+    /// Tables named `aerie_…` hold the platform's own state (users, password hashes, API keys, sessions,
+    /// invocation records): only the platform's own services change them, so that every change goes through the
+    /// checks and the credential cache's invalidation. Not even admins reach them through this API.
+    static let reservedPrefix = "aerie_"
+
+    static func checkNotReserved(_ name: String) throws {
+        if name.hasPrefix(reservedPrefix) {
+            throw AerieError(.forbidden, "Tables named \(reservedPrefix)… belong to the platform; use /v1/users, /v1/keys and /v1/invocations instead.")
+        }
+    }
+
     func schema(_ name: String) async throws -> TableSchema {
+        try Self.checkNotReserved(name)
         guard let schema = try await tables.table(name) else {
             throw AerieError.notFound("No table named \"\(name)\"; create it with POST /v1/tables.")
         }
@@ -182,12 +194,14 @@ struct TableRoutes {
                          status: 201, response: .json("TableSchema")) { [tables] request, _ in
                 let body = try await request.decodeJSON(SchemaBody.self, limit: limit)
                 let schema = body.schema
+                try Self.checkNotReserved(schema.name)
                 try schema.validate()
                 try await tables.createTable(schema)
                 return try Response.json(SchemaBody(schema), status: .created)
             },
             GatewayRoute(.get, "/v1/tables", summary: "List tables", tag: "tables", access: access, response: .json("TableList")) { [tables] _, _ in
-                try Response.json(ListBody(items: try await tables.listTables().map(SchemaBody.init), nextCursor: nil))
+                let visible = try await tables.listTables().filter { !$0.name.hasPrefix(Self.reservedPrefix) }
+                return try Response.json(ListBody(items: visible.map(SchemaBody.init), nextCursor: nil))
             },
             GatewayRoute(.put, "/v1/tables/{table}/items", summary: "Write an item (If-None-Match: * or If-Match: <version> for conditions)",
                          tag: "tables", access: access, request: .json("Item"), response: .json("StoredItem")) { [self] request, context in
