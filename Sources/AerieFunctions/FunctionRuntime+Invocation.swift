@@ -288,19 +288,21 @@ extension FunctionRuntime {
         }
         let start = ContinuousClock.now
         let instance = checkout.instance
-        let inner = Task { try await instance.invoke(input, context: context) }
         let race = RaceBox<Race>()
-        let watcher = Task { race.resolve(.finished(await inner.result)) }
-        let timer = Task {
-            try await Task.sleep(for: timeout)
-            race.resolve(.timedOut)
+        // The function runs in a task of its own, so a timeout or a cancel answers at once even if the function
+        // ignores cancellation; it resolves the race itself when it returns.
+        let inner = Task {
+            let result: Result<Data, any Error>
+            do { result = .success(try await instance.invoke(input, context: context)) } catch { result = .failure(error) }
+            race.resolve(.finished(result))
         }
+        let deadline = DeadlineTimer.shared.schedule(at: start + timeout) { race.resolve(.timedOut) }
         let outcome = await withTaskCancellationHandler {
             await race.wait()
         } onCancel: {
             race.resolve(.cancelled)
         }
-        timer.cancel()
+        DeadlineTimer.shared.cancel(deadline)
         let durationMs = (ContinuousClock.now - start).inMilliseconds
         switch outcome {
         case .finished:
@@ -309,7 +311,7 @@ extension FunctionRuntime {
         case .timedOut, .cancelled:
             inner.cancel()
             Task {
-                _ = await watcher.value
+                _ = await inner.value
                 await host.checkinInstance()
                 await host.releaseSlot()
             }

@@ -194,6 +194,11 @@ public final class FunctionRuntime: Service, Sendable {
         await host(name)?.summary()
     }
 
+    /// A function's configuration, without its live statistics (cheap: for checks on every call).
+    public func configuration(of name: String) -> FunctionConfiguration? {
+        host(name)?.configuration
+    }
+
     /// Seconds a caller rejected with `.rateLimited` should wait before retrying (for `Retry-After`).
     public func retryAfter(_ name: String) async -> Int {
         await host(name)?.retryAfterSeconds() ?? 1

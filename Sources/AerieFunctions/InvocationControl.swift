@@ -85,3 +85,70 @@ final class RaceBox<Value: Sendable>: Sendable {
         }
     }
 }
+
+/// Fires callbacks at deadlines for every running attempt from one task, instead of a sleeping task per attempt.
+///
+/// A sync invoke used to start a timer task that slept for the function's timeout and was cancelled when the function
+/// returned: a task spawn, a wake-up and a cancellation on every call. Here scheduling and cancelling a deadline is a
+/// dictionary write under a lock; one loop looks at the deadlines every ``tick`` while any are pending and sleeps
+/// without waking when there are none. Deadlines fire up to one tick late, which is nothing next to timeouts of
+/// seconds.
+final class DeadlineTimer: Sendable {
+    static let shared = DeadlineTimer()
+    static let tick: Duration = .milliseconds(10)
+
+    private struct State {
+        var entries: [UInt64: (deadline: ContinuousClock.Instant, fire: @Sendable () -> Void)] = [:]
+        var nextID: UInt64 = 0
+        var loopRunning = false
+        var idle: CheckedContinuation<Void, Never>?
+    }
+
+    private let state = Mutex(State())
+
+    /// Calls `fire` once at `deadline` unless ``cancel(_:)`` comes first; returns the id to cancel it with.
+    func schedule(at deadline: ContinuousClock.Instant, _ fire: @escaping @Sendable () -> Void) -> UInt64 {
+        let (id, start, wake) = state.withLock { state -> (UInt64, Bool, CheckedContinuation<Void, Never>?) in
+            state.nextID += 1
+            state.entries[state.nextID] = (deadline, fire)
+            let start = !state.loopRunning
+            state.loopRunning = true
+            defer { state.idle = nil }
+            return (state.nextID, start, state.idle)
+        }
+        wake?.resume()
+        if start { Task.detached(priority: .high) { await self.run() } }
+        return id
+    }
+
+    func cancel(_ id: UInt64) {
+        _ = state.withLock { $0.entries.removeValue(forKey: id) }
+    }
+
+    private func run() async {
+        while true {
+            let now = ContinuousClock.now
+            let (due, empty) = state.withLock { state -> ([@Sendable () -> Void], Bool) in
+                var due: [@Sendable () -> Void] = []
+                for (id, entry) in state.entries where entry.deadline <= now {
+                    due.append(entry.fire)
+                    state.entries[id] = nil
+                }
+                return (due, state.entries.isEmpty)
+            }
+            for fire in due { fire() }
+            if empty {
+                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                    let resumeNow = state.withLock { state -> Bool in
+                        if !state.entries.isEmpty { return true }
+                        state.idle = continuation
+                        return false
+                    }
+                    if resumeNow { continuation.resume() }
+                }
+            } else {
+                try? await Task.sleep(for: Self.tick)
+            }
+        }
+    }
+}

@@ -237,6 +237,15 @@ struct AuthTests {
         #expect(try await auth.authenticate(bearer: token).username == "admin")
     }
 
+    @Test("The bearer credential is read from `Bearer <credential>` in any case, blanks around it ignored")
+    func bearerHeader() {
+        #expect(AuthenticationMiddleware.bearerCredential("Bearer abc") == "abc")
+        #expect(AuthenticationMiddleware.bearerCredential("bEaReR   abc\t ") == "abc")
+        for header in ["Bearer", "Bearer ", "Bearer    ", "Basic abc", "Bearerabc", "Token abc", "", "Bearer\tabc"] {
+            #expect(AuthenticationMiddleware.bearerCredential(header) == nil, "\(header)")
+        }
+    }
+
     @Test("The login form redirects only to paths on this site")
     func loginRedirects() {
         #expect(AuthRoutes.localRedirect("/console/functions") == "/console/functions")

@@ -18,11 +18,10 @@ struct AuthenticationMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
         if let header = request.headers[.authorization] {
-            let parts = header.split(separator: " ", maxSplits: 1)
-            guard parts.count == 2, parts[0].lowercased() == "bearer" else {
+            guard let credential = Self.bearerCredential(header) else {
                 throw AerieError(.unauthenticated, "The Authorization header must be `Bearer <token or API key>`.")
             }
-            context.identity = try await auth.authenticate(bearer: String(parts[1]).trimmingCharacters(in: .whitespaces))
+            context.identity = try await auth.authenticate(bearer: credential)
         } else if let token = request.cookies[cookies.sessionName]?.value,
                   let session = try? await auth.authenticate(session: token) {
             context.identity = session.identity
@@ -34,6 +33,16 @@ struct AuthenticationMiddleware: RouterMiddleware {
             context.accessLog.username = identity.username
         }
         return try await next(request, context)
+    }
+}
+
+extension AuthenticationMiddleware {
+    /// The credential of `Bearer <credential>` (scheme in any case, spaces and tabs around the credential ignored).
+    static func bearerCredential(_ header: String) -> String? {
+        let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+        let credential = parts[1].trimmingHeaderBlanks()
+        return credential.isEmpty ? nil : String(credential)
     }
 }
 

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import Synchronization
 
 /// The outermost middleware: gives every request an `X-Request-Id` (the incoming one when sane, else a fresh one),
 /// puts it in the logger's metadata so every log line carries it, echoes it on the response, writes one access log
@@ -33,13 +34,19 @@ struct RequestObservationMiddleware: RouterMiddleware {
         let elapsed = clock.now - start
         let route = context.endpointPath.flatMap { $0 == "NotFound" ? nil : $0 } ?? "unmatched"
         metrics.recordRequest(route: route, method: request.method.rawValue, status: Int(response.status.code), duration: elapsed)
+        // Built only when the info level is logged (the metadata argument is an autoclosure).
+        context.logger.info("request", metadata: Self.accessMetadata(request, response, route: route, elapsed: elapsed,
+                                                                        user: context.accessLog.username))
+        return response
+    }
+
+    static func accessMetadata(_ request: Request, _ response: Response, route: String, elapsed: Duration, user: String?) -> Logger.Metadata {
         var metadata: Logger.Metadata = [
             "method": .string(request.method.rawValue), "path": .string(request.uri.path), "route": .string(route),
             "status": .stringConvertible(response.status.code), "duration_ms": .string(String(format: "%.3f", elapsed.seconds * 1000)),
         ]
-        if let user = context.accessLog.username { metadata["user"] = .string(user) }
-        context.logger.info("request", metadata: metadata)
-        return response
+        if let user { metadata["user"] = .string(user) }
+        return metadata
     }
 
     /// 1–128 characters of letters, digits, `-`, `_`, `.`, `:`.
@@ -50,7 +57,13 @@ struct RequestObservationMiddleware: RouterMiddleware {
         }
     }
 
+    /// A fresh id: this process's random prefix and a counter (unique without a random draw per request;
+    /// Foundation's `UUID()` opens and reads `/dev/urandom` on every call on Linux).
     static func generate() -> String {
-        UUID().uuidString.lowercased()
+        let count = requestCounter.add(1, ordering: .relaxed).newValue
+        return processPrefix + "-" + String(count, radix: 16)
     }
+
+    static let processPrefix = UUID().uuidString.lowercased()
+    static let requestCounter = Atomic<UInt64>(0)
 }

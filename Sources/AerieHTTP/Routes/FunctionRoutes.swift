@@ -207,7 +207,7 @@ struct FunctionRoutes {
 
     /// 403 when a function only admins may invoke (``FunctionConfiguration/adminOnly``) is called by anyone else.
     func checkInvocable(_ name: String, by identity: Identity) async throws {
-        guard let summary = await runtime.function(name), summary.configuration.adminOnly, !identity.isAdmin else { return }
+        guard let configuration = runtime.configuration(of: name), configuration.adminOnly, !identity.isAdmin else { return }
         throw AerieError(.forbidden, "Function \(name) is run by its triggers; only admins may invoke it directly.")
     }
 

@@ -1,6 +1,7 @@
 import AerieCore
 import Foundation
 import Prometheus
+import Synchronization
 
 /// The gateway's metrics, kept in an injected Prometheus registry (the same one `aerie serve` hands to
 /// `PrometheusMetricsFactory` for swift-metrics, so what the runtime records shows up at `/metrics` too).
@@ -25,16 +26,26 @@ public final class GatewayMetrics: Sendable {
                              helpText: "Messages per queue and state, read at scrape time.")
     }
 
+    /// The counter and histogram of each route, method and status seen, so a request does not look them up in the
+    /// registry (name and label checks under the registry's lock) every time.
+    private let series = Mutex<[String: (requests: Counter, latency: DurationHistogram)]>([:])
+
     public init(registry: PrometheusCollectorRegistry) {
         self.registry = registry
     }
 
     /// Counts a request and records its latency, labelled by route pattern, method and status.
     func recordRequest(route: String, method: String, status: Int, duration: Duration) {
-        let labels = [("route", route), ("method", method), ("status", String(status))]
-        registry.makeCounter(descriptor: Self.requests, labels: labels).increment()
-        registry.makeDurationHistogram(descriptor: Self.latency, labels: labels, buckets: Self.latencyBuckets)
-            .record(duration)
+        let key = "\(method) \(status) \(route)"
+        let found = series.withLock { $0[key] } ?? {
+            let labels = [("route", route), ("method", method), ("status", String(status))]
+            let made = (registry.makeCounter(descriptor: Self.requests, labels: labels),
+                        registry.makeDurationHistogram(descriptor: Self.latency, labels: labels, buckets: Self.latencyBuckets))
+            series.withLock { $0[key] = made }
+            return made
+        }()
+        found.requests.increment()
+        found.latency.record(duration)
     }
 
     /// Sets the queue depth gauges from `queues.stats` (called at scrape time).

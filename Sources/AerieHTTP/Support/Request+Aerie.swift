@@ -24,7 +24,7 @@ extension Request {
     /// Whether the request's `Content-Type` is JSON (`application/json` or `…+json`); a missing one counts as JSON.
     var hasJSONContentType: Bool {
         guard let type = headers[.contentType] else { return true }
-        let media = type.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        let media = type.split(separator: ";").first.map { $0.trimmingHeaderBlanks().lowercased() } ?? ""
         return media == "application/json" || (media.hasPrefix("application/") && media.hasSuffix("+json"))
     }
 
@@ -107,5 +107,17 @@ public struct ListBody<Item: Encodable>: Encodable {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(items, forKey: .items)
         try container.encode(nextCursor, forKey: .nextCursor)
+    }
+}
+
+extension StringProtocol {
+    /// Without the spaces and tabs around it (HTTP's optional white space). Foundation's `trimmingCharacters`
+    /// goes through NSString on Linux, which showed in the request path's profile.
+    func trimmingHeaderBlanks() -> SubSequence {
+        let isBlank = { (character: Character) in character == " " || character == "\t" }
+        guard let first = firstIndex(where: { !isBlank($0) }), let last = lastIndex(where: { !isBlank($0) }) else {
+            return self[endIndex...]
+        }
+        return self[first...last]
     }
 }
