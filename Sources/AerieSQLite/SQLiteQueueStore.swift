@@ -138,7 +138,7 @@ public struct SQLiteQueueStore: QueueStore {
                     ids.append(first)
                     continue
                 }
-                let id = UUID().uuidString.lowercased()
+                let id = RandomUUID.string()
                 try insert.execute(arguments: [name, id, message.body, now.storedSeconds, now.adding(message.delay).storedSeconds])
                 if let dedup = message.deduplicationId {
                     try db.cachedStatement(sql: """
@@ -153,6 +153,15 @@ public struct SQLiteQueueStore: QueueStore {
     }
 
     public func receive(queue name: String, max: Int, visibilityTimeout: Duration?, now: Date) async throws -> [ReceivedMessage] {
+        // A look before the write: most receives on an idle server (every function's worker loop polls its queue)
+        // find nothing, and a read costs no write lock, no group-commit slot and no transaction.
+        let anyVisible = try database.readNow { db in
+            _ = try Self.existing(db, name: name, cache: decoded)
+            return try Bool.fetchOne(db.cachedStatement(sql: """
+                SELECT EXISTS (SELECT 1 FROM queue_messages INDEXED BY queue_messages_order WHERE queue = ? AND visible_at <= ?)
+                """), arguments: [name, now.storedSeconds]) ?? false
+        }
+        guard anyVisible else { return [] }
         return try await database.groupedWrite { db in
             let configuration = try Self.existing(db, name: name, cache: decoded)
             let deadline = now.adding(visibilityTimeout ?? configuration.visibilityTimeout).storedSeconds
@@ -178,7 +187,7 @@ public struct SQLiteQueueStore: QueueStore {
                         exhausted.append(seq)
                         continue
                     }
-                    let receipt = UUID().uuidString.lowercased()
+                    let receipt = RandomUUID.string()
                     try deliver.execute(arguments: [receipt, deadline, seq])
                     received.append(ReceivedMessage(id: row["id"], queue: name, body: row["body"], attempts: attempts + 1,
                                                     receipt: receipt, sentAt: Date(storedSeconds: row["sent_at"])))

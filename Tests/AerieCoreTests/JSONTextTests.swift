@@ -120,3 +120,19 @@ import Testing
         #expect(JSONValue.array([.number(.nan), .number(.infinity), .number(1)]).encodedString() == "[null,null,1]")
     }
 }
+
+@Suite struct RandomUUIDTests {
+    @Test("Random UUIDs are version 4, RFC 4122 variant, lower case, and distinct")
+    func shape() throws {
+        var seen = Set<String>()
+        for _ in 0..<1_000 {
+            let text = RandomUUID.string()
+            let uuid = try #require(UUID(uuidString: text))
+            #expect(text == text.lowercased())
+            #expect(uuid.uuid.6 >> 4 == 4)
+            #expect(uuid.uuid.8 >> 6 == 0b10)
+            seen.insert(text)
+        }
+        #expect(seen.count == 1_000)
+    }
+}

@@ -97,7 +97,7 @@ public actor MemoryQueueStore: QueueStore {
                 ids.append(first.id)
                 continue
             }
-            let id = UUID().uuidString.lowercased()
+            let id = RandomUUID.string()
             queue.messages[id] = Message(id: id, body: outgoing.body, sentAt: now, visibleAt: now.adding(outgoing.delay), attempts: 0)
             if let dedup = outgoing.deduplicationId {
                 queue.deduplication[dedup] = (id, now.adding(queue.configuration.deduplicationWindow))
@@ -126,7 +126,7 @@ public actor MemoryQueueStore: QueueStore {
                 continue
             }
             if let old = message.receipt { queue.receipts[old] = nil }
-            let receipt = UUID().uuidString.lowercased()
+            let receipt = RandomUUID.string()
             var delivered = message
             delivered.attempts += 1
             delivered.receipt = receipt
