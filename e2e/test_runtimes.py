@@ -174,13 +174,19 @@ def test_concurrency_limit_429_and_scale_to_zero(rt, tmp_path):
     pid_file = tmp_path / "child.pid"
     assert deploy(s, "sh-one", shell_zip(), runtime="provided", timeout=4, concurrency=1, env=[f"CHILD_PID_FILE={pid_file}"]).status_code == 201
     results = {}
-    thread = threading.Thread(target=lambda: results.setdefault("slow", invoke(s, "sh-one", "hang")))
-    thread.start()
+    slow = threading.Thread(target=lambda: results.setdefault("slow", invoke(s, "sh-one", "hang")))
+    slow.start()
     wait_for(lambda: pid_file.exists(), timeout=20, what="the first invocation to run")
-    busy = invoke(s, "sh-one", "second")
+    # One process, one caller may wait for it; the next is turned away.
+    waiting = threading.Thread(target=lambda: results.setdefault("waiting", invoke(s, "sh-one", "second")))
+    waiting.start()
+    wait_for(lambda: s.get(s.base + "/v1/functions/sh-one").json()["stats"]["waiting"] == 1, timeout=10, what="a waiting caller")
+    busy = invoke(s, "sh-one", "third")
     assert busy.status_code == 429 and "Retry-After" in busy.headers
-    thread.join()
+    slow.join()
+    waiting.join()
     assert results["slow"].status_code == 504
+    assert results["waiting"].status_code == 200 and results["waiting"].json()["echo"] == "second"
     assert invoke(s, "sh-one", "warm").status_code == 200
     warm = invoke(s, "sh-one", "warm again")
     assert record(s, warm)["cold_start"] is False

@@ -19,7 +19,7 @@ public struct FunctionSettings: Sendable, Hashable, Codable {
     public var memory: Int
     /// Seconds an invocation may run before its process group is killed (HTTP 504).
     public var timeout: Double
-    /// Processes (and so invocations) at once; a call beyond gets 429.
+    /// Processes (and so invocations) at once; as many callers more may wait for one, beyond that a call gets 429.
     public var concurrency: Int
     /// Environment variables given to the process.
     public var env: [String: String]

@@ -315,7 +315,9 @@ struct DeployedFunction: FunctionHandler {
 
     var configuration: FunctionConfiguration {
         let settings = version.settings
-        return FunctionConfiguration(concurrency: settings.concurrency, maxWaiting: 0, timeout: .milliseconds(Int64(settings.timeout * 1000)),
+        // maxWaiting 0 would answer 429 whenever an async worker briefly holds a slot to poll the function's queue
+        // (even to sequential callers); so as many callers as there are processes may wait, and the next gets 429.
+        return FunctionConfiguration(concurrency: settings.concurrency, maxWaiting: settings.concurrency, timeout: .milliseconds(Int64(settings.timeout * 1000)),
                                      retries: 2, idleUnload: manager.configuration.idleTimeout,
                                      description: settings.description.isEmpty ? "Deployed \(settings.runtime.rawValue) function, version \(version.version)" : settings.description)
     }
