@@ -304,3 +304,32 @@ def test_no_process_outlives_the_server_and_functions_persist(workdir):
     assert children
     server.stop()
     wait_for(lambda: not any(alive(pid) for pid in children), timeout=10, what="function processes to stop with the server")
+
+
+def test_cli_deploys_a_folder_and_lists_logs_and_removes_it(rt, tmp_path):
+    server, s = rt
+    token = s.headers["Authorization"].split()[1]
+    env = {**os.environ, "AERIE_URL": server.url, "AERIE_TOKEN": token}
+
+    def aerie(*args, check=True):
+        done = subprocess.run([aerie_binary(), *args], capture_output=True, text=True, env=env, timeout=300)
+        assert not check or done.returncode == 0, f"aerie {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
+        return done
+
+    folder = tmp_path / "cli-fn"
+    folder.mkdir()
+    (folder / "bootstrap").write_bytes((HERE / "shell" / "bootstrap").read_bytes())
+    (folder / "bootstrap").chmod(0o755)
+    (folder / "lib").mkdir()
+    (folder / "lib" / "data.txt").write_text("kept")
+    (folder / "link").symlink_to("lib/data.txt")
+    deployed = aerie("functions", "deploy", "cli-fn", str(folder), "--runtime", "provided", "--timeout", "5", "--env", "GREETING=hi")
+    assert "deployed cli-fn version 1" in deployed.stdout
+    invoked = aerie("invoke", "cli-fn", "--data", '{"from": "cli"}')
+    assert json.loads(invoked.stdout)["echo"] == {"from": "cli"}
+    assert "cli-fn" in aerie("functions", "ls").stdout
+    logs = aerie("functions", "logs", "cli-fn").stdout
+    assert "cold_start=true" in logs and "init cli-fn version 1 memory 256" in logs
+    assert aerie("functions", "deploy", "cli-fn", str(folder), "--runtime", "cobol", check=False).returncode != 0
+    assert "deleted cli-fn" in aerie("functions", "rm", "cli-fn").stdout
+    assert s.post(s.base + "/v1/functions/cli-fn/invoke", json={}).status_code == 404
