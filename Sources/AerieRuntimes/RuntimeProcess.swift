@@ -89,13 +89,17 @@ actor RuntimeProcess: RuntimeAPIBackend {
                 ) { execution in
                     pidContinuation.yield(execution.processIdentifier.value)
                     pidContinuation.finish()
-                    await withTaskGroup(of: Void.self) { group in
+                    let pid = execution.processIdentifier.value
+                    // The readers end at end of file, which a child still holding the pipes would put off past the
+                    // process's death: a watcher ends the group once the process itself is gone.
+                    await withTaskGroup(of: Bool.self) { group in
                         group.addTask {
                             do {
                                 for try await line in execution.standardOutput.strings(bufferingPolicy: .maxLineLength(16_384)) {
                                     await self.captured(line, level: .info)
                                 }
                             } catch {}
+                            return true
                         }
                         group.addTask {
                             do {
@@ -103,6 +107,22 @@ actor RuntimeProcess: RuntimeAPIBackend {
                                     await self.captured(line, level: .warning)
                                 }
                             } catch {}
+                            return true
+                        }
+                        group.addTask {
+                            while !Task.isCancelled {
+                                try? await Task.sleep(for: .milliseconds(100))
+                                if !Self.isRunning(pid) {
+                                    _ = Glibc.kill(-pid, SIGKILL)
+                                    break
+                                }
+                            }
+                            return false
+                        }
+                        var readersDone = 0
+                        for await isReader in group where isReader {
+                            readersDone += 1
+                            if readersDone == 2 { group.cancelAll() }
                         }
                     }
                 }
@@ -240,6 +260,14 @@ actor RuntimeProcess: RuntimeAPIBackend {
         }
         logger.warning("A function process reported init/error", metadata: ["function": "\(spec.function)", "error": "\(message)"])
         kill(reason: "init error")
+    }
+
+    /// Whether the process still runs (not gone, not a zombie), from `/proc/<pid>/stat`.
+    nonisolated static func isRunning(_ pid: pid_t) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return false }
+        let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first
+        return state != "Z" && state != "X"
     }
 
     /// `{"errorMessage", "errorType"}` (what Lambda clients post) as one sentence; other bodies as text.

@@ -102,6 +102,19 @@ struct ProcessRuntimeTests {
         #expect(next.record.coldStart == true)
     }
 
+    @Test func aCrashIsSeenAtOnceEvenWhenAChildKeepsTheOutputOpen() async throws {
+        let harness = try await Harness()
+        defer { Task { await harness.close() } }
+        _ = try await harness.deploy("orphaning", timeout: 20)
+        let started = ContinuousClock.now
+        await #expect { try await harness.invoke("orphaning", #""orphan""#) } throws: { error in
+            guard let error = error as? FunctionInvocationError else { return false }
+            return error.code == .functionFailed && error.error.message.contains("exited")
+        }
+        #expect(ContinuousClock.now - started < .seconds(10))
+        #expect(try await harness.invoke("orphaning", #""next""#).record.coldStart == true)
+    }
+
     @Test func anInitErrorFailsTheInvocationWithItsMessage() async throws {
         let harness = try await Harness()
         defer { Task { await harness.close() } }
