@@ -64,6 +64,7 @@ def main():
     parser.add_argument("--cold", type=int, default=10)
     args = parser.parse_args()
 
+    load_before = loadavg()
     work = Path(tempfile.mkdtemp(prefix="aerie-bench-runtimes-"))
     data = work / "data"
     port, bench_port = free_port(), free_port()
@@ -137,7 +138,7 @@ def main():
         log.close()
 
     result = {
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "loadavg_after": loadavg(), "binary": args.bin},
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "loadavg_before": load_before, "loadavg_after": loadavg(), "binary": args.bin},
         "warm": warm_summary, "cold": cold_summary,
         "target": "native warm p50 ≤ 1 ms above the in-process no-op",
     }
@@ -147,7 +148,8 @@ def main():
     lines = [
         "# Out-of-process functions: warm overhead and cold starts",
         "",
-        f"Machine: {os.cpu_count()} CPUs, load average after the run {result['machine']['loadavg_after']}, binary `{args.bin}`.",
+        f"Machine: {os.cpu_count()} CPUs, load average before {load_before}, after {result['machine']['loadavg_after']}; "
+        f"binary `{args.bin}` ({'a DEBUG build: not the figure for the target' if '/debug/' in args.bin else 'release build'}).",
         "Sequential HTTP invocations with keep-alive (`POST /v1/functions/NAME/invoke`, body `{}`).",
         "",
         "| warm | n | p50 ms | p90 ms | p99 ms | added p50 vs no-op |",

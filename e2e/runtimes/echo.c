@@ -1,7 +1,9 @@
-/* A `provided` runtime in C: the Lambda Runtime API over a plain socket (no libraries), for e2e/test_runtimes.py.
+/* A `provided` runtime in C: the Lambda Runtime API over one kept-alive socket (no libraries), for e2e/test_runtimes.py.
  * Answers each event with {"native": true, "bytes": N, "request_id": "..."}; an event containing "alloc" tries to
  * allocate and touch 512 MiB first and reports the failure as an invocation error (the memory-limit test). */
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,38 +21,68 @@ static int connect_api(void) {
     address.sin_port = htons(port);
     inet_pton(AF_INET, host, &address.sin_addr);
     if (connect(fd, (struct sockaddr *)&address, sizeof address) != 0) { perror("connect"); exit(2); }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     return fd;
 }
 
-/* Sends a request and reads the whole response (the server closes or sends Content-Length bytes). */
+static int connection = -1;
+
+/* Reads exactly `length` bytes (0 on a closed connection). */
+static int read_exactly(char *buffer, size_t length) {
+    size_t got = 0;
+    while (got < length) {
+        ssize_t n = read(connection, buffer + got, length - got);
+        if (n <= 0) return 0;
+        got += (size_t)n;
+    }
+    return 1;
+}
+
+/* Sends a request on the kept-alive connection (reconnecting once if the server closed it) and returns the whole
+ * response, headers and body, NUL-terminated; the body has Content-Length bytes. */
 static char *request(const char *method, const char *path, const char *body, char *request_id, size_t *body_length) {
-    int fd = connect_api();
-    char head[512];
-    size_t length = body ? strlen(body) : 0;
-    snprintf(head, sizeof head, "%s %s HTTP/1.1\r\nHost: %s:%d\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n", method, path, host, port, length);
-    write(fd, head, strlen(head));
-    if (body) write(fd, body, length);
-    size_t capacity = 1 << 16, used = 0;
-    char *buffer = malloc(capacity);
-    ssize_t got;
-    while ((got = read(fd, buffer + used, capacity - used - 1)) > 0) {
-        used += (size_t)got;
-        if (used + 1 >= capacity) { capacity *= 2; buffer = realloc(buffer, capacity); }
-    }
-    buffer[used] = 0;
-    close(fd);
-    char *separator = strstr(buffer, "\r\n\r\n");
-    if (request_id) {
-        request_id[0] = 0;
-        for (char *line = buffer; line && line < separator; line = strstr(line, "\r\n") + 2) {
-            if (strncasecmp(line, "Lambda-Runtime-Aws-Request-Id:", 30) == 0) {
-                sscanf(line + 30, " %127[^\r\n]", request_id);
-            }
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (connection < 0) connection = connect_api();
+        /* One write per request: a head and a body in two small writes would wait out Nagle and delayed ACKs. */
+        size_t length = body ? strlen(body) : 0;
+        char *message = malloc(length + 512);
+        int head = snprintf(message, 512, "%s %s HTTP/1.1\r\nHost: %s:%d\r\nContent-Length: %zu\r\n\r\n", method, path, host, port, length);
+        if (body) memcpy(message + head, body, length);
+        ssize_t sent = write(connection, message, (size_t)head + length);
+        free(message);
+        if (sent < 0) { close(connection); connection = -1; continue; }
+        size_t capacity = 1 << 16, used = 0;
+        char *buffer = malloc(capacity);
+        char *separator = NULL;
+        while (!separator) {
+            ssize_t n = read(connection, buffer + used, capacity - used - 1);
+            if (n <= 0) break;
+            used += (size_t)n;
+            buffer[used] = 0;
+            separator = strstr(buffer, "\r\n\r\n");
+            if (used + 1 >= capacity) { capacity *= 2; buffer = realloc(buffer, capacity); }
         }
+        if (!separator) { free(buffer); close(connection); connection = -1; continue; }
+        size_t header_length = (size_t)(separator - buffer) + 4, content_length = 0;
+        if (request_id) request_id[0] = 0;
+        for (char *line = buffer; line && line < separator; line = strstr(line, "\r\n") + 2) {
+            if (strncasecmp(line, "Content-Length:", 15) == 0) content_length = strtoul(line + 15, NULL, 10);
+            if (request_id && strncasecmp(line, "Lambda-Runtime-Aws-Request-Id:", 30) == 0) sscanf(line + 30, " %127[^\r\n]", request_id);
+        }
+        if (header_length + content_length + 1 > capacity) {
+            capacity = header_length + content_length + 1;
+            buffer = realloc(buffer, capacity);
+        }
+        if (used < header_length + content_length && !read_exactly(buffer + used, header_length + content_length - used)) {
+            free(buffer); close(connection); connection = -1; continue;
+        }
+        buffer[header_length + content_length] = 0;
+        if (body_length) *body_length = content_length;
+        return buffer;
     }
-    char *payload = separator ? separator + 4 : buffer + used;
-    if (body_length) *body_length = strlen(payload);
-    return buffer;
+    fprintf(stderr, "the Runtime API closed the connection\n");
+    exit(2);
 }
 
 int main(void) {
