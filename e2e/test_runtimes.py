@@ -333,3 +333,29 @@ def test_cli_deploys_a_folder_and_lists_logs_and_removes_it(rt, tmp_path):
     assert aerie("functions", "deploy", "cli-fn", str(folder), "--runtime", "cobol", check=False).returncode != 0
     assert "deleted cli-fn" in aerie("functions", "rm", "cli-fn").stdout
     assert s.post(s.base + "/v1/functions/cli-fn/invoke", json={}).status_code == 404
+
+
+def test_async_invocation_with_idempotency_and_sse_log_events(rt):
+    server, s = rt
+    assert deploy(s, "sh-async", shell_zip(), runtime="provided").status_code == 201
+    headers = {"Idempotency-Key": "runtimes-e2e-1"}
+    first = s.post(s.base + "/v1/functions/sh-async/invocations", json={"a": 1}, headers=headers)
+    assert first.status_code == 202, first.text
+    again = s.post(s.base + "/v1/functions/sh-async/invocations", json={"a": 1}, headers=headers)
+    assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
+    invocation = first.json()["id"]
+    events = []
+    with s.get(s.base + f"/v1/invocations/{invocation}/events", stream=True, timeout=60) as stream:
+        kind = None
+        for line in stream.iter_lines(decode_unicode=True):
+            if line.startswith("event: "):
+                kind = line[len("event: "):]
+            elif line.startswith("data: "):
+                events.append((kind, json.loads(line[len("data: "):])))
+                if kind in ("result", "error"):
+                    break
+    logged = [data["message"] for kind, data in events if kind == "log"]
+    assert f"got {invocation}" in logged and f"to stderr {invocation}" in logged
+    assert events[-1][0] == "result" and events[-1][1]["echo"] == {"a": 1}
+    record = s.get(s.base + f"/v1/invocations/{invocation}").json()
+    assert record["status"] == "succeeded" and record["async"] is True and record["cold_start"] is True
