@@ -161,6 +161,19 @@ struct ProcessRuntimeTests {
         await #expect { try await harness.invoke("multi", #""a""#) } throws: { ($0 as? FunctionInvocationError)?.code == .notFound }
     }
 
+    @Test func aDeployDoesNotDisturbAnInvocationRunningOnThePreviousVersion() async throws {
+        let harness = try await Harness()
+        defer { Task { await harness.close() } }
+        _ = try await harness.deploy("steady")
+        let running = Task { try await harness.invoke("steady", #""slow""#) }
+        try await Task.sleep(for: .milliseconds(300))
+        let second = try await harness.deploy("steady", bootstrap: TestZip.shellBootstrap.replacingOccurrences(of: "\\\"fn\\\"", with: "\\\"v2\\\":true,\\\"fn\\\""))
+        #expect(second.version == 2)
+        let old = try await running.value
+        #expect(old.output["echo"]?.stringValue == "slow" && old.output["v2"] == nil)
+        #expect(try await harness.invoke("steady", #""now""#).output["v2"] == .bool(true))
+    }
+
     @Test func aMissingBootstrapOrAnUnsafeZipIsRefused() async throws {
         let harness = try await Harness()
         defer { Task { await harness.close() } }

@@ -24,7 +24,7 @@ enum TestZip {
 
     /// A shell `bootstrap` speaking the Runtime API with curl. The input selects what it does: `crash` exits mid
     /// invocation, `fail` posts an invocation error, `hang` starts a child in its process group (pid written to
-    /// $CHILD_PID_FILE) and waits, `orphan` exits leaving a child that holds its output; anything else is echoed back inside {"echo": …} with the request id and function.
+    /// $CHILD_PID_FILE) and waits, `orphan` exits leaving a child that holds its output, `slow` answers after a second; anything else is echoed back inside {"echo": …} with the request id and function.
     static let shellBootstrap = #"""
     #!/bin/sh
     API="http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime"
@@ -40,6 +40,7 @@ enum TestZip {
       DEADLINE=$(grep -i '^Lambda-Runtime-Deadline-Ms:' "$HEADERS" | tr -d '\r' | cut -d' ' -f2)
       echo "got $ID"
       echo "to stderr $ID" >&2
+      case "$BODY" in *slow*) sleep 1 ;; esac
       case "$BODY" in
         *orphan*) sleep 300 & exit 4 ;;
         *crash*) exit 3 ;;
