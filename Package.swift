@@ -29,6 +29,7 @@ let package = Package(
         .library(name: "AerieFaces", targets: ["AerieFaces"]),
         .library(name: "AerieMail", targets: ["AerieMail"]),
         .library(name: "AerieS3", targets: ["AerieS3"]),
+        .library(name: "AerieRuntimes", targets: ["AerieRuntimes"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -47,6 +48,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
         .package(url: "https://github.com/vapor/multipart-kit.git", from: "4.7.1"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
     ],
     targets: [
         // Primitive protocols, value types, errors, configuration and the in-memory drivers.
@@ -138,6 +140,30 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Functions in any language (issue 18): packages deployed as zips (read on CZlib: ZIPFoundation's own CZlib
+        // module clashes with ours), run as child processes that speak the AWS Lambda Runtime API (served on
+        // Hummingbird per process), supervised with swift-subprocess.
+        .target(
+            name: "AerieRuntimes",
+            dependencies: [
+                "AerieCore", "AerieAuth", "AerieFunctions", "AerieHTTP", "CZlib",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AerieRuntimesTests",
+            dependencies: [
+                "AerieRuntimes", "AerieAuth", "AerieCore", "AerieFunctions", "AerieTesting",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         // Apps: each uses only the primitives.
         .target(
             name: "Quickstart",
@@ -201,7 +227,7 @@ let package = Package(
         .executableTarget(
             name: "aerie",
             dependencies: [
-                "AerieAuth", "AerieCore", "AerieSQLite", "AerieFunctions", "AerieHTTP", "Quickstart", "Pipeline", "AerieML", "AerieText", "AerieDiffusion", "Imagine", "Gallery", "Faces", "Lab", "AerieMail", "AerieFaces", "AerieVectors", "AerieImaging", "AerieVision", "NeuralBenchmarks", "AerieModels", "AerieS3",
+                "AerieAuth", "AerieCore", "AerieSQLite", "AerieFunctions", "AerieHTTP", "Quickstart", "Pipeline", "AerieML", "AerieText", "AerieDiffusion", "Imagine", "Gallery", "Faces", "Lab", "AerieMail", "AerieFaces", "AerieVectors", "AerieImaging", "AerieVision", "NeuralBenchmarks", "AerieModels", "AerieS3", "AerieRuntimes",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -7,11 +7,12 @@ level="${1:-run}"
 cd "$(dirname "$0")/.."
 
 # libdlib-dev: the face engine (AerieFaces); dlib's headers call BLAS and LAPACK, which libopenblas-dev provides
-# (as libblas.so and liblapack.so).
-packages=(libsqlite3-dev libopenblas-dev libdlib-dev zlib1g-dev libjpeg62-turbo-dev libpng-dev libwebp-dev libexif-dev curl jq python3-venv ca-certificates)
+# (as libblas.so and liblapack.so). util-linux: setpriv and prlimit start deployed functions' processes (issue 18).
+packages=(libsqlite3-dev libopenblas-dev libdlib-dev zlib1g-dev libjpeg62-turbo-dev libpng-dev libwebp-dev libexif-dev curl jq python3-venv ca-certificates util-linux)
 case "$level" in
-  test) packages+=(chromium chromium-driver procps openssl s3cmd) ;;  # openssl, s3cmd: the S3 tests (self-signed certificate, a second client)
-  bench) packages+=(chromium chromium-driver procps wrk rabbitmq-server) ;;
+  # openssl, s3cmd: the S3 tests (self-signed certificate, a second client); gcc: the runtimes test compiles a C bootstrap
+  test) packages+=(chromium chromium-driver procps openssl s3cmd gcc) ;;
+  bench) packages+=(chromium chromium-driver procps wrk rabbitmq-server gcc) ;;
   load) packages+=(chromium chromium-driver procps) ;;
 esac
 

@@ -1,6 +1,7 @@
 import AerieCore
 import Foundation
 import Logging
+import Synchronization
 
 /// A function: a Swift type with a name, a Codable input and output, and a configuration.
 ///
@@ -67,9 +68,13 @@ public struct InvocationContext: Sendable {
     public var deadline: ContinuousClock.Instant
     public var primitives: Primitives
     public var reporter: any InvocationReporter
+    /// Where an instance that starts processes per invocation (out-of-process functions) reports whether this
+    /// invocation had a cold start; the record takes it over the instance's own cold start.
+    public var startReport: StartReport
 
     public init(invocationId: String, function: String, trigger: TriggerInfo, owner: String?, attempt: Int,
-                deadline: ContinuousClock.Instant, primitives: Primitives, reporter: any InvocationReporter) {
+                deadline: ContinuousClock.Instant, primitives: Primitives, reporter: any InvocationReporter,
+                startReport: StartReport = StartReport()) {
         self.invocationId = invocationId
         self.function = function
         self.trigger = trigger
@@ -78,6 +83,7 @@ public struct InvocationContext: Sendable {
         self.deadline = deadline
         self.primitives = primitives
         self.reporter = reporter
+        self.startReport = startReport
     }
 
     /// Reports progress (0…1) with an optional message; streamed to SSE followers as a `progress` event.
@@ -89,6 +95,17 @@ public struct InvocationContext: Sendable {
     public func log(_ message: String, level: Logger.Level = .info) async {
         await reporter.log(level: level, message: message)
     }
+}
+
+/// Whether an invocation started a fresh process (a cold start) and how long its start took, when the function's
+/// instance knows better than the runtime (see ``InvocationContext/startReport``).
+public final class StartReport: Sendable {
+    private let state = Mutex<(cold: Bool, initMs: Double?)?>(nil)
+    public init() {}
+    public func report(cold: Bool, initMs: Double?) {
+        state.withLock { $0 = (cold, initMs) }
+    }
+    public var value: (cold: Bool, initMs: Double?)? { state.withLock { $0 } }
 }
 
 /// What makes a function run besides a direct call.

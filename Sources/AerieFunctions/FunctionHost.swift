@@ -156,6 +156,12 @@ actor FunctionHost {
         }
     }
 
+    /// Counts a cold start the instance reported (a fresh process of an out-of-process function).
+    func noteColdStart() {
+        coldStarts += 1
+        metrics.coldStarts.increment()
+    }
+
     func checkinInstance() {
         activeUses -= 1
         lastUsed = .now

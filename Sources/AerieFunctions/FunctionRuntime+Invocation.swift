@@ -33,7 +33,13 @@ extension FunctionRuntime {
     /// Waits for a free slot (FIFO, at most `maxWaiting` callers); throws ``FunctionInvocationError`` — see there for
     /// the codes. The record is written after the answer (group commit) but is readable on this node at once.
     public func invoke(_ name: String, input: Data, trigger: TriggerInfo, owner: String?) async throws -> (record: InvocationRecord, output: Data) {
-        guard let host = host(name) else { throw FunctionInvocationError(Self.unknownFunction(name)) }
+        let found: FunctionHost?
+        do {
+            found = try await resolveHost(name)
+        } catch let error as AerieError {
+            throw FunctionInvocationError(error)
+        }
+        guard let host = found else { throw FunctionInvocationError(Self.unknownFunction(name)) }
         do {
             try await prepared()
         } catch let error as AerieError {
@@ -99,7 +105,7 @@ extension FunctionRuntime {
     /// With an `idempotencyKey`, a second call with the same key for the same owner and function within the
     /// function's `idempotencyWindow` returns the first invocation with `created == false`.
     public func invokeAsync(_ name: String, input: Data, trigger: TriggerInfo, owner: String?, idempotencyKey: String?) async throws -> (record: InvocationRecord, created: Bool) {
-        guard let host = host(name) else { throw Self.unknownFunction(name) }
+        guard let host = try await resolveHost(name) else { throw Self.unknownFunction(name) }
         try await prepared()
         let now = Date()
         var id = ids.next(now: UInt64(now.timeIntervalSince1970 * 1000))
@@ -279,8 +285,10 @@ extension FunctionRuntime {
             return AttemptResult(outcome: .failed(AerieError(.functionFailed, "Function \(host.name) could not start: \(message)")), coldStart: true)
         }
         let timeout = host.configuration.timeout
+        let startReport = StartReport()
         let context = InvocationContext(invocationId: record.id, function: record.function, trigger: record.trigger, owner: record.owner,
-                                        attempt: attempt, deadline: .now + timeout, primitives: primitives, reporter: reporter)
+                                        attempt: attempt, deadline: .now + timeout, primitives: primitives, reporter: reporter,
+                                        startReport: startReport)
         enum Race: Sendable {
             case finished(Result<Data, any Error>)
             case timedOut
@@ -326,6 +334,11 @@ extension FunctionRuntime {
             result = .timedOut
         case .cancelled:
             result = .cancelled(.user)
+        }
+        // A function whose instance runs several processes (out of process) says itself whether this attempt started one.
+        if let reported = startReport.value {
+            if reported.cold && !checkout.cold { await host.noteColdStart() }
+            return AttemptResult(outcome: result, coldStart: reported.cold, initMs: reported.initMs, durationMs: durationMs)
         }
         return AttemptResult(outcome: result, coldStart: checkout.cold, initMs: checkout.initMs, durationMs: durationMs)
     }

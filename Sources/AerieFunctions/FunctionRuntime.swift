@@ -23,15 +23,20 @@ public final class FunctionRuntime: Service, Sendable {
     let hub = InvocationEventHub()
     let ids = InvocationIdGenerator()
 
-    private struct State {
+    struct State {
         var hosts: [String: FunctionHost] = [:]
         var order: [String] = []
         var preparation: Task<Void, any Error>?
         var active: [String: InvocationControl] = [:]
         var wakeSignals: [String: [WakeSignal]] = [:]
+        /// Whether `run()` started the loops of the functions registered so far; later ones (``deploy(handler:triggers:)``)
+        /// get loops of their own, in `dynamicLoops`.
+        var loopsStarted = false
+        var dynamicLoops: [String: Task<Void, Never>] = [:]
+        var qualifierResolver: QualifierResolver?
     }
 
-    private let state = Mutex(State())
+    let state = Mutex(State())
 
     public init(primitives: Primitives, configuration: RuntimeConfiguration = RuntimeConfiguration(), logger: Logger) {
         self.primitives = primitives
@@ -146,7 +151,7 @@ public final class FunctionRuntime: Service, Sendable {
         }
     }
 
-    private func prepare(_ hosts: [FunctionHost]) async throws {
+    func prepare(_ hosts: [FunctionHost]) async throws {
         try await store.ensureTables()
         for host in hosts {
             try await primitives.queues.createQueue(QueueConfiguration(
@@ -267,15 +272,20 @@ public final class FunctionRuntime: Service, Sendable {
         await cancelWhenGracefulShutdown {
             await self.runLoops()
         }
+        await stopDynamicLoops()
         await store.flush()
         for host in hosts { await host.sweep(now: .now, force: true) }
         logger.info("Functions runtime stopped")
     }
 
     private func runLoops() async {
+        let started = state.withLock { state in
+            state.loopsStarted = true
+            return state.order.compactMap { state.hosts[$0] }
+        }
         await withDiscardingTaskGroup { group in
             group.addTask { await self.sweepLoop() }
-            for host in hosts {
+            for host in started {
                 group.addTask { await self.workerLoop(host) }
                 for (index, trigger) in host.triggers.enumerated() {
                     group.addTask { await self.triggerLoop(host, trigger: trigger, index: index) }

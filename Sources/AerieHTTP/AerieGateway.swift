@@ -40,6 +40,7 @@ public struct AerieGateway: Sendable {
     ///   - apps: The enabled apps, already set up; those that are ``AerieHTTPApp``s add their routes and pages.
     public static func build(primitives: Primitives, runtime: FunctionRuntime, configuration: GatewayConfiguration,
                              registry: PrometheusCollectorRegistry, apps: [any AerieApp] = [],
+                             extensions: [any GatewayExtension] = [],
                              logger: Logger) async throws -> AerieGateway {
         let auth = try await AuthService.open(
             tables: primitives.tables,
@@ -61,6 +62,10 @@ public struct AerieGateway: Sendable {
             appRoutes += try app.checkedRoutes(gateway: context)
             appSchemas.merge(app.openAPISchemas()) { first, _ in first }
             appPanels += app.namedConsolePanels()
+        }
+        for gatewayExtension in extensions {
+            appRoutes += try gatewayExtension.routes(gateway: context)
+            appSchemas.merge(gatewayExtension.openAPISchemas()) { first, _ in first }
         }
         return AerieGateway(primitives: primitives, runtime: runtime, configuration: configuration, auth: auth,
                             metrics: GatewayMetrics(registry: registry), pageKit: pageKit, appRoutes: appRoutes, appSchemas: appSchemas,

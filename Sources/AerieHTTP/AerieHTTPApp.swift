@@ -21,6 +21,14 @@ public protocol AerieHTTPApp: AerieApp {
     func pageLinks() -> [PageLink]
 }
 
+/// A platform feature built outside AerieHTTP that adds routes under `/v1/` (not under an app's prefix), for example
+/// deployed functions (`AerieRuntimes`). The gateway asks for its routes once, at build time.
+public protocol GatewayExtension: Sendable {
+    func routes(gateway: AppGatewayContext) throws -> [GatewayRoute]
+    /// JSON schemas (by name) that the routes' `BodySpec.json(name)` refer to, for `/openapi.json`.
+    func openAPISchemas() -> [String: JSONValue]
+}
+
 /// What the gateway lends an app's routes.
 public struct AppGatewayContext: Sendable {
     public let primitives: Primitives

@@ -33,6 +33,8 @@ struct Aerie: AsyncParsableCommand {
             ObjectsCommand.self,
             InvocationsCommand.self,
             S3Command.self,
+            FunctionsCommand.self,
+            RuntimesCommand.self,
         ]
     )
 

@@ -12,6 +12,7 @@ import Prometheus
 import Faces
 import Gallery
 import AerieMail
+import AerieRuntimes
 import Lab
 import Imagine
 import Pipeline
@@ -60,6 +61,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("s3-tls-key"), help: "PEM private key file of --s3-tls-cert.")
     var s3TLSKey: String?
     @Option(name: .customLong("s3-region"), help: "The region S3 clients are told the buckets are in.") var s3Region = "us-east-1"
+    @Option(help: "Seconds a deployed function's idle process is kept warm before it is stopped (scale to zero).")
+    var functionIdleSeconds = 300.0
     @Flag(help: "Let anyone create a user (role user) with POST /v1/auth/signup; off by default.") var allowSignup = false
     @Option(help: ArgumentHelp("For `make bench`: also serve a bare Hummingbird route POST /noop on this port and register function bench-noop.", visibility: .hidden))
     var benchPort: Int?
@@ -129,7 +132,14 @@ struct ServeCommand: AsyncParsableCommand {
             tables: primitives.tables, runtime: runtime,
             configuration: .init(recordRetention: recordRetentionDays > 0 ? .seconds(recordRetentionDays * 86_400) : nil),
             logger: Logger(label: "aerie.expiry"))
-        var services: [any Service] = [runtime, expiry]
+        // Deployed functions (issue 18): stored packages run as child processes on the Lambda Runtime API.
+        let shownHost = host == "0.0.0.0" ? "127.0.0.1" : host
+        let runtimes = RuntimeManager(
+            configuration: .init(dataDirectory: data.directory, gatewayURL: "http://\(shownHost):\(port)",
+                                 idleTimeout: .milliseconds(Int64(max(0.1, functionIdleSeconds) * 1000))),
+            runtime: runtime, logger: Logger(label: "aerie.runtimes"))
+        try await runtimes.registerStored()
+        var services: [any Service] = [runtime, expiry, runtimes]
         if let benchPort {
             try runtime.register(BenchNoop())
             services.append(BenchNoop.bareApplication(host: host, port: benchPort))
@@ -145,7 +155,7 @@ struct ServeCommand: AsyncParsableCommand {
         )
         gatewayConfiguration.allowSignup = allowSignup
         let gateway = try await AerieGateway.build(primitives: primitives, runtime: runtime, configuration: gatewayConfiguration,
-                                                   registry: registry, apps: apps, logger: logger)
+                                                   registry: registry, apps: apps, extensions: [RuntimeRoutes(manager: runtimes)], logger: logger)
         let app = gateway.makeApplication(configuration: .init(address: .hostname(host, port: port), serverName: "aerie"))
         services.append(app)
         if let s3Port {

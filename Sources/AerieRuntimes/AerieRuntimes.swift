@@ -1,0 +1,1 @@
+// The out-of-process runtimes module (issue 18).

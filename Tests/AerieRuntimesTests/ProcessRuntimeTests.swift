@@ -1,0 +1,190 @@
+import AerieAuth
+import AerieCore
+@testable import AerieFunctions
+@testable import AerieRuntimes
+import Foundation
+import Logging
+import Testing
+
+/// Deployed functions run for real: a shell `bootstrap` that speaks the Runtime API with curl, through the manager
+/// and the functions runtime (records, cold starts, timeouts), on the memory primitives.
+@Suite("Out-of-process functions on the Lambda Runtime API", .serialized)
+struct ProcessRuntimeTests {
+    struct Harness {
+        let root: URL
+        let runtime: FunctionRuntime
+        let manager: RuntimeManager
+        let auth: AuthService
+
+        init(idle: Duration = .seconds(60)) async throws {
+            root = FileManager.default.temporaryDirectory.appendingPathComponent("aerie-rt-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+            let primitives = Primitives.memory()
+            runtime = FunctionRuntime(primitives: primitives, logger: Logger(label: "test"))
+            manager = RuntimeManager(configuration: .init(dataDirectory: root, gatewayURL: "http://127.0.0.1:1", idleTimeout: idle),
+                                     runtime: runtime, logger: Logger(label: "test"))
+            auth = try await AuthService.open(tables: primitives.tables, options: .init(bcryptCost: 4), logger: Logger(label: "test"))
+            _ = try await auth.createUser("admin", password: "runtime-tests-password", role: .admin)
+            try await manager.registerStored()
+        }
+
+        func deploy(_ name: String, env: [String: String] = [:], timeout: Double = 10, concurrency: Int = 2,
+                    bootstrap: String = TestZip.shellBootstrap) async throws -> FunctionVersion {
+            let zip = try TestZip.make([.file("bootstrap", bootstrap, executable: true)])
+            return try await manager.deploy(name: name, zip: zip, settings: FunctionSettings(runtime: .provided, timeout: timeout, concurrency: concurrency, env: env),
+                                            deployedBy: "admin", auth: auth)
+        }
+
+        func invoke(_ name: String, _ input: String) async throws -> (record: InvocationRecord, output: JSONValue) {
+            let (record, output) = try await runtime.invoke(name, input: Data(input.utf8), trigger: .http, owner: "admin")
+            return (record, try JSONValue.parse(output))
+        }
+
+        func logs(_ id: String) async throws -> [String] {
+            await runtime.store.flush()
+            return try await runtime.logs(id).compactMap { $0.data["message"]?.stringValue }
+        }
+
+        func close() async {
+            await manager.stopAll()
+            try? FileManager.default.removeItem(at: root)
+        }
+    }
+
+    @Test func echoesWithTheRuntimeAPIHeadersAndEnvironmentColdThenWarm() async throws {
+        let harness = try await Harness()
+        defer { Task { await harness.close() } }
+        let version = try await harness.deploy("echo")
+        #expect(version.version == 1)
+        let first = try await harness.invoke("echo", #"{"n":1}"#)
+        #expect(first.output["echo"] == .object(["n": 1]))
+        #expect(first.output["id"]?.stringValue == first.record.id)
+        #expect(first.output["fn"]?.stringValue == "echo")
+        #expect(first.output["key"]?.stringValue == "set")
+        let deadline = first.output["deadline"]?.numberValue ?? 0
+        let now = Date().timeIntervalSince1970 * 1000
+        #expect(deadline > now && deadline < now + 11_000)
+        #expect(first.record.coldStart == true)
+        let second = try await harness.invoke("echo", #"{"n":2}"#)
+        #expect(second.output["echo"] == .object(["n": 2]))
+        #expect(second.record.coldStart == false)
+        let firstLogs = try await harness.logs(first.record.id)
+        #expect(firstLogs.contains("init echo version 1 memory 256"))
+        #expect(firstLogs.contains("got \(first.record.id)"))
+        #expect(firstLogs.contains("to stderr \(first.record.id)"))
+        let secondLogs = try await harness.logs(second.record.id)
+        #expect(secondLogs.contains("got \(second.record.id)") && !secondLogs.contains { $0.hasPrefix("init") })
+        #expect(await harness.manager.processCount() == 1)
+    }
+
+    @Test func aHandlerErrorFailsTheInvocationAndKeepsTheProcessWarm() async throws {
+        let harness = try await Harness()
+        defer { Task { await harness.close() } }
+        _ = try await harness.deploy("errs")
+        _ = try await harness.invoke("errs", #""warm up""#)
+        await #expect { try await harness.invoke("errs", #""fail""#) } throws: { error in
+            guard let error = error as? FunctionInvocationError else { return false }
+            return error.code == .functionFailed && error.error.message.contains("ValueError: asked to fail") && error.record?.coldStart == false
+        }
+        #expect(try await harness.invoke("errs", #""again""#).record.coldStart == false)
+    }
+
+    @Test func aCrashFailsOnlyThatInvocationAndTheNextGetsAFreshProcess() async throws {
+        let harness = try await Harness()
+        defer { Task { await harness.close() } }
+        _ = try await harness.deploy("crashy")
+        await #expect { try await harness.invoke("crashy", #""crash""#) } throws: { error in
+            guard let error = error as? FunctionInvocationError else { return false }
+            return error.code == .functionFailed && error.error.message.contains("exited")
+        }
+        let next = try await harness.invoke("crashy", #""fine""#)
+        #expect(next.output["echo"]?.stringValue == "fine")
+        #expect(next.record.coldStart == true)
+    }
+
+    @Test func aCrashIsSeenAtOnceEvenWhenAChildKeepsTheOutputOpen() async throws {
+        let harness = try await Harness()
+        defer { Task { await harness.close() } }
+        _ = try await harness.deploy("orphaning", timeout: 20)
+        let started = ContinuousClock.now
+        await #expect { try await harness.invoke("orphaning", #""orphan""#) } throws: { error in
+            guard let error = error as? FunctionInvocationError else { return false }
+            return error.code == .functionFailed && error.error.message.contains("exited")
+        }
+        #expect(ContinuousClock.now - started < .seconds(10))
+        #expect(try await harness.invoke("orphaning", #""next""#).record.coldStart == true)
+    }
+
+    @Test func anInitErrorFailsTheInvocationWithItsMessage() async throws {
+        let harness = try await Harness()
+        defer { Task { await harness.close() } }
+        _ = try await harness.deploy("badinit", env: ["INIT_ERROR": "1"])
+        await #expect { try await harness.invoke("badinit", #""x""#) } throws: { error in
+            guard let error = error as? FunctionInvocationError else { return false }
+            return error.code == .functionFailed && error.error.message.contains("failed to initialize") && error.error.message.contains("missing setting")
+        }
+    }
+
+    @Test func aTimeoutKillsTheWholeProcessGroup() async throws {
+        let harness = try await Harness()
+        defer { Task { await harness.close() } }
+        let pidFile = harness.root.appendingPathComponent("child.pid")
+        _ = try await harness.deploy("slow", env: ["CHILD_PID_FILE": pidFile.path], timeout: 1)
+        await #expect { try await harness.invoke("slow", #""hang""#) } throws: { error in
+            (error as? FunctionInvocationError)?.code == .timedOut
+        }
+        let pid = try #require(Int32(try String(contentsOf: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        var gone = false
+        for _ in 0..<100 where !gone {
+            gone = kill(pid, 0) != 0
+            if !gone { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(gone, "the bootstrap's child \(pid) outlived the timeout")
+        #expect(try await harness.invoke("slow", #""after""#).record.coldStart == true)
+    }
+
+    @Test func versionsAliasesAndQualifiedNames() async throws {
+        let harness = try await Harness()
+        defer { Task { await harness.close() } }
+        _ = try await harness.deploy("multi", env: ["WHICH": "one"])
+        let second = try await harness.deploy("multi", bootstrap: TestZip.shellBootstrap.replacingOccurrences(of: "\\\"fn\\\"", with: "\\\"v2\\\":true,\\\"fn\\\""))
+        #expect(second.version == 2)
+        #expect(try await harness.invoke("multi", #""a""#).output["v2"] == .bool(true))
+        #expect(try await harness.invoke("multi:1", #""a""#).output["v2"] == nil)
+        try await harness.manager.setAlias("multi", alias: "prod", version: 1)
+        #expect(try await harness.invoke("multi:prod", #""a""#).output["v2"] == nil)
+        try await harness.manager.setAlias("multi", alias: "prod", version: 2)
+        #expect(try await harness.invoke("multi:prod", #""a""#).output["v2"] == .bool(true))
+        await #expect { try await harness.invoke("multi:9", #""a""#) } throws: { ($0 as? FunctionInvocationError)?.code == .notFound }
+        #expect(await harness.runtime.functions().map(\.name) == ["multi"])
+        try await harness.manager.delete("multi", auth: harness.auth)
+        await #expect { try await harness.invoke("multi", #""a""#) } throws: { ($0 as? FunctionInvocationError)?.code == .notFound }
+    }
+
+    @Test func aDeployDoesNotDisturbAnInvocationRunningOnThePreviousVersion() async throws {
+        let harness = try await Harness()
+        defer { Task { await harness.close() } }
+        _ = try await harness.deploy("steady")
+        let running = Task { try await harness.invoke("steady", #""slow""#) }
+        try await Task.sleep(for: .milliseconds(300))
+        let second = try await harness.deploy("steady", bootstrap: TestZip.shellBootstrap.replacingOccurrences(of: "\\\"fn\\\"", with: "\\\"v2\\\":true,\\\"fn\\\""))
+        #expect(second.version == 2)
+        let old = try await running.value
+        #expect(old.output["echo"]?.stringValue == "slow" && old.output["v2"] == nil)
+        #expect(try await harness.invoke("steady", #""now""#).output["v2"] == .bool(true))
+    }
+
+    @Test func aMissingBootstrapOrAnUnsafeZipIsRefused() async throws {
+        let harness = try await Harness()
+        defer { Task { await harness.close() } }
+        await #expect { _ = try await harness.manager.deploy(name: "nobs", zip: try TestZip.make([.file("main.sh", "echo")]),
+                                                             settings: FunctionSettings(runtime: .provided), deployedBy: "admin", auth: harness.auth) } throws: {
+            ($0 as? AerieError)?.code == .unprocessable
+        }
+        await #expect { _ = try await harness.manager.deploy(name: "evil", zip: try TestZip.make([.file("bootstrap", "x", executable: true), .file("../x", "y")]),
+                                                             settings: FunctionSettings(runtime: .provided), deployedBy: "admin", auth: harness.auth) } throws: {
+            ($0 as? AerieError)?.code == .unprocessable
+        }
+        #expect(!harness.manager.isDeployed("nobs") && !harness.manager.isDeployed("evil"))
+    }
+}
