@@ -297,6 +297,36 @@ def test_boto3_over_https_sends_aws_chunked_with_trailers(s3_server):
         assert s3.get_object(Bucket="tls", Key=f"sum-{algorithm}")["Body"].read() == b"checksummed"
 
 
+def test_credential_revocation_takes_effect_at_once(s3_server):
+    """Credentials are cached (lookup, unsealing, signing key), yet a revocation through the API, or a user disabled by
+    `aerie users disable` on the data directory (another process), refuses the very next request."""
+    plain, _ = s3_server
+    token = plain.login()
+    auth = {"Authorization": f"Bearer {token}"}
+    requests.post(plain.url + "/v1/users", json={"username": "revokee", "password": "revokee-password-1"}, headers=auth,
+                  timeout=10).raise_for_status()
+    first, second = credential(plain, user="revokee"), credential(plain, user="revokee")
+    s3 = client(plain, first)
+    s3.create_bucket(Bucket="revocation")
+    for _ in range(3):  # warm: from here on the credential is served from the cache
+        s3.list_objects_v2(Bucket="revocation")
+    response = requests.delete(plain.url + "/v1/s3/credentials/" + first["access_key_id"], headers=auth, timeout=10)
+    assert response.status_code in (200, 204), response.text
+    with pytest.raises(ClientError) as excinfo:
+        s3.list_objects_v2(Bucket="revocation")
+    assert error_code(excinfo) == "InvalidAccessKeyId"
+
+    other = client(plain, second)
+    for _ in range(3):
+        other.list_objects_v2(Bucket="revocation")
+    disabled = subprocess.run([aerie_binary(), "users", "disable", "revokee", "--data", str(plain.data_dir)],
+                              capture_output=True, text=True, timeout=60)
+    assert disabled.returncode == 0, disabled.stderr
+    with pytest.raises(ClientError) as excinfo:
+        other.list_objects_v2(Bucket="revocation")
+    assert error_code(excinfo) == "InvalidAccessKeyId"
+
+
 def aws_cli(server, created, *args, check=True, cwd=None):
     env = {**os.environ, "AWS_ACCESS_KEY_ID": created["access_key_id"], "AWS_SECRET_ACCESS_KEY": created["secret_access_key"],
            "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": str(server.data_dir.parent / "aws-config"),

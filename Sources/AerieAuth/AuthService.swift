@@ -177,6 +177,7 @@ public final class AuthService: Sendable {
         }
         item["disabled"] = .bool(disabled)
         try await tables.put(table: Self.usersTable, item: item)
+        try await invalidateS3Credentials()
         return Self.userRecord(item)
     }
 

@@ -74,8 +74,20 @@ extension S3Server {
             throw S3Error.accessDenied("Anonymous access is not allowed. Sign requests with an Aerie S3 credential (`aerie s3 credentials create`).")
         }
         let accessKeyId = try SigV4Verifier.accessKeyId(of: call.signed)
-        guard let principal = try await auth.s3Principal(accessKeyId) else { throw S3Error.invalidAccessKeyId(accessKeyId) }
-        let signature = try verifier.verify(call.signed, secret: principal.secretAccessKey)
+        // The generation is read before the lookup, so a revocation between the two leaves a stale entry unused.
+        let generation = try await auth.s3CredentialsGeneration()
+        let principal: S3Principal
+        if let cached = credentials.principal(accessKeyId, generation: generation) {
+            principal = cached
+        } else {
+            guard let found = try await auth.s3Principal(accessKeyId) else { throw S3Error.invalidAccessKeyId(accessKeyId) }
+            credentials.store(found, generation: generation)
+            principal = found
+        }
+        let cache = credentials
+        let signature = try verifier.verify(call.signed, secret: principal.secretAccessKey) { date, region, service in
+            cache.signingKey(principal, date: date, region: region, service: service)
+        }
         return (principal, signature)
     }
 
