@@ -327,6 +327,38 @@ def test_credential_revocation_takes_effect_at_once(s3_server):
     assert error_code(excinfo) == "InvalidAccessKeyId"
 
 
+def test_dot_segment_keys_are_ordinary_keys(s3_server):
+    """S3 keys may hold `.`/`..` segments and start with `/`: each is its own object inside its bucket (files are named
+    by hashes), none lands on the key it would name as a path; the REST routes refuse them (URL paths normalize dots)."""
+    plain, _ = s3_server
+    s3 = client(plain, credential(plain))
+    s3.create_bucket(Bucket="dots")
+    s3.create_bucket(Bucket="dots-victim")
+    before = {path for path in plain.data_dir.rglob("*")}
+    keys = ["a/../b", "../escape", "..", ".", "./x", "/lead", "//", "../dots-victim/file", "../../../../../../etc/passwd",
+            "x/./y/../z"]
+    for index, key in enumerate(keys):
+        s3.put_object(Bucket="dots", Key=key, Body=f"dot {index}".encode())
+    for index, key in enumerate(keys):
+        assert s3.get_object(Bucket="dots", Key=key)["Body"].read() == f"dot {index}".encode(), key
+    listed = [item["Key"] for item in s3.list_objects_v2(Bucket="dots")["Contents"]]
+    assert sorted(listed) == sorted(keys)
+    for plain_key in ["b", "escape", "x", "lead", "etc/passwd"]:
+        with pytest.raises(ClientError):
+            s3.head_object(Bucket="dots", Key=plain_key)
+    assert "Contents" not in s3.list_objects_v2(Bucket="dots-victim")
+    # Every new file is inside the data directory, none named after a key.
+    created = {path for path in plain.data_dir.rglob("*")} - before
+    assert created and all(path.resolve().is_relative_to(plain.data_dir.resolve()) for path in created)
+    assert not any(part in ("passwd", "escape", "lead") for path in created for part in path.parts)
+    # The REST routes refuse them with a problem that names the S3 API.
+    auth = {"Authorization": f"Bearer {plain.login()}"}
+    response = requests.get(plain.url + "/v1/buckets/dots/objects/..%2Fescape", headers=auth, timeout=10)
+    assert response.status_code == 400 and "S3 API" in response.text
+    s3.delete_objects(Bucket="dots", Delete={"Objects": [{"Key": key} for key in keys]})
+    assert "Contents" not in s3.list_objects_v2(Bucket="dots")
+
+
 def aws_cli(server, created, *args, check=True, cwd=None):
     env = {**os.environ, "AWS_ACCESS_KEY_ID": created["access_key_id"], "AWS_SECRET_ACCESS_KEY": created["secret_access_key"],
            "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": str(server.data_dir.parent / "aws-config"),
