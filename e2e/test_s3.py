@@ -297,6 +297,42 @@ def test_boto3_over_https_sends_aws_chunked_with_trailers(s3_server):
         assert s3.get_object(Bucket="tls", Key=f"sum-{algorithm}")["Body"].read() == b"checksummed"
 
 
+def test_trailer_checksums_are_stored_and_multipart_gets_a_composite_checksum(s3_server):
+    """Over HTTPS botocore sends each checksum as an aws-chunked trailer, after the body: it is stored all the same,
+    returned in checksum mode (not on a ranged read); an upload made with a checksum algorithm gets `…-N`."""
+    import base64
+    import zlib
+    _, secure = s3_server
+    created = credential(secure)
+    s3 = client(secure, created)
+    s3.create_bucket(Bucket="sums")
+    body = os.urandom(200_000)
+    crc = lambda data: base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
+    sha256 = lambda data: base64.b64encode(hashlib.sha256(data).digest()).decode()
+    s3.put_object(Bucket="sums", Key="crc", Body=body)  # botocore's default: a CRC32 trailer
+    got = s3.get_object(Bucket="sums", Key="crc", ChecksumMode="ENABLED")
+    assert got["Body"].read() == body and got["ChecksumCRC32"] == crc(body)
+    assert s3.head_object(Bucket="sums", Key="crc", ChecksumMode="ENABLED")["ChecksumCRC32"] == crc(body)
+    # botocore asks for checksums by default; a client that does not gets none.
+    assert "ChecksumCRC32" not in client(secure, created, response_checksum_validation="when_required").get_object(Bucket="sums", Key="crc")
+    ranged = s3.get_object(Bucket="sums", Key="crc", ChecksumMode="ENABLED", Range="bytes=0-99")
+    assert ranged["Body"].read() == body[:100] and "ChecksumCRC32" not in ranged
+    s3.put_object(Bucket="sums", Key="sha", Body=body, ChecksumAlgorithm="SHA256")
+    assert s3.head_object(Bucket="sums", Key="sha", ChecksumMode="ENABLED")["ChecksumSHA256"] == sha256(body)
+
+    parts = [os.urandom(5 * 1024 * 1024), os.urandom(1000)]
+    upload = s3.create_multipart_upload(Bucket="sums", Key="multi", ChecksumAlgorithm="SHA256")["UploadId"]
+    etags = [s3.upload_part(Bucket="sums", Key="multi", UploadId=upload, PartNumber=number, Body=part, ChecksumAlgorithm="SHA256")
+             for number, part in enumerate(parts, 1)]
+    assert [e["ChecksumSHA256"] for e in etags] == [sha256(part) for part in parts]
+    done = s3.complete_multipart_upload(Bucket="sums", Key="multi", UploadId=upload, MultipartUpload={"Parts": [
+        {"PartNumber": number, "ETag": e["ETag"], "ChecksumSHA256": e["ChecksumSHA256"]} for number, e in enumerate(etags, 1)]})
+    composite = base64.b64encode(hashlib.sha256(b"".join(hashlib.sha256(part).digest() for part in parts)).digest()).decode() + "-2"
+    assert done["ChecksumSHA256"] == composite
+    head = s3.head_object(Bucket="sums", Key="multi", ChecksumMode="ENABLED")
+    assert head["ChecksumSHA256"] == composite and head["ContentLength"] == sum(map(len, parts))
+
+
 def test_credential_revocation_takes_effect_at_once(s3_server):
     """Credentials are cached (lookup, unsealing, signing key), yet a revocation through the API, or a user disabled by
     `aerie users disable` on the data directory (another process), refuses the very next request."""
