@@ -395,6 +395,24 @@ def test_dot_segment_keys_are_ordinary_keys(s3_server):
     assert "Contents" not in s3.list_objects_v2(Bucket="dots")
 
 
+def test_list_object_versions_on_an_unversioned_bucket(s3_server):
+    """Cleanup code (s3-tests', many tools') lists versions: each object once, as version "null"."""
+    plain, _ = s3_server
+    s3 = client(plain, credential(plain))
+    s3.create_bucket(Bucket="versions")
+    for key in ["a", "b/c", "b/d"]:
+        s3.put_object(Bucket="versions", Key=key, Body=b"v")
+    listing = s3.list_object_versions(Bucket="versions")
+    assert [(v["Key"], v["VersionId"], v["IsLatest"]) for v in listing["Versions"]] == [("a", "null", True), ("b/c", "null", True),
+                                                                                        ("b/d", "null", True)]
+    page = s3.list_object_versions(Bucket="versions", MaxKeys=2)
+    assert page["IsTruncated"] and page["NextKeyMarker"] == "b/c"
+    rest = s3.list_object_versions(Bucket="versions", KeyMarker=page["NextKeyMarker"])
+    assert [v["Key"] for v in rest["Versions"]] == ["b/d"]
+    s3.delete_objects(Bucket="versions", Delete={"Objects": [{"Key": v["Key"], "VersionId": v["VersionId"]} for v in listing["Versions"]]})
+    s3.delete_bucket(Bucket="versions")
+
+
 def aws_cli(server, created, *args, check=True, cwd=None):
     env = {**os.environ, "AWS_ACCESS_KEY_ID": created["access_key_id"], "AWS_SECRET_ACCESS_KEY": created["secret_access_key"],
            "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": str(server.data_dir.parent / "aws-config"),

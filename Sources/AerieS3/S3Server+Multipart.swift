@@ -112,9 +112,12 @@ extension S3Server {
         try Self.checkConditions(call, sourceInfo, prefix: "x-amz-copy-source-")
         var range: ByteRange?
         if let header = call.header("x-amz-copy-source-range") {
-            guard let parsed = Self.parseRange(header), case .closed = parsed, parsed.resolve(size: sourceInfo.size) != nil else {
-                throw S3Error.invalidRange(size: sourceInfo.size)
+            // Only `bytes=first-last` is a copy range: any other shape is 400 InvalidArgument, a range past the end 416.
+            guard let parsed = Self.parseRange(header), case .closed = parsed else {
+                throw S3Error.invalidArgument("The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy",
+                                              name: "x-amz-copy-source-range", value: header)
             }
+            guard parsed.resolve(size: sourceInfo.size) != nil else { throw S3Error.invalidRange(size: sourceInfo.size) }
             if case .closed(_, let end) = parsed, end >= sourceInfo.size { throw S3Error.invalidRange(size: sourceInfo.size) }
             range = parsed
         }

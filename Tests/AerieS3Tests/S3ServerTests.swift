@@ -16,9 +16,9 @@ import Testing
         try await s3.test { client in
             #expect(try await client.send(s3.bob, .put, "/photos").status == .ok)
             #expect(try await s3.server.owners.owner(of: "photos") == "bob")
-            let again = try await client.send(s3.bob, .put, "/photos")
-            #expect(again.status == .conflict)
-            #expect(again.errorCode == "BucketAlreadyOwnedByYou")
+            // us-east-1 (the default region): re-creating your own bucket succeeds (s3-tests' recreate case); see
+            // S3CompatibilityTests for the 409 of other regions.
+            #expect(try await client.send(s3.bob, .put, "/photos").status == .ok)
             #expect(try await client.send(s3.alice, .put, "/photos").errorCode == "BucketAlreadyExists")
             #expect(try await client.send(s3.bob, .put, "/Bad_Name").errorCode == "InvalidBucketName")
             #expect(try await client.send(s3.bob, .head, "/photos").status == .ok)
