@@ -89,6 +89,11 @@ extension S3Server {
         try await existingBucket(bucket, principal, write: false)
         let prefix = call.query["prefix"] ?? ""
         let delimiter = call.query["delimiter"].flatMap { $0.isEmpty ? nil : $0 }
+        // Ceph RGW's `allow-unordered=true` (listings in any order, faster there): Aerie's are always ordered, which
+        // satisfies it; as in RGW, it cannot be combined with a delimiter.
+        if call.query["allow-unordered"]?.lowercased() == "true", delimiter != nil {
+            throw S3Error.invalidArgument("allow-unordered cannot be combined with a delimiter.", name: "allow-unordered", value: "true")
+        }
         var maxKeys = 1000
         if let text = call.query["max-keys"] {
             guard let value = Int(text), value >= 0 else {

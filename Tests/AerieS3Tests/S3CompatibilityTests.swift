@@ -98,6 +98,11 @@ import Testing
             #expect(elements("Key", in: v1.text) == ["a%20b"])
             let v2 = try await client.send(s3.bob, .get, "/enc", query: "encoding-type=url&list-type=2&prefix=a%20")
             #expect(elements("Prefix", in: v2.text) == ["a%20"])
+            // RGW's allow-unordered: accepted (Aerie's listings are ordered anyway), refused with a delimiter.
+            #expect(elements("Key", in: try await client.send(s3.bob, .get, "/enc", query: "allow-unordered=true").text) == ["a b"])
+            for query in ["allow-unordered=true&delimiter=%2F", "allow-unordered=true&delimiter=%2F&list-type=2"] {
+                #expect(try await client.send(s3.bob, .get, "/enc", query: query).errorCode == "InvalidArgument")
+            }
         }
     }
 
