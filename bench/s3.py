@@ -76,12 +76,16 @@ def start_seaweedfs(directory):
     if not os.access(weed, os.X_OK):
         return None
     s3_port = free_port()
-    ports = {"master": free_port(), "volume": free_port(), "filer": free_port()}
+    ports = {name: free_port() for name in ["master", "volume", "filer"]}
+    grpc = {name: free_port() for name in ["master", "volume", "filer", "s3"]}
     (directory / "weed").mkdir()
     log = open(directory / "weed.log", "ab")
+    # Every port explicit: the volume server defaults to 8080, the filer to 8888, Iceberg and Lance to 8181 and 9101.
     process = subprocess.Popen([weed, "server", f"-dir={directory / 'weed'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
-                                f"-master.port={ports['master']}", f"-volume.port={ports['volume']}", "-filer",
-                                f"-filer.port={ports['filer']}", "-s3", f"-s3.port={s3_port}", "-volume.max=0"],
+                                *[f"-{name}.port={port}" for name, port in ports.items()],
+                                *[f"-{name}.port.grpc={port}" for name, port in grpc.items()],
+                                "-filer", "-s3", f"-s3.port={s3_port}", "-s3.port.iceberg=0", "-s3.port.lance=0",
+                                "-volume.max=100", "-master.volumeSizeLimitMB=1024"],
                                stdout=log, stderr=subprocess.STDOUT)
     wait_port(s3_port, process, "weed server")
     return process, f"http://127.0.0.1:{s3_port}", "any", "any"
@@ -147,8 +151,10 @@ def main():
                 process.kill()
         shutil.rmtree(workdir, ignore_errors=True)
     load_after = os.getloadavg()
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE).stdout.strip()
     lines = ["# S3 API: boto3 PUT/GET throughput, Aerie vs SeaweedFS", "",
-             f"Sequential requests, one client per side, median of {rounds} round(s); load average {load_before[0]:.2f} before, {load_after[0]:.2f} after.", "",
+             f"Sequential requests, one client per side, median of {rounds} round(s); {os.cpu_count()} CPUs, load average "
+             f"{load_before[0]:.2f} before, {load_after[0]:.2f} after (1-minute); Aerie {Path(args.bin).parent.name} build at {commit}.", "",
              "| size | op | Aerie (obj/s, MiB/s) | SeaweedFS (obj/s, MiB/s) | Aerie / SeaweedFS |", "|---|---|---|---|---|"]
     for label, _, _ in SIZES:
         for op in ["put", "get"]:
@@ -160,7 +166,8 @@ def main():
     print("\n".join(lines))
     if not args.quick:
         (HERE / "results").mkdir(exist_ok=True)
-        (HERE / "results" / "s3.json").write_text(json.dumps({"results": results, "rounds": rounds, "load": [load_before, load_after]}, indent=2))
+        (HERE / "results" / "s3.json").write_text(json.dumps({"results": results, "rounds": rounds, "load": [load_before, load_after], "cpus": os.cpu_count(),
+                                                             "commit": commit, "build": Path(args.bin).parent.name}, indent=2))
         (HERE / "results" / "s3.md").write_text("\n".join(lines) + "\n")
 
 

@@ -297,6 +297,122 @@ def test_boto3_over_https_sends_aws_chunked_with_trailers(s3_server):
         assert s3.get_object(Bucket="tls", Key=f"sum-{algorithm}")["Body"].read() == b"checksummed"
 
 
+def test_trailer_checksums_are_stored_and_multipart_gets_a_composite_checksum(s3_server):
+    """Over HTTPS botocore sends each checksum as an aws-chunked trailer, after the body: it is stored all the same,
+    returned in checksum mode (not on a ranged read); an upload made with a checksum algorithm gets `…-N`."""
+    import base64
+    import zlib
+    _, secure = s3_server
+    created = credential(secure)
+    s3 = client(secure, created)
+    s3.create_bucket(Bucket="sums")
+    body = os.urandom(200_000)
+    crc = lambda data: base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
+    sha256 = lambda data: base64.b64encode(hashlib.sha256(data).digest()).decode()
+    s3.put_object(Bucket="sums", Key="crc", Body=body)  # botocore's default: a CRC32 trailer
+    got = s3.get_object(Bucket="sums", Key="crc", ChecksumMode="ENABLED")
+    assert got["Body"].read() == body and got["ChecksumCRC32"] == crc(body)
+    assert s3.head_object(Bucket="sums", Key="crc", ChecksumMode="ENABLED")["ChecksumCRC32"] == crc(body)
+    # botocore asks for checksums by default; a client that does not gets none.
+    assert "ChecksumCRC32" not in client(secure, created, response_checksum_validation="when_required").get_object(Bucket="sums", Key="crc")
+    ranged = s3.get_object(Bucket="sums", Key="crc", ChecksumMode="ENABLED", Range="bytes=0-99")
+    assert ranged["Body"].read() == body[:100] and "ChecksumCRC32" not in ranged
+    s3.put_object(Bucket="sums", Key="sha", Body=body, ChecksumAlgorithm="SHA256")
+    assert s3.head_object(Bucket="sums", Key="sha", ChecksumMode="ENABLED")["ChecksumSHA256"] == sha256(body)
+
+    parts = [os.urandom(5 * 1024 * 1024), os.urandom(1000)]
+    upload = s3.create_multipart_upload(Bucket="sums", Key="multi", ChecksumAlgorithm="SHA256")["UploadId"]
+    etags = [s3.upload_part(Bucket="sums", Key="multi", UploadId=upload, PartNumber=number, Body=part, ChecksumAlgorithm="SHA256")
+             for number, part in enumerate(parts, 1)]
+    assert [e["ChecksumSHA256"] for e in etags] == [sha256(part) for part in parts]
+    done = s3.complete_multipart_upload(Bucket="sums", Key="multi", UploadId=upload, MultipartUpload={"Parts": [
+        {"PartNumber": number, "ETag": e["ETag"], "ChecksumSHA256": e["ChecksumSHA256"]} for number, e in enumerate(etags, 1)]})
+    composite = base64.b64encode(hashlib.sha256(b"".join(hashlib.sha256(part).digest() for part in parts)).digest()).decode() + "-2"
+    assert done["ChecksumSHA256"] == composite
+    head = s3.head_object(Bucket="sums", Key="multi", ChecksumMode="ENABLED")
+    assert head["ChecksumSHA256"] == composite and head["ContentLength"] == sum(map(len, parts))
+
+
+def test_credential_revocation_takes_effect_at_once(s3_server):
+    """Credentials are cached (lookup, unsealing, signing key), yet a revocation through the API, or a user disabled by
+    `aerie users disable` on the data directory (another process), refuses the very next request."""
+    plain, _ = s3_server
+    token = plain.login()
+    auth = {"Authorization": f"Bearer {token}"}
+    requests.post(plain.url + "/v1/users", json={"username": "revokee", "password": "revokee-password-1"}, headers=auth,
+                  timeout=10).raise_for_status()
+    first, second = credential(plain, user="revokee"), credential(plain, user="revokee")
+    s3 = client(plain, first)
+    s3.create_bucket(Bucket="revocation")
+    for _ in range(3):  # warm: from here on the credential is served from the cache
+        s3.list_objects_v2(Bucket="revocation")
+    response = requests.delete(plain.url + "/v1/s3/credentials/" + first["access_key_id"], headers=auth, timeout=10)
+    assert response.status_code in (200, 204), response.text
+    with pytest.raises(ClientError) as excinfo:
+        s3.list_objects_v2(Bucket="revocation")
+    assert error_code(excinfo) == "InvalidAccessKeyId"
+
+    other = client(plain, second)
+    for _ in range(3):
+        other.list_objects_v2(Bucket="revocation")
+    disabled = subprocess.run([aerie_binary(), "users", "disable", "revokee", "--data", str(plain.data_dir)],
+                              capture_output=True, text=True, timeout=60)
+    assert disabled.returncode == 0, disabled.stderr
+    with pytest.raises(ClientError) as excinfo:
+        other.list_objects_v2(Bucket="revocation")
+    assert error_code(excinfo) == "InvalidAccessKeyId"
+
+
+def test_dot_segment_keys_are_ordinary_keys(s3_server):
+    """S3 keys may hold `.`/`..` segments and start with `/`: each is its own object inside its bucket (files are named
+    by hashes), none lands on the key it would name as a path; the REST routes refuse them (URL paths normalize dots)."""
+    plain, _ = s3_server
+    s3 = client(plain, credential(plain))
+    s3.create_bucket(Bucket="dots")
+    s3.create_bucket(Bucket="dots-victim")
+    before = {path for path in plain.data_dir.rglob("*")}
+    keys = ["a/../b", "../escape", "..", ".", "./x", "/lead", "//", "../dots-victim/file", "../../../../../../etc/passwd",
+            "x/./y/../z"]
+    for index, key in enumerate(keys):
+        s3.put_object(Bucket="dots", Key=key, Body=f"dot {index}".encode())
+    for index, key in enumerate(keys):
+        assert s3.get_object(Bucket="dots", Key=key)["Body"].read() == f"dot {index}".encode(), key
+    listed = [item["Key"] for item in s3.list_objects_v2(Bucket="dots")["Contents"]]
+    assert sorted(listed) == sorted(keys)
+    for plain_key in ["b", "escape", "x", "lead", "etc/passwd"]:
+        with pytest.raises(ClientError):
+            s3.head_object(Bucket="dots", Key=plain_key)
+    assert "Contents" not in s3.list_objects_v2(Bucket="dots-victim")
+    # Every new file is inside the data directory, none named after a key.
+    created = {path for path in plain.data_dir.rglob("*")} - before
+    assert created and all(path.resolve().is_relative_to(plain.data_dir.resolve()) for path in created)
+    assert not any(part in ("passwd", "escape", "lead") for path in created for part in path.parts)
+    # The REST routes refuse them with a problem that names the S3 API.
+    auth = {"Authorization": f"Bearer {plain.login()}"}
+    response = requests.get(plain.url + "/v1/buckets/dots/objects/..%2Fescape", headers=auth, timeout=10)
+    assert response.status_code == 400 and "S3 API" in response.text
+    s3.delete_objects(Bucket="dots", Delete={"Objects": [{"Key": key} for key in keys]})
+    assert "Contents" not in s3.list_objects_v2(Bucket="dots")
+
+
+def test_list_object_versions_on_an_unversioned_bucket(s3_server):
+    """Cleanup code (s3-tests', many tools') lists versions: each object once, as version "null"."""
+    plain, _ = s3_server
+    s3 = client(plain, credential(plain))
+    s3.create_bucket(Bucket="versions")
+    for key in ["a", "b/c", "b/d"]:
+        s3.put_object(Bucket="versions", Key=key, Body=b"v")
+    listing = s3.list_object_versions(Bucket="versions")
+    assert [(v["Key"], v["VersionId"], v["IsLatest"]) for v in listing["Versions"]] == [("a", "null", True), ("b/c", "null", True),
+                                                                                        ("b/d", "null", True)]
+    page = s3.list_object_versions(Bucket="versions", MaxKeys=2)
+    assert page["IsTruncated"] and page["NextKeyMarker"] == "b/c"
+    rest = s3.list_object_versions(Bucket="versions", KeyMarker=page["NextKeyMarker"])
+    assert [v["Key"] for v in rest["Versions"]] == ["b/d"]
+    s3.delete_objects(Bucket="versions", Delete={"Objects": [{"Key": v["Key"], "VersionId": v["VersionId"]} for v in listing["Versions"]]})
+    s3.delete_bucket(Bucket="versions")
+
+
 def aws_cli(server, created, *args, check=True, cwd=None):
     env = {**os.environ, "AWS_ACCESS_KEY_ID": created["access_key_id"], "AWS_SECRET_ACCESS_KEY": created["secret_access_key"],
            "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": str(server.data_dir.parent / "aws-config"),

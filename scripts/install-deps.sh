@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Aerie needs on Debian, idempotently: system packages (apt) and a Python venv under the repo.
-# Usage: scripts/install-deps.sh [run|test|bench|load]   (each level includes the ones before it; load: test + the load-report tools)
+# Usage: scripts/install-deps.sh [run|test|bench|load|s3]   (each level includes the ones before it; load: test + the load-report tools;
+#        s3: test + the S3 conformance suite and the servers it compares, for make test-s3)
 # Python packages: scripts/requirements-<level>.txt into .venv (run: what builds the models' ONNX graphs).
 set -euo pipefail
 level="${1:-run}"

@@ -74,6 +74,7 @@ public struct S3Principal: Sendable, Hashable {
 extension AuthService {
     public static let s3CredentialsTable = "aerie_s3_credentials"
     static let s3KeySetting = "s3-credential-key"
+    /// A random value, replaced whenever an S3 credential stops being valid (revoked, its user disabled).
 
     static func ensureS3Tables(_ tables: any TableStore) async throws {
         try await tables.ensureTable(TableSchema(name: s3CredentialsTable, partitionKey: "access_key_id",
@@ -121,6 +122,20 @@ extension AuthService {
         guard try await tables.delete(table: Self.s3CredentialsTable, key: ItemKey(partition: .string(accessKeyId))) else {
             throw AerieError.notFound("No S3 credential with access key id \"\(accessKeyId)\"; GET /v1/s3/credentials lists them.")
         }
+        try await invalidateS3Credentials()
+    }
+
+    /// A value that changes whenever a credential that worked may have stopped working (revoked, or its user
+    /// disabled), in this process or any other sharing the tables: a cache of ``s3Principal(_:)`` stays valid while it
+    /// reads the same value. It is the auth change counter the bearer-credential cache uses (one `pread` of
+    /// `<data>/auth-changes` on a data directory), so both caches end with the same changes.
+    public func s3CredentialsGeneration() async throws -> String {
+        String(cache.changes.current())
+    }
+
+    /// Changes ``s3CredentialsGeneration()``.
+    func invalidateS3Credentials() async throws {
+        cache.changed()
     }
 
     /// The secret and the user of an access key id, for verifying a signature; nil when the id is unknown or its user

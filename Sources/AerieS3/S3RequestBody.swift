@@ -1,3 +1,4 @@
+import AerieCore
 import Crypto
 import Foundation
 import NIOCore
@@ -34,6 +35,8 @@ public struct S3BodyPlan: Sendable {
     public var md5: String?
     /// An `x-amz-checksum-*` header's algorithm and value.
     public var checksum: (algorithm: S3ChecksumAlgorithm, value: String)?
+    /// Where the trailer's checksum goes once checked (under `name`), for the store to keep with the object.
+    public var trailerTarget: (metadata: TrailingMetadata, name: String)?
 
     public init() {}
 }
@@ -232,6 +235,7 @@ public struct S3RequestBody<Base: AsyncSequence & Sendable>: AsyncSequence, Send
                 guard let checksum, checksum.finalize() == value else {
                     throw S3Error.badDigest("The \(algorithm.rawValue.uppercased()) you specified did not match the calculated checksum.")
                 }
+                if let (metadata, name) = plan.trailerTarget { metadata.set(name, value) }
             }
         }
 

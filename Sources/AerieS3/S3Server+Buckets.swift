@@ -35,7 +35,10 @@ extension S3Server {
             throw S3Error.invalidBucketName(bucket)
         }
         if try await objects.bucket(bucket) != nil {
-            throw try await owners.owner(of: bucket) == principal.username ? S3Error.bucketAlreadyOwnedByYou(bucket) : S3Error.bucketAlreadyExists(bucket)
+            guard try await owners.owner(of: bucket) == principal.username else { throw S3Error.bucketAlreadyExists(bucket) }
+            // As S3: in us-east-1 creating a bucket you already own succeeds and changes nothing; elsewhere it is a 409.
+            guard configuration.region == "us-east-1" else { throw S3Error.bucketAlreadyOwnedByYou(bucket) }
+            return Response(status: .ok, headers: [.location: "/\(bucket)", .contentLength: "0"])
         }
         do {
             _ = try await objects.createBucket(bucket)
@@ -86,6 +89,11 @@ extension S3Server {
         try await existingBucket(bucket, principal, write: false)
         let prefix = call.query["prefix"] ?? ""
         let delimiter = call.query["delimiter"].flatMap { $0.isEmpty ? nil : $0 }
+        // Ceph RGW's `allow-unordered=true` (listings in any order, faster there): Aerie's are always ordered, which
+        // satisfies it; as in RGW, it cannot be combined with a delimiter.
+        if call.query["allow-unordered"]?.lowercased() == "true", delimiter != nil {
+            throw S3Error.invalidArgument("allow-unordered cannot be combined with a delimiter.", name: "allow-unordered", value: "true")
+        }
         var maxKeys = 1000
         if let text = call.query["max-keys"] {
             guard let value = Int(text), value >= 0 else {
@@ -125,7 +133,8 @@ extension S3Server {
         var xml = XMLWriter()
         xml.open("ListBucketResult", namespaced: true)
         xml.element("Name", bucket)
-        xml.element("Prefix", encoded(prefix))
+        // S3 URL-encodes the prefix of a v2 listing but not of a v1 one (botocore decodes accordingly).
+        xml.element("Prefix", version == 2 ? encoded(prefix) : prefix)
         if version == 1 { xml.element("Marker", encoded(startAfter ?? "")) }
         if version == 2, let startAfter { xml.element("StartAfter", encoded(startAfter)) }
         if version == 2, let continuation { xml.element("ContinuationToken", continuation) }
@@ -164,5 +173,104 @@ extension S3Server {
         }
         xml.close("ListBucketResult")
         return Self.xml(xml.text)
+    }
+
+    /// ListObjectVersions on Aerie's unversioned buckets: every object once, as its only version `null` (what S3
+    /// answers for a bucket that never had versioning). Cleanup code (s3-tests' and many tools') lists this way.
+    func listObjectVersions(_ call: S3Call, _ bucket: String, _ principal: S3Principal) async throws -> Response {
+        try await existingBucket(bucket, principal, write: false)
+        let prefix = call.query["prefix"] ?? ""
+        let delimiter = call.query["delimiter"].flatMap { $0.isEmpty ? nil : $0 }
+        var maxKeys = 1000
+        if let text = call.query["max-keys"] {
+            guard let value = Int(text), value >= 0 else {
+                throw S3Error.invalidArgument("max-keys must be a number from 0.", name: "max-keys", value: text)
+            }
+            maxKeys = min(value, 1000)
+        }
+        let encodeURL = call.query["encoding-type"] == "url"
+        func encoded(_ text: String) -> String { encodeURL ? SigV4.uriEncode(text, keepSlash: true) : text }
+        let keyMarker = call.query["key-marker"] ?? ""
+        var listing = ObjectListing(objects: [], commonPrefixes: [], nextCursor: nil)
+        if maxKeys > 0 {
+            let cursor = keyMarker.isEmpty ? nil : Base64URL.encode(Data(keyMarker.utf8))
+            listing = try await objects.list(bucket: bucket, ListObjectsRequest(prefix: prefix, delimiter: delimiter, cursor: cursor, limit: maxKeys))
+        }
+        let owner = try await owners.owner(of: bucket)
+        var xml = XMLWriter()
+        xml.open("ListVersionsResult", namespaced: true)
+        xml.element("Name", bucket)
+        xml.element("Prefix", encoded(prefix))
+        xml.element("KeyMarker", encoded(keyMarker))
+        xml.element("VersionIdMarker", call.query["version-id-marker"] ?? "")
+        xml.element("MaxKeys", maxKeys)
+        if let delimiter { xml.element("Delimiter", encoded(delimiter)) }
+        if encodeURL { xml.element("EncodingType", "url") }
+        xml.element("IsTruncated", listing.nextCursor != nil)
+        if let next = listing.nextCursor, let data = Base64URL.decode(next) {
+            xml.element("NextKeyMarker", encoded(String(decoding: data, as: UTF8.self)))
+            xml.element("NextVersionIdMarker", "null")
+        }
+        for object in listing.objects {
+            xml.open("Version")
+            xml.element("Key", encoded(object.key))
+            xml.element("VersionId", "null")
+            xml.element("IsLatest", true)
+            xml.element("LastModified", S3Time.iso8601(object.lastModified))
+            xml.element("ETag", Self.s3ETag(object))
+            xml.element("Size", object.size)
+            xml.open("Owner")
+            xml.element("ID", owner)
+            xml.element("DisplayName", owner)
+            xml.close("Owner")
+            xml.element("StorageClass", "STANDARD")
+            xml.close("Version")
+        }
+        for common in listing.commonPrefixes {
+            xml.open("CommonPrefixes")
+            xml.element("Prefix", encoded(common))
+            xml.close("CommonPrefixes")
+        }
+        xml.close("ListVersionsResult")
+        return Self.xml(xml.text)
+    }
+
+    // MARK: ACLs
+
+    /// GetBucketAcl and GetObjectAcl: Aerie's only access model, private to the bucket's owner (admins see every bucket),
+    /// shown as S3's owner-only policy.
+    func getACL(_ bucket: String, key: String?, _ principal: S3Principal) async throws -> Response {
+        try await existingBucket(bucket, principal, write: false)
+        if let key, try await objects.head(bucket: bucket, key: key) == nil { throw S3Error.noSuchKey(key) }
+        let owner = try await owners.owner(of: bucket)
+        var xml = XMLWriter()
+        xml.open("AccessControlPolicy", namespaced: true)
+        xml.open("Owner")
+        xml.element("ID", owner)
+        xml.element("DisplayName", owner)
+        xml.close("Owner")
+        xml.open("AccessControlList")
+        xml.raw("<Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"CanonicalUser\">")
+        xml.element("ID", owner)
+        xml.element("DisplayName", owner)
+        xml.raw("</Grantee>")
+        xml.element("Permission", "FULL_CONTROL")
+        xml.raw("</Grant>")
+        xml.close("AccessControlList")
+        xml.close("AccessControlPolicy")
+        return Self.xml(xml.text)
+    }
+
+    /// PutBucketAcl and PutObjectAcl: only the canned `private` ACL, which is what every bucket and object already is;
+    /// any other ACL (a grant, public-read…) is `NotImplemented` rather than silently ignored.
+    func putACL(_ call: S3Call, _ bucket: String, key: String?, _ principal: S3Principal) async throws -> Response {
+        try await existingBucket(bucket, principal, write: true)
+        if let key, try await objects.head(bucket: bucket, key: key) == nil { throw S3Error.noSuchKey(key) }
+        let grants = call.request.headers.contains { $0.name.canonicalName.hasPrefix("x-amz-grant-") }
+        let length = Int(call.header("content-length") ?? "0") ?? 0
+        guard call.header("x-amz-acl")?.lowercased() == "private", !grants, length == 0 else {
+            throw S3Error.notImplemented("ACLs other than the canned \"private\" (Aerie's buckets are private to their owner)")
+        }
+        return Response(status: .ok, headers: [.contentLength: "0"])
     }
 }

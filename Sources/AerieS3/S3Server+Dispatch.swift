@@ -15,7 +15,9 @@ extension S3Server {
         }
         guard let key = call.key else {
             switch call.method {
-            case .put: return try await createBucket(bucket, principal)
+            case .put:
+                if call.query["acl"] != nil { return try await putACL(call, bucket, key: nil, principal) }
+                return try await createBucket(bucket, principal)
             case .head: return try await headBucket(bucket, principal)
             case .delete:
                 if call.query["uploads"] != nil || call.query["cors"] != nil || call.query["policy"] != nil {
@@ -26,6 +28,8 @@ extension S3Server {
                 if call.query["location"] != nil { return try await bucketLocation(bucket, principal) }
                 if call.query["versioning"] != nil { return try await bucketVersioning(bucket, principal) }
                 if call.query["uploads"] != nil { return try await listMultipartUploads(call, bucket, principal) }
+                if call.query["versions"] != nil { return try await listObjectVersions(call, bucket, principal) }
+                if call.query["acl"] != nil { return try await getACL(bucket, key: nil, principal) }
                 for subresource in ["acl", "policy", "cors", "lifecycle", "tagging", "website", "logging", "notification", "encryption",
                                     "object-lock", "replication", "ownershipControls", "publicAccessBlock"]
                 where call.query[subresource] != nil {
@@ -53,7 +57,14 @@ extension S3Server {
             guard call.method == .post else { throw S3Error.methodNotAllowed(call.method.rawValue) }
             return try await createMultipartUpload(call, bucket, key, principal)
         }
-        for subresource in ["acl", "tagging", "retention", "legal-hold", "attributes", "torrent"] where call.query[subresource] != nil {
+        if call.query["acl"] != nil {
+            switch call.method {
+            case .get: return try await getACL(bucket, key: key, principal)
+            case .put: return try await putACL(call, bucket, key: key, principal)
+            default: throw S3Error.methodNotAllowed(call.method.rawValue)
+            }
+        }
+        for subresource in ["tagging", "retention", "legal-hold", "attributes", "torrent"] where call.query[subresource] != nil {
             throw S3Error.notImplemented("The object subresource ?\(subresource)")
         }
         switch call.method {
@@ -74,8 +85,20 @@ extension S3Server {
             throw S3Error.accessDenied("Anonymous access is not allowed. Sign requests with an Aerie S3 credential (`aerie s3 credentials create`).")
         }
         let accessKeyId = try SigV4Verifier.accessKeyId(of: call.signed)
-        guard let principal = try await auth.s3Principal(accessKeyId) else { throw S3Error.invalidAccessKeyId(accessKeyId) }
-        let signature = try verifier.verify(call.signed, secret: principal.secretAccessKey)
+        // The generation is read before the lookup, so a revocation between the two leaves a stale entry unused.
+        let generation = try await auth.s3CredentialsGeneration()
+        let principal: S3Principal
+        if let cached = credentials.principal(accessKeyId, generation: generation) {
+            principal = cached
+        } else {
+            guard let found = try await auth.s3Principal(accessKeyId) else { throw S3Error.invalidAccessKeyId(accessKeyId) }
+            credentials.store(found, generation: generation)
+            principal = found
+        }
+        let cache = credentials
+        let signature = try verifier.verify(call.signed, secret: principal.secretAccessKey) { date, region, service in
+            cache.signingKey(principal, date: date, region: region, service: service)
+        }
         return (principal, signature)
     }
 

@@ -45,9 +45,17 @@ extension S3Server {
         try await prepareMultipart()
         var metadata = Self.userMetadata(call)
         for name in Self.storedHeaders { if let value = call.header(name) { metadata[Self.systemPrefix + name] = value } }
+        var checksumAlgorithm: S3ChecksumAlgorithm?
+        if let name = call.header("x-amz-checksum-algorithm") {
+            guard let algorithm = S3ChecksumAlgorithm(name: name) else {
+                throw S3Error.invalidArgument("Checksum algorithm must be one of CRC32, CRC32C, SHA1 or SHA256.", name: "x-amz-checksum-algorithm", value: name)
+            }
+            checksumAlgorithm = algorithm
+        }
         let id = SigV4.hex(Secrets.randomBytes(16))
         let now = Date()
         try await tables.put(table: Self.uploadsTable, item: [
+            "checksum_algorithm": checksumAlgorithm.map { .string($0.rawValue) } ?? .null,
             "upload_id": .string(id), "bucket": .string(bucket), "key": .string(key), "sort": .string("\(key) \(RFC3339.string(from: now)) \(id)"),
             "owner": .string(principal.username), "content_type": .string(call.header("content-type") ?? "binary/octet-stream"),
             "metadata": .object(metadata.mapValues(JSONValue.string)), "created_at": .string(RFC3339.string(from: now)),
@@ -58,7 +66,9 @@ extension S3Server {
         xml.element("Key", key)
         xml.element("UploadId", id)
         xml.close("InitiateMultipartUploadResult")
-        return Self.xml(xml.text)
+        var headers: HTTPFields = [:]
+        if let checksumAlgorithm { headers[HTTPField.Name("x-amz-checksum-algorithm")!] = checksumAlgorithm.rawValue.uppercased() }
+        return Self.xml(xml.text, headers: headers)
     }
 
     func partNumber(_ call: S3Call) throws -> Int {
@@ -73,14 +83,24 @@ extension S3Server {
         _ = try await upload(id, bucket: bucket, key: key)
         let number = try partNumber(call)
         if call.header("x-amz-copy-source") != nil { return try await uploadPartCopy(call, principal, id: id, number: number) }
-        let plan = try bodyPlan(call, signature)
+        var plan = try bodyPlan(call, signature)
         var metadata: [String: String] = [:]
         if let (algorithm, value) = plan.checksum { metadata[Self.systemPrefix + algorithm.headerName] = value }
+        let trailing = plan.trailer.map { algorithm in
+            let metadata = TrailingMetadata()
+            plan.trailerTarget = (metadata, Self.systemPrefix + algorithm.headerName)
+            return metadata
+        }
         let body = S3RequestBody(call.request.body, plan: plan)
         let info = try await store(bucket: Self.partsBucket, key: Self.partKey(id, number), body: body,
-                                   attributes: ObjectAttributes(contentType: "application/octet-stream", metadata: metadata), failure: body.failure)
+                                   attributes: ObjectAttributes(contentType: "application/octet-stream", metadata: metadata, trailing: trailing),
+                                   failure: body.failure)
         var headers: HTTPFields = [.eTag: info.etag, .contentLength: "0"]
         if let (algorithm, value) = plan.checksum, let name = HTTPField.Name(algorithm.headerName) { headers[name] = value }
+        if let algorithm = plan.trailer, let name = HTTPField.Name(algorithm.headerName),
+           let value = trailing?.values[Self.systemPrefix + algorithm.headerName] {
+            headers[name] = value
+        }
         return Response(status: .ok, headers: headers)
     }
 
@@ -92,9 +112,12 @@ extension S3Server {
         try Self.checkConditions(call, sourceInfo, prefix: "x-amz-copy-source-")
         var range: ByteRange?
         if let header = call.header("x-amz-copy-source-range") {
-            guard let parsed = Self.parseRange(header), case .closed = parsed, parsed.resolve(size: sourceInfo.size) != nil else {
-                throw S3Error.invalidRange(size: sourceInfo.size)
+            // Only `bytes=first-last` is a copy range: any other shape is 400 InvalidArgument, a range past the end 416.
+            guard let parsed = Self.parseRange(header), case .closed = parsed else {
+                throw S3Error.invalidArgument("The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy",
+                                              name: "x-amz-copy-source-range", value: header)
             }
+            guard parsed.resolve(size: sourceInfo.size) != nil else { throw S3Error.invalidRange(size: sourceInfo.size) }
             if case .closed(_, let end) = parsed, end >= sourceInfo.size { throw S3Error.invalidRange(size: sourceInfo.size) }
             range = parsed
         }
@@ -254,6 +277,20 @@ extension S3Server {
         var metadata: [String: String] = [:]
         if case .object(let stored)? = item["metadata"] { for (name, value) in stored { metadata[name] = value.stringValue } }
         metadata[Self.etagKey] = etag
+        // An upload made with x-amz-checksum-algorithm gets S3's composite checksum: the checksum of the parts' checksums
+        // (decoded, concatenated), then `-N`. Every part must carry it.
+        var composite: (algorithm: S3ChecksumAlgorithm, value: String)?
+        if let name = item["checksum_algorithm"]?.stringValue, let algorithm = S3ChecksumAlgorithm(name: name) {
+            var checksum = S3Checksum(algorithm)
+            for (info, part) in zip(chosen, requested) {
+                guard let text = info.metadata[Self.systemPrefix + algorithm.headerName], let raw = Data(base64Encoded: text) else {
+                    throw S3Error.invalidRequest("The upload was created with checksum algorithm \(algorithm.rawValue.uppercased()), but part \(part.number) was uploaded without an \(algorithm.headerName) checksum.")
+                }
+                checksum.update(raw)
+            }
+            composite = (algorithm, "\(checksum.finalize())-\(chosen.count)")
+            metadata[Self.systemPrefix + algorithm.headerName] = composite?.value
+        }
         let attributes = ObjectAttributes(contentType: item["content_type"]?.stringValue ?? "binary/octet-stream", metadata: metadata)
         _ = try await store(bucket: bucket, key: key, body: ConcatenatedParts(objects: objects, keys: chosen.map(\.key)), attributes: attributes)
         try await discard(id)
@@ -263,6 +300,10 @@ extension S3Server {
         xml.element("Bucket", bucket)
         xml.element("Key", key)
         xml.element("ETag", etag)
+        if let composite {
+            xml.element("Checksum" + composite.algorithm.rawValue.uppercased(), composite.value)
+            xml.element("ChecksumType", "COMPOSITE")
+        }
         xml.close("CompleteMultipartUploadResult")
         return Self.xml(xml.text)
     }

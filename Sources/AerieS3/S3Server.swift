@@ -27,6 +27,8 @@ public struct S3Server: Sendable {
     public let configuration: S3Configuration
     public let logger: Logger
     var verifier = SigV4Verifier()
+    /// Unsealed credentials and their signing keys, valid while the credentials' generation stays the same.
+    let credentials = S3CredentialCache()
 
     public init(objects: any ObjectStore, auth: AuthService, tables: any TableStore, configuration: S3Configuration = .init(),
                 logger: Logger = Logger(label: "aerie.s3")) {

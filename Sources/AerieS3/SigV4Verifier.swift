@@ -115,18 +115,26 @@ public struct SigV4Verifier: Sendable {
         return (credential, signedHeaders.split(separator: ";").map { $0.lowercased() }, signature)
     }
 
+    /// Derives the signing key of a scope: `(date, region, service)`.
+    public typealias SigningKeyProvider = (_ date: String, _ region: String, _ service: String) -> SymmetricKey
+
     /// Verifies the request's signature with `secret` (the secret of the claimed access key id).
+    ///
+    /// `signingKey`, when given, supplies the derived key (a cache of ``SigV4/signingKey(secret:date:region:service:)``
+    /// for `secret`); otherwise it is derived here.
     ///
     /// Throws ``S3Error``: `SignatureDoesNotMatch`, `RequestTimeTooSkewed`, `AccessDenied` (expired presigned URL),
     /// `AuthorizationHeaderMalformed`, `AuthorizationQueryParametersError`.
-    public func verify(_ request: SignedRequest, secret: String, now: Date = Date()) throws -> VerifiedSignature {
+    public func verify(_ request: SignedRequest, secret: String, now: Date = Date(),
+                       signingKey: SigningKeyProvider? = nil) throws -> VerifiedSignature {
+        let keys = signingKey ?? { SigV4.signingKey(secret: secret, date: $0, region: $1, service: $2) }
         if let header = request.header("authorization") {
-            return try verifyHeader(request, header: header, secret: secret, now: now)
+            return try verifyHeader(request, header: header, keys: keys, now: now)
         }
-        return try verifyQuery(request, secret: secret, now: now)
+        return try verifyQuery(request, keys: keys, now: now)
     }
 
-    private func verifyHeader(_ request: SignedRequest, header: String, secret: String, now: Date) throws -> VerifiedSignature {
+    private func verifyHeader(_ request: SignedRequest, header: String, keys: SigningKeyProvider, now: Date) throws -> VerifiedSignature {
         let (credential, signedHeaders, signature) = try Self.parseHeader(header)
         guard signedHeaders.contains("host") else {
             throw S3Error.authorizationHeaderMalformed("SignedHeaders must include host.")
@@ -154,11 +162,11 @@ public struct SigV4Verifier: Sendable {
         }
         let canonical = SigV4.canonicalRequest(method: request.method, path: request.path, query: request.query,
                                                headers: request.headers, signedHeaders: signedHeaders, payloadHash: payloadHash)
-        return try check(canonical: canonical, credential: credential, timestamp: timestamp, secret: secret, signature: signature,
+        return try check(canonical: canonical, credential: credential, timestamp: timestamp, keys: keys, signature: signature,
                          payloadHash: payloadHash)
     }
 
-    private func verifyQuery(_ request: SignedRequest, secret: String, now: Date) throws -> VerifiedSignature {
+    private func verifyQuery(_ request: SignedRequest, keys: SigningKeyProvider, now: Date) throws -> VerifiedSignature {
         var items: [String: String] = [:]
         for (name, value) in request.queryItems where items[name] == nil { items[name] = value }
         guard items["X-Amz-Algorithm"] == SigV4.algorithm else {
@@ -190,16 +198,16 @@ public struct SigV4Verifier: Sendable {
         let canonical = SigV4.canonicalRequest(method: request.method, path: request.path, query: request.query,
                                                headers: request.headers, signedHeaders: signedHeaders,
                                                payloadHash: SigV4.unsignedPayload, excluding: "X-Amz-Signature")
-        var verified = try check(canonical: canonical, credential: credential, timestamp: timestamp, secret: secret,
+        var verified = try check(canonical: canonical, credential: credential, timestamp: timestamp, keys: keys,
                                  signature: signature, payloadHash: SigV4.unsignedPayload)
         verified.payloadHash = payloadHash.hasPrefix("STREAMING-") ? payloadHash : SigV4.unsignedPayload
         return verified
     }
 
-    private func check(canonical: String, credential: Credential, timestamp: String, secret: String, signature: String,
+    private func check(canonical: String, credential: Credential, timestamp: String, keys: SigningKeyProvider, signature: String,
                        payloadHash: String) throws -> VerifiedSignature {
         let toSign = SigV4.stringToSign(timestamp: timestamp, scope: credential.scope, canonicalRequest: canonical)
-        let key = SigV4.signingKey(secret: secret, date: credential.date, region: credential.region, service: credential.service)
+        let key = keys(credential.date, credential.region, credential.service)
         let expected = SigV4.signature(key: key, stringToSign: toSign)
         guard constantTimeEqual(expected, signature.lowercased()) else {
             throw S3Error.signatureDoesNotMatch(stringToSign: toSign, canonicalRequest: canonical)

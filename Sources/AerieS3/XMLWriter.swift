@@ -13,6 +13,9 @@ public struct XMLWriter: Sendable {
 
     public mutating func close(_ name: String) { text += "</\(name)>" }
 
+    /// Appends markup as it is (a constant tag with attributes, such as a `Grantee`'s `xsi:type`); never user data.
+    public mutating func raw(_ markup: String) { text += markup }
+
     public mutating func element(_ name: String, _ value: String) {
         text += "<\(name)>\(Self.escape(value))</\(name)>"
     }

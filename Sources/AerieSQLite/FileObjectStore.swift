@@ -142,7 +142,7 @@ public struct FileObjectStore: ObjectStore {
             throw AerieError(.unavailable, "Cannot store the object's file: \(error). Check the disk space and permissions of \(directory.path).")
         }
 
-        let metadata = Dictionary(attributes.metadata.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { _, last in last })
+        let metadata = Dictionary(attributes.completedMetadata.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { _, last in last })
         let contentType = attributes.contentType.isEmpty ? "application/octet-stream" : attributes.contentType
         let metadataText = String(decoding: try JSONCoding.encode(metadata), as: UTF8.self)
         let previous: String?

@@ -132,7 +132,7 @@ public actor MemoryObjectStore: ObjectStore {
         _ = try existing(bucket)
         let digest = Insecure.MD5.hash(data: data)
         let etag = "\"" + digest.map { String(format: "%02x", $0) }.joined() + "\""
-        let metadata = Dictionary(attributes.metadata.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { _, last in last })
+        let metadata = Dictionary(attributes.completedMetadata.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { _, last in last })
         let contentType = attributes.contentType.isEmpty ? "application/octet-stream" : attributes.contentType
         let info = ObjectInfo(bucket: bucket, key: key, size: Int64(data.count), etag: etag, contentType: contentType,
                               metadata: metadata, lastModified: Date())

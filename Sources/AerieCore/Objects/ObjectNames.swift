@@ -24,8 +24,10 @@ public enum ObjectNames {
         if parts.count == 4, parts.allSatisfy({ UInt8($0) != nil }) { throw fail("it is shaped like an IP address") }
     }
 
-    /// Checks an object key: non-empty UTF-8, at most 1024 bytes, no NUL or other control characters,
-    /// no `.` or `..` path segment, no leading `/`.
+    /// Checks an object key as S3 does: non-empty UTF-8 of at most 1024 bytes. `.` and `..` segments and a leading
+    /// `/` are ordinary characters of a key (`a/../b` is not `b`); drivers never build a path from a key (the file
+    /// driver names files by a hash of it). Aerie also refuses NUL and other control characters, which XML listings
+    /// and logs cannot carry.
     public static func validateKey(_ key: String) throws {
         func fail(_ why: String) -> AerieError {
             AerieError.invalid("Object key is invalid: \(why).", field: "key")
@@ -34,6 +36,17 @@ public enum ObjectNames {
         guard key.utf8.count <= maxKeyBytes else { throw fail("it is \(key.utf8.count) bytes long; the limit is \(maxKeyBytes) bytes of UTF-8") }
         guard !key.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
             throw fail("it contains a NUL or another control character")
+        }
+    }
+
+    /// Checks a key that travels as a URL path (the REST routes `/v1/buckets/{bucket}/objects/{key}`): a valid key
+    /// (``validateKey(_:)``) without a `.` or `..` segment or a leading `/`, because clients and proxies normalize
+    /// those in URL paths (RFC 3986 section 5.2.4), so the same URL would name different keys through different
+    /// clients. Such keys are reachable through the S3 API, whose clients sign the path as sent.
+    public static func validatePathKey(_ key: String) throws {
+        try validateKey(key)
+        func fail(_ why: String) -> AerieError {
+            AerieError.invalid("Object key is invalid in a URL path: \(why). Such keys are valid objects; use the S3 API for them.", field: "key")
         }
         guard !key.hasPrefix("/") else { throw fail("it starts with '/'") }
         for segment in key.split(separator: "/", omittingEmptySubsequences: false) where segment == "." || segment == ".." {

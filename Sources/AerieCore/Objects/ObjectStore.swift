@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A bucket as listed.
 public struct BucketInfo: Sendable, Hashable, Codable {
@@ -37,10 +38,36 @@ public struct ObjectInfo: Sendable, Hashable, Codable {
 public struct ObjectAttributes: Sendable, Hashable {
     public var contentType: String
     public var metadata: [String: String]
-    public init(contentType: String = "application/octet-stream", metadata: [String: String] = [:]) {
+    /// Metadata the body itself supplies at its end (an S3 aws-chunked trailer's checksum); nil for most puts.
+    public var trailing: TrailingMetadata?
+
+    public init(contentType: String = "application/octet-stream", metadata: [String: String] = [:], trailing: TrailingMetadata? = nil) {
         self.contentType = contentType
         self.metadata = metadata
+        self.trailing = trailing
     }
+
+    /// The metadata to store: `metadata` with the trailing values added. Drivers read it once the body is consumed.
+    public var completedMetadata: [String: String] {
+        guard let trailing else { return metadata }
+        return metadata.merging(trailing.values) { _, late in late }
+    }
+}
+
+/// Metadata known only after a put's body has been read to its end (an S3 aws-chunked body's checksum trailer).
+/// The body's reader sets it; the driver merges it into the object's metadata after consuming the body and before it
+/// commits, so it is stored in the same transaction as the rest, or not at all.
+public final class TrailingMetadata: Sendable, Hashable {
+    private let storage = Mutex<[String: String]>([:])
+
+    public init() {}
+
+    public func set(_ name: String, _ value: String) { storage.withLock { $0[name] = value } }
+
+    public var values: [String: String] { storage.withLock { $0 } }
+
+    public static func == (lhs: TrailingMetadata, rhs: TrailingMetadata) -> Bool { lhs === rhs }
+    public func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(self)) }
 }
 
 /// A byte range: `start...end` inclusive, or the last `suffixLength` bytes, as HTTP `Range: bytes=`.

@@ -136,7 +136,7 @@ struct ObjectRoutes {
         guard let key = String(path.dropFirst(prefix.count)).removingPercentEncoding else {
             throw AerieError.invalid("The object key has a broken percent-encoding.", field: "key")
         }
-        try ObjectNames.validateKey(key)
+        try ObjectNames.validatePathKey(key)
         return (bucket, key)
     }
 
