@@ -178,7 +178,7 @@ public struct FileObjectStore: ObjectStore {
     public func read(bucket: String, key: String, range: ByteRange?) async throws -> ObjectStream {
         // A concurrent put or delete may remove the file between reading the row and opening it: read the row again.
         for _ in 0..<5 {
-            let found = try database.readNow { db in try Self.objectRowInExistingBucket(db, bucket: bucket, key: key) }
+            let found = try await database.readPoint { db in try Self.objectRowInExistingBucket(db, bucket: bucket, key: key) }
             guard let (info, relative) = found else {
                 throw AerieError.notFound("Object \"\(key)\" does not exist in bucket \"\(bucket)\".")
             }
@@ -214,7 +214,7 @@ public struct FileObjectStore: ObjectStore {
     }
 
     public func head(bucket: String, key: String) async throws -> ObjectInfo? {
-        try database.readNow { db in try Self.objectRowInExistingBucket(db, bucket: bucket, key: key)?.0 }
+        try await database.readPoint { db in try Self.objectRowInExistingBucket(db, bucket: bucket, key: key)?.0 }
     }
 
     @discardableResult

@@ -101,16 +101,16 @@ public final class SQLiteDatabase: Sendable {
         }
     }
 
-    /// Runs a short read (a lookup by key) on the calling thread, outside a transaction.
+    /// Runs a one-row lookup outside a transaction (no BEGIN and COMMIT around it). Each statement in `body` sees
+    /// a committed state, but two statements may see different ones: for single-statement lookups only.
     ///
-    /// The async ``read(_:)`` hands the work to a reader connection's dispatch queue and back: two thread hand-offs
-    /// that took about 16 % of the CPU of a small object GET in a profile, plus a BEGIN and COMMIT. A point lookup
-    /// takes microseconds, so holding the caller's thread for it costs less. Each statement in `body` sees a
-    /// committed state, but two statements may see different ones: use it for one-row lookups only, never for
-    /// scans or anything that may take long.
-    func readNow<T>(_ body: (Database) throws -> T) throws -> T {
+    /// Not run on the calling thread: a synchronous read from a task blocks a cooperative thread while it waits for a
+    /// free reader, and GRDB gives an async read's reader back only after resuming its task on a cooperative thread,
+    /// so under load every cooperative thread could wait for a reader that only they could free (seen as a hang in a
+    /// concurrent test). A private reader for point lookups would avoid the hop; not done yet.
+    func readPoint<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
-            return try pool.unsafeRead(body)
+            return try await pool.unsafeRead(body)
         } catch {
             throw Self.translate(error)
         }

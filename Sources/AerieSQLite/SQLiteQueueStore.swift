@@ -155,7 +155,7 @@ public struct SQLiteQueueStore: QueueStore {
     public func receive(queue name: String, max: Int, visibilityTimeout: Duration?, now: Date) async throws -> [ReceivedMessage] {
         // A look before the write: most receives on an idle server (every function's worker loop polls its queue)
         // find nothing, and a read costs no write lock, no group-commit slot and no transaction.
-        let anyVisible = try database.readNow { db in
+        let anyVisible = try await database.readPoint { db in
             _ = try Self.existing(db, name: name, cache: decoded)
             return try Bool.fetchOne(db.cachedStatement(sql: """
                 SELECT EXISTS (SELECT 1 FROM queue_messages INDEXED BY queue_messages_order WHERE queue = ? AND visible_at <= ?)

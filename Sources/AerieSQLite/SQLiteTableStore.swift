@@ -120,7 +120,7 @@ public struct SQLiteTableStore: TableStore {
     }
 
     public func get(table name: String, key: ItemKey) async throws -> StoredItem? {
-        return try database.readNow { db in
+        return try await database.readPoint { db in
             let schema = try Self.existing(db, name: name, cache: schemas)
             let (pk, sk) = try Self.storedKey(key, schema: schema)
             let row = try Row.fetchOne(db.cachedStatement(sql: """

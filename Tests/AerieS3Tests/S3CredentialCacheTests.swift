@@ -37,11 +37,14 @@ import Testing
     func revocationFromAnotherProcess() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("aerie-s3-cache-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let s3 = try await S3Fixture.make(primitives: try EmbeddedStorage(directory: directory).primitives)
+        // The server and the CLI each open the data directory's change counter, as `aerie serve` and `aerie users` do.
+        let s3 = try await S3Fixture.make(primitives: try EmbeddedStorage(directory: directory).primitives,
+                                          changes: try FileAuthChangeCounter(directory: directory))
         // What `aerie users disable` or a second node does: its own connections to the same database.
         var logger = Logger(label: "other")
         logger.logLevel = .warning
-        let other = try await AuthService.open(tables: try EmbeddedStorage(directory: directory).tables, options: .init(bcryptCost: 4), logger: logger)
+        let other = try await AuthService.open(tables: try EmbeddedStorage(directory: directory).tables, options: .init(bcryptCost: 4), logger: logger,
+                                               changes: try FileAuthChangeCounter(directory: directory))
         try await s3.test { client in
             #expect(try await client.send(s3.bob, .put, "/shared").status == .ok)
             #expect(try await client.send(s3.bob, .get, "/shared", query: "list-type=2").status == .ok)

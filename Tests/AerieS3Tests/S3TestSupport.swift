@@ -19,10 +19,11 @@ struct S3Fixture {
     let alice: SigV4Signer
     let bobReadOnly: SigV4Signer
 
-    static func make(configuration: S3Configuration = .init(), primitives: Primitives = .memory()) async throws -> S3Fixture {
+    static func make(configuration: S3Configuration = .init(), primitives: Primitives = .memory(),
+                     changes: any AuthChangeCounter = LocalAuthChangeCounter()) async throws -> S3Fixture {
         var logger = Logger(label: "test")
         logger.logLevel = .warning
-        let auth = try await AuthService.open(tables: primitives.tables, options: .init(bcryptCost: 4), logger: logger)
+        let auth = try await AuthService.open(tables: primitives.tables, options: .init(bcryptCost: 4), logger: logger, changes: changes)
         try await auth.bootstrapAdmin(password: "admin-password-1", dataDirectory: nil)
         _ = try await auth.createUser("bob", password: "bob-password-1")
         _ = try await auth.createUser("alice", password: "alice-password-1")
