@@ -19,14 +19,58 @@ struct ProcessSpec: Sendable {
     var environment: [String: String]
     var memoryMiB: Int
     var functionArn: String
+    /// Whether the process gets a PID namespace of its own (``PIDNamespace/isAvailable``).
+    var ownPIDNamespace = PIDNamespace.isAvailable
+}
+
+/// A PID namespace per function process, where the kernel lets Aerie make one: `unshare --pid --fork --kill-child`
+/// makes the function the namespace's first process, and when that process dies the kernel kills everything in the
+/// namespace. So what a function starts itself (a shell script's `sleep`, a daemonized child, something that called
+/// `setsid`) cannot outlive it, nor the server, whose death kills `unshare` (parent-death signal), which kills the
+/// function (`--kill-child`). As root the namespace is made directly; otherwise inside a user namespace that maps
+/// the server's own user (`--user --map-current-user`), where unprivileged user namespaces are allowed. Where neither
+/// works, the function runs without one, and ``RuntimeManager/endLeftovers()`` ends leftovers at the next start.
+enum PIDNamespace {
+    /// The `unshare` words that work here (tried once per server), or nil.
+    static let prefix: [String]? = {
+        let base = ["--pid", "--fork", "--kill-child"]
+        for extra in [[], ["--user", "--map-current-user"]] where works(extra + base) {
+            return ["unshare"] + extra + base + ["--"]
+        }
+        return nil
+    }()
+
+    static var isAvailable: Bool { prefix != nil }
+
+    private static func works(_ arguments: [String]) -> Bool {
+        let probe = Process()
+        probe.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+        probe.arguments = arguments + ["--", "true"]
+        probe.standardOutput = FileHandle.nullDevice
+        probe.standardError = FileHandle.nullDevice
+        do {
+            try probe.run()
+            probe.waitUntilExit()
+            return probe.terminationStatus == 0
+        } catch {
+            return false
+        }
+    }
+
+    /// `command` in a namespace of its own (as it is where that is not available or not wanted).
+    static func wrap(_ command: [String], enabled: Bool) -> [String] {
+        guard enabled, let prefix else { return command }
+        return prefix + command
+    }
 }
 
 /// One child process of a function version speaking the Lambda Runtime API on its own loopback port; it runs one
 /// invocation at a time.
 ///
-/// The process is started as `setpriv --pdeathsig KILL -- prlimit --as=BYTES -- COMMAND` in a process group of its
-/// own: the kernel kills it when Aerie dies (even by `kill -9`), `RLIMIT_AS` bounds its memory, and a timeout kills
-/// the whole group. Its standard output and error are read line by line into the log of the invocation in flight.
+/// The process is started as `setpriv --pdeathsig KILL -- [unshare --pid --fork --kill-child --] prlimit --as=BYTES --
+/// COMMAND` in a process group of its own: the kernel kills it when Aerie dies (even by `kill -9`), with everything it
+/// started where it has a PID namespace of its own (``PIDNamespace``), `RLIMIT_AS` bounds its memory, and a timeout
+/// kills the whole group. Its standard output and error are read line by line into the log of the invocation in flight.
 actor RuntimeProcess: RuntimeAPIBackend {
     enum Failure: Sendable {
         case exited(String)
@@ -72,7 +116,8 @@ actor RuntimeProcess: RuntimeAPIBackend {
         var environment = spec.environment
         environment["AWS_LAMBDA_RUNTIME_API"] = "127.0.0.1:\(port)"
         let memoryBytes = spec.memoryMiB << 20
-        let arguments = ["--pdeathsig", "KILL", "--", "prlimit", "--as=\(memoryBytes)", "--"] + spec.command
+        let arguments = ["--pdeathsig", "KILL", "--"]
+            + PIDNamespace.wrap(["prlimit", "--as=\(memoryBytes)", "--"] + spec.command, enabled: spec.ownPIDNamespace)
         var options = PlatformOptions()
         options.processGroupID = 0
         let (pidStream, pidContinuation) = AsyncStream<pid_t>.makeStream()

@@ -136,11 +136,30 @@ struct ProcessRuntimeTests {
         let pid = try #require(Int32(try String(contentsOf: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
         var gone = false
         for _ in 0..<100 where !gone {
-            gone = kill(pid, 0) != 0
+            gone = !RuntimeProcess.isRunning(pid)
             if !gone { try await Task.sleep(for: .milliseconds(50)) }
         }
         #expect(gone, "the bootstrap's child \(pid) outlived the timeout")
         #expect(try await harness.invoke("slow", #""after""#).record.coldStart == true)
+    }
+
+    @Test(.enabled(if: PIDNamespace.isAvailable, "the kernel refuses PID namespaces here (unshare --pid)"))
+    func whatAFunctionStartsDiesWithItEvenOutsideItsProcessGroup() async throws {
+        let harness = try await Harness()
+        defer { Task { await harness.close() } }
+        let pidFile = harness.root.appendingPathComponent("escaped.pid")
+        _ = try await harness.deploy("escaping", env: ["CHILD_PID_FILE": pidFile.path])
+        // The bootstrap starts `setsid sleep 300` (a session and process group of its own) and exits.
+        await #expect { try await harness.invoke("escaping", #""escape""#) } throws: { error in
+            (error as? FunctionInvocationError)?.code == .functionFailed
+        }
+        let pid = try #require(Int32(try String(contentsOf: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        var gone = false
+        for _ in 0..<100 where !gone {
+            gone = !RuntimeProcess.isRunning(pid)
+            if !gone { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(gone, "the function's own child \(pid) outlived it")
     }
 
     @Test func versionsAliasesAndQualifiedNames() async throws {

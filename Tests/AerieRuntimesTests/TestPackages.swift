@@ -33,6 +33,8 @@ enum TestZip {
       curl -sS -X POST "$API/init/error" -H 'Lambda-Runtime-Function-Error-Type: Init.Config' -d '{"errorMessage":"missing setting","errorType":"ConfigError"}'
       exit 1
     fi
+    # A child writes its pid as the host sees it (in a PID namespace of its own, `$!` would be the namespace's).
+    RECORD_PID='read -r pid rest < /proc/self/stat; echo $pid > "$CHILD_PID_FILE"'
     HEADERS=$(mktemp)
     while true; do
       BODY=$(curl -sS -D "$HEADERS" "$API/invocation/next")
@@ -45,7 +47,8 @@ enum TestZip {
         *orphan*) sleep 300 & exit 4 ;;
         *crash*) exit 3 ;;
         *fail*) curl -sS -X POST "$API/invocation/$ID/error" -d '{"errorMessage":"asked to fail","errorType":"ValueError"}' >/dev/null ;;
-        *hang*) sleep 300 & echo $! > "$CHILD_PID_FILE"; wait ;;
+        *hang*) sh -c "$RECORD_PID; exec sleep 300" & wait ;;
+        *escape*) setsid sh -c "$RECORD_PID; exec sleep 300" & sleep 0.3; exit 5 ;;
         *) curl -sS -X POST "$API/invocation/$ID/response" -d "{\"echo\":$BODY,\"id\":\"$ID\",\"deadline\":$DEADLINE,\"fn\":\"$AWS_LAMBDA_FUNCTION_NAME\",\"key\":\"${AERIE_API_KEY:+set}\"}" >/dev/null ;;
       esac
     done
