@@ -37,7 +37,10 @@ extension FunctionRuntime {
         }
         loops?.cancel()
         await loops?.value
-        if let host { await host.sweep(now: .now, force: true) }
+        if let host {
+            await host.sweep(now: .now, force: true)
+            _ = primitives.appResources.release(.queue, host.queueName)
+        }
         return host != nil
     }
 

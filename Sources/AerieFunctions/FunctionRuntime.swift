@@ -158,6 +158,7 @@ public final class FunctionRuntime: Service, Sendable {
                 name: host.queueName, visibilityTimeout: configuration.visibilityTimeout,
                 maxAttempts: host.configuration.retries + 1, backoffBase: configuration.retryBackoff,
                 maxBackoff: configuration.maxRetryBackoff))
+            primitives.appResources.claim(.queue, host.queueName, by: "function \(host.name)'s async invocations")
             for trigger in host.triggers {
                 switch trigger {
                 case .queue(let queue):

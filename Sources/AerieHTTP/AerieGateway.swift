@@ -93,7 +93,7 @@ public struct AerieGateway: Sendable {
         table.add(contentsOf: QueueRoutes(queues: primitives.queues, configuration: configuration).routes)
         table.add(contentsOf: TableRoutes(tables: primitives.tables, configuration: configuration).routes)
         table.add(contentsOf: TopicRoutes(events: primitives.events, configuration: configuration).routes)
-        table.add(contentsOf: VectorRoutes(vectors: primitives.vectors, configuration: configuration).routes)
+        table.add(contentsOf: VectorRoutes(vectors: primitives.vectors, appResources: primitives.appResources, configuration: configuration).routes)
         table.add(contentsOf: pageKit.routes)
         table.add(contentsOf: ConsoleRoutes(metrics: metrics, events: primitives.events, configuration: configuration,
                                             pageKit: pageKit, appPanels: appPanels).routes)

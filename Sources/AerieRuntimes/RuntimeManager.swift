@@ -192,7 +192,12 @@ public final class RuntimeManager: Service, Sendable {
     /// Removes a deployed function: no new invocation reaches it, its files and key are gone.
     public func delete(_ name: String, auth: AuthService) async throws {
         try await deployLock.withLock {
-            guard isDeployed(name) else { throw Self.unknown(name) }
+            guard isDeployed(name) else {
+                if runtime.configuration(of: name) != nil {
+                    throw AerieError(.conflict, "\(name) is a built-in function (an app's or the platform's); only deployed functions can be deleted.")
+                }
+                throw Self.unknown(name)
+            }
             await runtime.remove(name)
             for version in store.versions(name) { await runtime.remove(DeployedFunction.qualifiedName(name, version.version)) }
             if let key = store.key(name) { _ = try? await auth.revokeKey(id: key.id) }

@@ -125,8 +125,8 @@ public struct RuntimeRoutes: GatewayExtension {
                 try await manager.setAlias(name, alias: alias, version: body.version)
                 return try Response.json(AliasBody(function: name, alias: alias, version: body.version))
             },
-            GatewayRoute(.delete, "/v1/functions/{name}", summary: "Delete a deployed function with its versions (admins)", tag: "functions",
-                         access: .admin, status: 204) { _, context in
+            GatewayRoute(.delete, "/v1/functions/{name}", summary: "Delete a deployed function with its versions (admins; 409 for a built-in one)",
+                         tag: "functions", access: .admin, status: 204, statuses: [409]) { _, context in
                 try await manager.delete(try context.pathParameter("name"), auth: auth)
                 return Response(status: .noContent)
             },

@@ -62,6 +62,10 @@ extension S3Server {
 
     func deleteBucket(_ bucket: String, _ principal: S3Principal) async throws -> Response {
         try await existingBucket(bucket, principal, write: true)
+        // An installed app's own bucket (quickstart, pipeline, …) stays while the app runs, empty or not.
+        if let holder = (objects as? CheckedObjectStore)?.appResources.holder(of: .bucket, bucket) {
+            throw S3Error("InvalidBucketState", status: 409, "The bucket holds \(holder)'s data and cannot be deleted while it is installed.")
+        }
         do {
             try await objects.deleteBucket(bucket)
         } catch let error as AerieError where error.code == .conflict {

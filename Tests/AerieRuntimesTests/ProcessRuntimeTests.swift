@@ -162,6 +162,20 @@ struct ProcessRuntimeTests {
         #expect(gone, "the function's own child \(pid) outlived it")
     }
 
+    struct BuiltIn: Function {
+        static let name = "built-in"
+        func handle(_ input: JSONValue, state: Void, context: InvocationContext) async throws -> JSONValue { input }
+    }
+
+    @Test func aBuiltInFunctionCannotBeDeletedAndAnUnknownOneIsNotFound() async throws {
+        let harness = try await Harness()
+        defer { Task { await harness.close() } }
+        try harness.runtime.register(BuiltIn())
+        await #expect { try await harness.manager.delete("built-in", auth: harness.auth) } throws: { ($0 as? AerieError)?.code == .conflict }
+        await #expect { try await harness.manager.delete("nothing-here", auth: harness.auth) } throws: { ($0 as? AerieError)?.code == .notFound }
+        #expect(harness.runtime.configuration(of: "built-in") != nil)
+    }
+
     @Test func versionsAliasesAndQualifiedNames() async throws {
         let harness = try await Harness()
         defer { Task { await harness.close() } }

@@ -26,7 +26,7 @@ import Testing
             let location = try await client.send(s3.bob, .get, "/photos", query: "location")
             #expect(location.text.contains("<LocationConstraint"))
 
-            try await s3.primitives.objects.ensureBucket("quickstart")
+            try await s3.primitives.ensureAppBucket("quickstart", app: "quickstart")
             let bobs = try await client.send(s3.bob, .get, "/")
             #expect(elements("Name", in: bobs.text) == ["photos"])
             let admins = try await client.send(s3.admin, .get, "/")
@@ -39,6 +39,11 @@ import Testing
             #expect(try await client.send(s3.bob, .delete, "/photos/a.txt").status == .noContent)
             #expect(try await client.send(s3.bob, .delete, "/photos").status == .noContent)
             #expect(try await client.send(s3.bob, .head, "/photos").status == .notFound)
+            // An installed app's bucket stays, empty or not, even for an admin.
+            let appBucket = try await client.send(s3.admin, .delete, "/quickstart")
+            #expect(appBucket.status == .conflict)
+            #expect(appBucket.errorCode == "InvalidBucketState")
+            #expect(try await client.send(s3.admin, .head, "/quickstart").status == .ok)
             #expect(try await client.send(s3.bob, .get, "/photos", query: "list-type=2").errorCode == "NoSuchBucket")
         }
     }

@@ -9,10 +9,11 @@ import Foundation
 public struct CheckedObjectStore: ObjectStore {
     public let driver: any ObjectStore
     public let signals: TopicSignals
+    public var appResources = AppResources()
 
     /// `store` behind the checks (a store that is already checked is returned as it is).
-    public static func wrap(_ store: any ObjectStore, signals: TopicSignals) -> any ObjectStore {
-        store is CheckedObjectStore ? store : CheckedObjectStore(driver: store, signals: signals)
+    public static func wrap(_ store: any ObjectStore, signals: TopicSignals, appResources: AppResources = AppResources()) -> any ObjectStore {
+        store is CheckedObjectStore ? store : CheckedObjectStore(driver: store, signals: signals, appResources: appResources)
     }
 
     public func createBucket(_ name: String) async throws -> BucketInfo {
@@ -22,6 +23,7 @@ public struct CheckedObjectStore: ObjectStore {
 
     public func deleteBucket(_ name: String) async throws {
         try ObjectNames.validateBucket(name)
+        try appResources.checkDeletable(.bucket, name)
         try await driver.deleteBucket(name)
     }
 

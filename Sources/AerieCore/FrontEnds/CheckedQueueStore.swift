@@ -5,10 +5,11 @@ import Foundation
 /// every queue store in it. Stale receipts, missing queues and the drivers' own cursors stay with the drivers.
 public struct CheckedQueueStore: QueueStore {
     public let driver: any QueueStore
+    public var appResources = AppResources()
 
     /// `store` behind the checks (a store that is already checked is returned as it is).
-    public static func wrap(_ store: any QueueStore) -> any QueueStore {
-        store is CheckedQueueStore ? store : CheckedQueueStore(driver: store)
+    public static func wrap(_ store: any QueueStore, appResources: AppResources = AppResources()) -> any QueueStore {
+        store is CheckedQueueStore ? store : CheckedQueueStore(driver: store, appResources: appResources)
     }
 
     public func createQueue(_ configuration: QueueConfiguration) async throws {
@@ -18,6 +19,7 @@ public struct CheckedQueueStore: QueueStore {
 
     public func deleteQueue(_ name: String) async throws {
         try QueueConfiguration.validateName(name)
+        try appResources.checkDeletable(.queue, name)
         try await driver.deleteQueue(name)
     }
 

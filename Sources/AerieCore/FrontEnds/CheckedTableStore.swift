@@ -5,10 +5,11 @@ import Foundation
 /// stored schema (an item's key attributes, an index's existence) and the drivers' own cursors stay with the drivers.
 public struct CheckedTableStore: TableStore {
     public let driver: any TableStore
+    public var appResources = AppResources()
 
     /// `store` behind the checks (a store that is already checked is returned as it is).
-    public static func wrap(_ store: any TableStore) -> any TableStore {
-        store is CheckedTableStore ? store : CheckedTableStore(driver: store)
+    public static func wrap(_ store: any TableStore, appResources: AppResources = AppResources()) -> any TableStore {
+        store is CheckedTableStore ? store : CheckedTableStore(driver: store, appResources: appResources)
     }
 
     public func createTable(_ schema: TableSchema) async throws {
@@ -18,6 +19,7 @@ public struct CheckedTableStore: TableStore {
 
     public func deleteTable(_ name: String) async throws {
         try Self.validateTable(name)
+        try appResources.checkDeletable(.table, name)
         try await driver.deleteTable(name)
     }
 

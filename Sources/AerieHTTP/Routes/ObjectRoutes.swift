@@ -84,8 +84,8 @@ struct ObjectRoutes {
                 try await owners.setOwner(try context.requireIdentity().username, of: name)
                 return try Response.json(BucketBody(info), status: .created, headers: [.location: "/v1/buckets/\(name)"])
             },
-            GatewayRoute(.delete, "/v1/buckets/{bucket}", summary: "Delete an empty bucket", tag: "objects", access: write,
-                         status: 204) { [objects, owners] _, context in
+            GatewayRoute(.delete, "/v1/buckets/{bucket}", summary: "Delete an empty bucket (409 when it holds objects or is an app's own)",
+                         tag: "objects", access: write, status: 204, statuses: [409]) { [objects, owners] _, context in
                 let name = try context.pathParameter("bucket")
                 try await objects.deleteBucket(name)
                 try await owners.remove(name)

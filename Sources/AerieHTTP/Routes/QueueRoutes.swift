@@ -172,8 +172,8 @@ struct QueueRoutes {
                 }
                 return try Response.json(ListBody(items: items, nextCursor: nil))
             },
-            GatewayRoute(.delete, "/v1/queues/{queue}", summary: "Delete a queue and its messages", tag: "queues", access: access,
-                         status: 204) { [self] _, context in
+            GatewayRoute(.delete, "/v1/queues/{queue}", summary: "Delete a queue and its messages (409 for an app's or a function's own)",
+                         tag: "queues", access: access, status: 204, statuses: [409]) { [self] _, context in
                 let name = try context.pathParameter("queue")
                 _ = try await existing(name)
                 try await queues.deleteQueue(name)

@@ -12,6 +12,8 @@ import Hummingbird
 /// Filters are JSON in the style of vector databases (``VectorFilterJSON``).
 struct VectorRoutes {
     let vectors: any VectorStore
+    /// The apps' own collections, which cannot be dropped here (409).
+    let appResources: AppResources
     let configuration: GatewayConfiguration
 
     struct CollectionBody: Decodable {
@@ -100,9 +102,10 @@ struct VectorRoutes {
                          tag: "vectors", access: access, response: .json("VectorCollection")) { _, context in
                 try Response.json(CollectionInfoBody(try await vectors.describe(try context.pathParameter("collection"))))
             },
-            GatewayRoute(.delete, "/v1/vectors/{collection}", summary: "Drop a collection and its vectors", tag: "vectors",
-                         access: access, status: 204) { _, context in
+            GatewayRoute(.delete, "/v1/vectors/{collection}", summary: "Drop a collection and its vectors (409 for an app's own)", tag: "vectors",
+                         access: access, status: 204, statuses: [409]) { [appResources] _, context in
                 let name = try context.pathParameter("collection")
+                try appResources.checkDeletable(.collection, name)
                 guard try await vectors.dropCollection(name) else {
                     throw AerieError.notFound("No vector collection named \(name).")
                 }

@@ -25,19 +25,17 @@ final class FacesService: Sendable {
     /// The service with its bucket, tables, queue and vector collection created (idempotently).
     static func open(primitives: Primitives, configuration: FacesConfiguration, engine: FaceEngine,
                      now: @escaping @Sendable () -> Date = { Date() }) async throws -> FacesService {
-        try await primitives.objects.ensureBucket(FacesKeys.bucket)
+        try await primitives.ensureAppBucket(FacesKeys.bucket, app: FacesApp.name)
         for table in [FacesKeys.people, FacesKeys.faces, FacesKeys.sightings, FacesKeys.watches] {
-            try await primitives.tables.ensureTable(table)
+            try await primitives.ensureAppTable(table, app: FacesApp.name)
         }
-        if try await primitives.queues.queue(FacesKeys.notifyQueue) == nil {
-            // A mail server or webhook that is down is retried for about an hour (1 s doubling to 10 min), then the
-            // message waits in the dead-letter queue: nothing is lost.
-            try await primitives.queues.createQueue(QueueConfiguration(name: FacesKeys.notifyQueue, visibilityTimeout: .seconds(60), maxAttempts: 12,
-                                                                       backoffBase: .seconds(1), maxBackoff: .seconds(600),
-                                                                       deduplicationWindow: .seconds(24 * 3600)))
-        }
-        let vectors = try await primitives.vectors.ensureCollection(FacesKeys.vectorCollection, dimensions: FaceEngine.embeddingSize,
-                                                                     metric: .euclidean)
+        // A mail server or webhook that is down is retried for about an hour (1 s doubling to 10 min), then the
+        // message waits in the dead-letter queue: nothing is lost.
+        try await primitives.ensureAppQueue(QueueConfiguration(name: FacesKeys.notifyQueue, visibilityTimeout: .seconds(60), maxAttempts: 12,
+                                                               backoffBase: .seconds(1), maxBackoff: .seconds(600),
+                                                               deduplicationWindow: .seconds(24 * 3600)), app: FacesApp.name)
+        let vectors = try await primitives.ensureAppCollection(FacesKeys.vectorCollection, dimensions: FaceEngine.embeddingSize,
+                                                               metric: .euclidean, app: FacesApp.name)
         return FacesService(primitives: primitives, configuration: configuration, finder: FaceFinder(engine: engine, configuration: configuration),
                             vectors: vectors, now: now)
     }

@@ -33,12 +33,13 @@ final class GalleryService: Sendable {
     /// The service on `primitives`, with the bucket, tables and vector collection it needs created (idempotently).
     static func open(primitives: Primitives, configuration: GalleryConfiguration, tagger: any PhotoTagger,
                      embedder: any SentenceEmbedder, now: @escaping @Sendable () -> Date = { Date() }) async throws -> GalleryService {
-        try await primitives.objects.ensureBucket(GalleryKeys.bucket)
+        try await primitives.ensureAppBucket(GalleryKeys.bucket, app: GalleryApp.name)
         for table in [GalleryKeys.photos, GalleryKeys.shares, GalleryKeys.usage] {
-            try await primitives.tables.ensureTable(table)
+            try await primitives.ensureAppTable(table, app: GalleryApp.name)
         }
-        let vectors = try await primitives.vectors.ensureCollection(GalleryKeys.vectorCollection, dimensions: embedder.dimensions, metric: .cosine)
+        let vectors = try await primitives.ensureAppCollection(GalleryKeys.vectorCollection, dimensions: embedder.dimensions, metric: .cosine, app: GalleryApp.name)
         let signer = try await LinkSigner.load(tables: primitives.tables, table: GalleryKeys.settings, name: "link-signing-secret")
+        primitives.appResources.claim(.table, GalleryKeys.settings.name, by: "the \(GalleryApp.name) app")
         return GalleryService(primitives: primitives, configuration: configuration, tagger: tagger, embedder: embedder,
                               vectors: vectors, signer: signer, now: now)
     }

@@ -153,14 +153,15 @@ final class ImagineService: Sendable {
     static func open(primitives: Primitives, configuration: ImagineConfiguration, generator: any ImageGenerating,
                      embedder: any SentenceEmbedder, metrics: ImagineMetrics,
                      now: @escaping @Sendable () -> Date) async throws -> ImagineService {
-        try await primitives.tables.ensureTable(imagesTable)
-        let index = try await primitives.vectors.ensureCollection(
-            PromptCache.collection, dimensions: embedder.dimensions, metric: .cosine)
+        try await primitives.ensureAppTable(imagesTable, app: ImagineApp.name)
+        let index = try await primitives.ensureAppCollection(
+            PromptCache.collection, dimensions: embedder.dimensions, metric: .cosine, app: ImagineApp.name)
         let matcher = try PromptMatcher.bundled(method: configuration.matching, threshold: Double(configuration.threshold))
         let cache = PromptCache(primitives: primitives, index: index, configuration: configuration, matcher: matcher,
                                 prompts: PromptEmbeddings(embedder: embedder), now: now)
         try await cache.open()
         let signer = try await ImageURLSigner.load(tables: primitives.tables)
+        primitives.appResources.claim(.table, ImageURLSigner.table.name, by: "the \(ImagineApp.name) app")
         return ImagineService(primitives: primitives, configuration: configuration, generator: generator, embedder: embedder, cache: cache,
                               signer: signer, metrics: metrics, now: now)
     }

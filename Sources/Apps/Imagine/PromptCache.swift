@@ -124,8 +124,8 @@ actor PromptCache {
 
     /// Creates the table and bucket and loads the rows; drops vectors whose row is gone or no longer cached.
     func open() async throws {
-        try await primitives.tables.ensureTable(Self.table)
-        try await primitives.objects.ensureBucket(Self.bucket)
+        try await primitives.ensureAppTable(Self.table, app: ImagineApp.name)
+        try await primitives.ensureAppBucket(Self.bucket, app: ImagineApp.name)
         for state in ["cached", "stored"] {
             var cursor: String?
             repeat {

@@ -23,14 +23,12 @@ final class LabService: Sendable {
 
     /// The service with its bucket, tables, queues, bundled datasets and catalog in place (idempotent).
     static func open(primitives: Primitives, runtime: FunctionRuntime, now: @escaping @Sendable () -> Date) async throws -> LabService {
-        try await primitives.objects.ensureBucket(bucket)
+        try await primitives.ensureAppBucket(bucket, app: LabApp.name)
         for queue in LabQueues.all {
-            guard try await primitives.queues.queue(queue) == nil else { continue }
-            do {
-                try await primitives.queues.createQueue(QueueConfiguration(name: queue, visibilityTimeout: .seconds(60), maxAttempts: 3))
-            } catch let error as AerieError where error.code == .alreadyExists {}
+            try await primitives.ensureAppQueue(QueueConfiguration(name: queue, visibilityTimeout: .seconds(60), maxAttempts: 3), app: LabApp.name)
         }
         let ids = try await ExperimentIDs.load(tables: primitives.tables)
+        primitives.appResources.claim(.table, ExperimentIDs.settingsTable.name, by: "the \(LabApp.name) app")
         let store = LabStore(primitives: primitives, now: now)
         try await store.prepare()
         let service = LabService(primitives: primitives, runtime: runtime, store: store, ids: ids, now: now)

@@ -35,9 +35,9 @@ actor LabStore {
     }
 
     func prepare() async throws {
-        try await primitives.tables.ensureTable(Self.drafts)
-        try await primitives.tables.ensureTable(Self.committed)
-        try await primitives.tables.ensureTable(Self.tombstones)
+        try await primitives.ensureAppTable(Self.drafts, app: LabApp.name)
+        try await primitives.ensureAppTable(Self.committed, app: LabApp.name)
+        try await primitives.ensureAppTable(Self.tombstones, app: LabApp.name)
         try await catchUp()
     }
 
@@ -210,12 +210,12 @@ actor LabStore {
     }
 
     private func rebuildUnlocked() async throws {
-        try await primitives.tables.deleteTable(Self.drafts.name)
-        try await primitives.tables.deleteTable(Self.committed.name)
-        try await primitives.tables.deleteTable(Self.tombstones.name)
-        try await primitives.tables.ensureTable(Self.drafts)
-        try await primitives.tables.ensureTable(Self.committed)
-        try await primitives.tables.ensureTable(Self.tombstones)
+        try await primitives.deleteAppTable(Self.drafts.name)
+        try await primitives.deleteAppTable(Self.committed.name)
+        try await primitives.deleteAppTable(Self.tombstones.name)
+        try await primitives.ensureAppTable(Self.drafts, app: LabApp.name)
+        try await primitives.ensureAppTable(Self.committed, app: LabApp.name)
+        try await primitives.ensureAppTable(Self.tombstones, app: LabApp.name)
         for topic in Self.projectedTopics {
             try await primitives.events.commit(group: Self.projectionGroup, topic: topic, offset: 0)
         }

@@ -19,8 +19,8 @@ public struct PipelineApp: AerieHTTPApp {
     }
 
     public func setUp(primitives: Primitives, runtime: FunctionRuntime, logger: Logger) async throws {
-        try await primitives.objects.ensureBucket(PipelineKeys.bucket)
-        try await primitives.tables.ensureTable(DatasetStore.schema)
+        try await primitives.ensureAppBucket(PipelineKeys.bucket, app: Self.name)
+        try await primitives.ensureAppTable(DatasetStore.schema, app: Self.name)
         try runtime.register(Preprocess(limits: limits),
                              triggers: [.object(bucket: PipelineKeys.bucket, prefix: PipelineKeys.rawPrefix, suffix: ".csv")])
         try runtime.register(Train(),

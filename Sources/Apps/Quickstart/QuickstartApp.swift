@@ -13,8 +13,8 @@ public struct QuickstartApp: AerieApp {
     }
 
     public func setUp(primitives: Primitives, runtime: FunctionRuntime, logger: Logger) async throws {
-        try await primitives.objects.ensureBucket(WordCount.bucket)
-        try await primitives.tables.ensureTable(WordCount.table)
+        try await primitives.ensureAppBucket(WordCount.bucket, app: Self.name)
+        try await primitives.ensureAppTable(WordCount.table, app: Self.name)
         try runtime.register(wordCount, triggers: [.object(bucket: WordCount.bucket, prefix: "incoming/", suffix: ".txt")])
         logger.info("quickstart app ready: upload incoming/<name>.txt to bucket quickstart")
     }
