@@ -1,5 +1,6 @@
 """A bounded API fuzzing run (the long one is `make fuzz` once it exists): schemathesis against `/openapi.json` of a
-real `aerie serve` with every app and its models, signed in as a plain user, a few generated cases per operation,
+real `aerie serve` with every app and its models, signed in as a plain user and (a second run) as the admin, a few
+generated cases per operation,
 with the checks not_a_server_error, status_code_conformance, content_type_conformance and
 response_schema_conformance. Any failure fails the test with schemathesis' report (each with a curl line to
 reproduce it)."""
@@ -16,8 +17,12 @@ from conftest import REPO, Server
 MODELS = REPO / "aerie-data" / "models"
 
 
-def test_schemathesis_finds_nothing(workdir):
-    data = workdir / "fuzz" / "data"
+@pytest.mark.parametrize("role", ["user", "admin"])
+def test_schemathesis_finds_nothing(workdir, role):
+    """As a plain user, and as the admin: the admin run reaches the admin-only operations (users, keys, deploys,
+    buckets, queues) and cannot lock itself out or break the apps under test, because disabling yourself, deleting a
+    built-in function and deleting what an app holds (its buckets, queues, collections) are refused with 409."""
+    data = workdir / f"fuzz-{role}" / "data"
     (data / "models").mkdir(parents=True)
     for name in ("minilm", "onnxruntime", "classifier", "faces", "imagine"):
         if not (MODELS / name).is_dir():
@@ -25,9 +30,12 @@ def test_schemathesis_finds_nothing(workdir):
         (data / "models" / name).symlink_to((MODELS / name).resolve(), target_is_directory=True)
     server = Server(data, extra_args=["--rate-limit", "0", "--allow-signup"]).start()
     try:
-        created = requests.post(server.url + "/v1/auth/signup", json={"username": "fuzzer", "password": "fuzzer-long-password"}, timeout=10)
-        assert created.status_code == 201, created.text
-        token = server.login("fuzzer", "fuzzer-long-password")
+        if role == "user":
+            created = requests.post(server.url + "/v1/auth/signup", json={"username": "fuzzer", "password": "fuzzer-long-password"}, timeout=10)
+            assert created.status_code == 201, created.text
+            token = server.login("fuzzer", "fuzzer-long-password")
+        else:
+            token = server.login()
         command = [str(Path(sys.executable).parent / "schemathesis"), "run", server.url + "/openapi.json", "-H", f"Authorization: Bearer {token}",
                    "-c", "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
                    "-n", "3", "--phases", "coverage,fuzzing", "--request-timeout", "60", "--seed", "20261207", "--no-color"]
@@ -35,5 +43,12 @@ def test_schemathesis_finds_nothing(workdir):
         summary = completed.stdout[completed.stdout.find("FAILURES"):] if "FAILURES" in completed.stdout else completed.stdout[-3000:]
         assert completed.returncode == 0, summary[:8000]
         assert " passed" in completed.stdout
+        # The fuzzer's own credentials still work, and so do the apps it ran against.
+        health = requests.get(server.url + "/v1/auth/me", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        assert health.status_code == 200, health.text
+        if role == "admin":
+            for bucket in ("quickstart", "pipeline", "imagine", "gallery", "faces", "lab"):
+                listed = requests.get(f"{server.url}/v1/buckets/{bucket}/objects", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+                assert listed.status_code == 200, f"the {bucket} app's bucket: {listed.text}"
     finally:
         server.stop()

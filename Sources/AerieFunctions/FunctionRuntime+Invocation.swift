@@ -69,21 +69,21 @@ extension FunctionRuntime {
             record.error = InvocationError(type: AerieError.Code.cancelled.rawValue, message: "The invocation was cancelled before it started.")
             let reporter = RecordingReporter(id: record.id, startSequence: 0, store: store, hub: hub, deferred: true, logger: logger)
             await reporter.emit(.error, Self.errorEventData(record.error))
-            store.writeDeferred(record)
+            await store.writeDeferred(record)
             await host.recordOutcome(.cancelled, durationMs: nil)
             return .failure(FunctionInvocationError(AerieError(.cancelled, "Invocation \(record.id) was cancelled."), record: record))
         }
         record.status = .running
         record.startedAt = Date()
         record.attempts = 1
-        store.writeDeferred(record)
+        await store.writeDeferred(record)
         hub.begin(record.id)
         let reporter = RecordingReporter(id: record.id, startSequence: 0, store: store, hub: hub, deferred: true,
                                          logger: invocationLogger(record))
         let attempt = await runAttempt(host, record: record, input: input, attempt: 1, reporter: reporter)
         let terminal = Self.finalize(&record, attempt: attempt, progress: reporter.latestProgress)
         await reporter.emit(terminal.kind, terminal.data)
-        store.writeDeferred(record)
+        await store.writeDeferred(record)
         hub.end(record.id)
         await host.recordOutcome(record.status, durationMs: attempt.durationMs)
         switch attempt.outcome {

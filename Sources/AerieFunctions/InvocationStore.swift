@@ -109,10 +109,12 @@ final class InvocationStore: Sendable {
         return written.version
     }
 
-    /// Queues the record for the next group commit; the latest version of each record wins.
-    func writeDeferred(_ record: InvocationRecord) {
+    /// Queues the record for the next group commit; the latest version of each record wins. Waits for a flush when
+    /// too much is buffered (``maxBuffered``).
+    func writeDeferred(_ record: InvocationRecord) async {
         pending.withLock { $0.records[record.id] = record }
         scheduleFlush()
+        await relieveBacklog()
     }
 
     /// Starts a flush after the group-commit interval unless one is already scheduled.
@@ -165,6 +167,7 @@ final class InvocationStore: Sendable {
         if deferred {
             pending.withLock { $0.events[id, default: []].append(event) }
             scheduleFlush()
+            await relieveBacklog()
         } else {
             try await tables.put(table: Self.eventsTable, item: eventItem(id, event))
         }
@@ -265,49 +268,79 @@ final class InvocationStore: Sendable {
     /// Writes everything buffered so far (waiting for a flush already under way).
     func flush() async {
         while true {
-            enum Step { case write([String: InvocationRecord], [String: [InvocationEvent]]), wait, done }
-            let step = pending.withLock { state -> Step in
-                if state.flushing { return .wait }
-                if state.isEmpty { return .done }
-                state.flushing = true
-                state.flushScheduled = false
-                state.flushingRecords = state.records
-                state.flushingEvents = state.events
-                state.records = [:]
-                state.events = [:]
-                return .write(state.flushingRecords, state.flushingEvents)
-            }
-            switch step {
-            case .done:
-                return
-            case .wait:
-                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                    let resumeNow = pending.withLock { state -> Bool in
-                        if !state.flushing { return true }
-                        state.flushWaiters.append(continuation)
-                        return false
-                    }
-                    if resumeNow { continuation.resume() }
-                }
-            case .write(let records, let events):
-                // Written concurrently: on SQLite the writes of one flush share a commit or two (GroupCommit).
-                let (failedRecords, failedEvents) = await writeConcurrently(records: records, events: events)
-                let waiters = pending.withLock { state -> [CheckedContinuation<Void, Never>] in
-                    for (id, record) in failedRecords where state.records[id] == nil { state.records[id] = record }
-                    for (id, list) in failedEvents { state.events[id] = list + (state.events[id] ?? []) }
-                    state.flushingRecords = [:]
-                    state.flushingEvents = [:]
-                    state.flushing = false
-                    defer { state.flushWaiters = [] }
-                    return state.flushWaiters
-                }
-                for waiter in waiters { waiter.resume() }
-                if !failedRecords.isEmpty || !failedEvents.isEmpty {
-                    scheduleFlush()
-                    return
-                }
+            switch await flushStep(untilEmpty: true) {
+            case .done, .failed: return
+            case .flushed: continue
             }
         }
+    }
+
+    private enum FlushResult { case done, flushed, failed }
+
+    /// One step of the group commit: waits for the flush under way, or writes what is buffered now.
+    /// With `untilEmpty` false, a wait for someone else's flush counts as the step (back-pressure waits for one
+    /// flush, not for an empty buffer, which under steady load never comes).
+    private func flushStep(untilEmpty: Bool) async -> FlushResult {
+        enum Step { case write([String: InvocationRecord], [String: [InvocationEvent]]), wait, done }
+        let step = pending.withLock { state -> Step in
+            if state.flushing { return .wait }
+            if state.isEmpty { return .done }
+            state.flushing = true
+            state.flushScheduled = false
+            state.flushingRecords = state.records
+            state.flushingEvents = state.events
+            state.records = [:]
+            state.events = [:]
+            return .write(state.flushingRecords, state.flushingEvents)
+        }
+        switch step {
+        case .done:
+            return .done
+        case .wait:
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let resumeNow = pending.withLock { state -> Bool in
+                    if !state.flushing { return true }
+                    state.flushWaiters.append(continuation)
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+            return untilEmpty ? .flushed : .done
+        case .write(let records, let events):
+            // Written concurrently: on SQLite the writes of one flush share a commit or two (GroupCommit).
+            let (failedRecords, failedEvents) = await writeConcurrently(records: records, events: events)
+            let waiters = pending.withLock { state -> [CheckedContinuation<Void, Never>] in
+                for (id, record) in failedRecords where state.records[id] == nil { state.records[id] = record }
+                for (id, list) in failedEvents { state.events[id] = list + (state.events[id] ?? []) }
+                state.flushingRecords = [:]
+                state.flushingEvents = [:]
+                state.flushing = false
+                defer { state.flushWaiters = [] }
+                return state.flushWaiters
+            }
+            for waiter in waiters { waiter.resume() }
+            if !failedRecords.isEmpty || !failedEvents.isEmpty {
+                scheduleFlush()
+                return .failed
+            }
+            return .flushed
+        }
+    }
+
+    /// Records and event lists buffered (including those being written) beyond which a deferred writer waits for
+    /// one flush. Without it a burst of sync invokes outran the group commit (about 5,000 records/s on the 2-core
+    /// development machine) and left a backlog in memory that later requests queued behind for most of a second.
+    static let maxBuffered = 2048
+
+    /// Records and event lists buffered now (including those being written).
+    var bufferedCount: Int {
+        pending.withLock { $0.records.count + $0.flushingRecords.count + $0.events.count + $0.flushingEvents.count }
+    }
+
+    /// Back-pressure for deferred writers: past ``maxBuffered``, wait for (or do) one flush.
+    private func relieveBacklog() async {
+        guard bufferedCount > Self.maxBuffered else { return }
+        _ = await flushStep(untilEmpty: false)
     }
 
     /// Writes records and each invocation's events (in order), all invocations at once; returns what failed.

@@ -2,6 +2,7 @@ import AerieCore
 import AerieTesting
 @testable import AerieFunctions
 import Foundation
+import Logging
 import Testing
 
 @Suite struct EventsAndRecordsTests {
@@ -98,6 +99,33 @@ import Testing
             let firstPage = try await runtime.invocations(function: "echo", status: nil, owner: nil, limit: 2, cursor: nil)
             #expect(firstPage.items.count == 2)
             #expect(firstPage.nextCursor != nil)
+        }
+    }
+}
+
+/// The group commit's back-pressure: deferred writers wait for a flush once too much is buffered, so a burst of sync
+/// invokes cannot outrun the writes and pile up a backlog (memory, and latency for whatever comes after).
+@Suite("Deferred record writes are bounded")
+struct DeferredWriteBackPressureTests {
+    @Test("past maxBuffered a writer waits for one flush; nothing is lost")
+    func bounded() async throws {
+        // A group-commit interval of a minute: only back-pressure flushes during the test.
+        let store = InvocationStore(tables: MemoryTableStore(), eventRetention: .seconds(3600), groupCommitInterval: .seconds(60),
+                                    logger: Logger(label: "test"))
+        try await store.ensureTables()
+        let count = InvocationStore.maxBuffered * 3
+        var highest = 0
+        for index in 0..<count {
+            let record = InvocationRecord(id: String(format: "inv-%06d", index), function: "f", trigger: .http, owner: "ann",
+                                          status: .succeeded, async: false, createdAt: Date())
+            await store.writeDeferred(record)
+            highest = max(highest, store.bufferedCount)
+        }
+        #expect(highest <= InvocationStore.maxBuffered + 1)
+        await store.flush()
+        #expect(store.bufferedCount == 0)
+        for index in [0, count / 2, count - 1] {
+            #expect(try await store.load(String(format: "inv-%06d", index))?.version ?? 0 > 0, "record \(index) was not written")
         }
     }
 }
