@@ -13,7 +13,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -22,72 +21,27 @@ import time
 from pathlib import Path
 
 import boto3
-import requests
 from botocore.config import Config
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "scripts"))
+import s3servers  # noqa: E402
+from s3servers import AerieS3  # noqa: E402
+
 SIZES = [("1 KiB", 1024, 300), ("1 MiB", 1 << 20, 40), ("64 MiB", 64 << 20, 3)]
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_port(port, process, what, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{what} exited with {process.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"{what} did not listen on {port} in {timeout}s")
-
-
 def start_aerie(binary, directory):
-    port, s3_port = free_port(), free_port()
-    env = {**os.environ, "AERIE_ADMIN_PASSWORD": "bench-admin-password"}
-    log = open(directory / "aerie.log", "ab")
-    process = subprocess.Popen([binary, "serve", "--data", str(directory / "data"), "--port", str(port), "--apps", "none",
-                                "--s3-port", str(s3_port), "--rate-limit", "0", "--log-level", "warning"],
-                               stdout=log, stderr=subprocess.STDOUT, env=env)
-    wait_port(s3_port, process, "aerie serve")
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            token = requests.post(f"http://127.0.0.1:{port}/v1/auth/login", json={"username": "admin", "password": "bench-admin-password"},
-                                  timeout=5).json()["token"]
-            break
-        except (requests.RequestException, KeyError):
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
-    created = requests.post(f"http://127.0.0.1:{port}/v1/s3/credentials", json={}, headers={"Authorization": f"Bearer {token}"},
-                            timeout=10).json()
-    return process, f"http://127.0.0.1:{s3_port}", created["access_key_id"], created["secret_access_key"]
+    server = AerieS3(binary, directory, "bench-admin-password", extra_args=["--log-level", "warning"])
+    key, secret = server.credential()
+    return server.process, server.endpoint, key, secret
 
 
 def start_seaweedfs(directory):
-    weed = shutil.which("weed") or str(Path(sys.executable).parent / "weed")
-    if not os.access(weed, os.X_OK):
+    started = s3servers.start_seaweedfs(directory)
+    if not started:
         return None
-    s3_port = free_port()
-    ports = {name: free_port() for name in ["master", "volume", "filer"]}
-    grpc = {name: free_port() for name in ["master", "volume", "filer", "s3"]}
-    (directory / "weed").mkdir()
-    log = open(directory / "weed.log", "ab")
-    # Every port explicit: the volume server defaults to 8080, the filer to 8888, Iceberg and Lance to 8181 and 9101.
-    process = subprocess.Popen([weed, "server", f"-dir={directory / 'weed'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
-                                *[f"-{name}.port={port}" for name, port in ports.items()],
-                                *[f"-{name}.port.grpc={port}" for name, port in grpc.items()],
-                                "-filer", "-s3", f"-s3.port={s3_port}", "-s3.port.iceberg=0", "-s3.port.lance=0",
-                                "-volume.max=100", "-master.volumeSizeLimitMB=1024"],
-                               stdout=log, stderr=subprocess.STDOUT)
-    wait_port(s3_port, process, "weed server")
+    process, s3_port = started
     return process, f"http://127.0.0.1:{s3_port}", "any", "any"
 
 

@@ -13,7 +13,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,12 +20,14 @@ import time
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
-import requests
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+import s3servers  # noqa: E402
 from groups import GROUP_ORDER, MODULES, group_of  # noqa: E402
+from s3servers import AerieS3, free_port, wait_port  # noqa: E402
 
 VENV_BIN = Path(sys.executable).parent
 ADMIN_PASSWORD = "s3tests-admin-password"
@@ -60,73 +61,18 @@ secret_key = {alt_secret}
 """
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_port(port, process, what, timeout=90):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{what} exited with {process.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"{what} did not listen on {port} in {timeout}s")
-
-
 def start_aerie(binary, directory):
-    port, s3_port = free_port(), free_port()
-    env = {**os.environ, "AERIE_ADMIN_PASSWORD": ADMIN_PASSWORD}
-    log = open(directory / "aerie.log", "ab")
-    process = subprocess.Popen([binary, "serve", "--data", str(directory / "data"), "--host", "127.0.0.1", "--port", str(port),
-                                "--apps", "none", "--s3-port", str(s3_port), "--rate-limit", "0"],
-                               stdout=log, stderr=subprocess.STDOUT, env=env)
-    wait_port(s3_port, process, "aerie serve")
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            token = requests.post(url + "/v1/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD}, timeout=5).json()["token"]
-            break
-        except (requests.RequestException, KeyError):
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
-    auth = {"Authorization": f"Bearer {token}"}
-    requests.post(url + "/v1/users", json={"username": "alt", "password": "s3tests-alt-password"}, headers=auth,
-                  timeout=10).raise_for_status()
-    main = requests.post(url + "/v1/s3/credentials", json={}, headers=auth, timeout=10).json()
-    alt = requests.post(url + "/v1/s3/credentials", json={"user": "alt"}, headers=auth, timeout=10).json()
-    return process, s3_port, (main["access_key_id"], main["secret_access_key"]), (alt["access_key_id"], alt["secret_access_key"])
+    server = AerieS3(binary, directory, ADMIN_PASSWORD)
+    server.add_user("alt", "s3tests-alt-password")
+    return server.process, server.s3_port, server.credential(), server.credential("alt")
 
 
 def start_seaweedfs(directory):
-    weed = shutil.which("weed") or str(VENV_BIN / "weed")
     main, alt = ("S3TESTSMAINKEY000001", "main-secret-" + "x" * 28), ("S3TESTSALTKEY0000001", "alt-secret-" + "y" * 29)
-    identities = {"identities": [
-        {"name": "main", "credentials": [{"accessKey": main[0], "secretKey": main[1]}], "actions": ["Admin", "Read", "Write", "List", "Tagging"]},
-        {"name": "alt", "credentials": [{"accessKey": alt[0], "secretKey": alt[1]}], "actions": ["Admin", "Read", "Write", "List", "Tagging"]},
-    ]}
-    (directory / "weed").mkdir()
-    (directory / "s3.json").write_text(json.dumps(identities))
-    s3_port = free_port()
-    ports = {name: free_port() for name in ["master", "master.grpc", "volume", "volume.grpc", "filer", "filer.grpc", "s3.grpc"]}
-    log = open(directory / "weed.log", "ab")
-    # Every port explicit (the volume server defaults to 8080, the filer to 8888, Iceberg and Lance to 8181 and 9101).
-    process = subprocess.Popen([weed, "server", f"-dir={directory / 'weed'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
-                                *[f"-{name}.port={port}" if "." not in name else f"-{name.split('.')[0]}.port.grpc={port}" for name, port in ports.items()],
-                                "-filer", "-s3", f"-s3.port={s3_port}", f"-s3.config={directory / 's3.json'}", "-s3.port.iceberg=0",
-                                "-s3.port.lance=0",
-                                # SeaweedFS puts each bucket in its own collection with its own volumes: allow many, small ones
-                                # (the default, free disk / 30 GB, is used up by the first few of the suite's ~250 buckets).
-                                "-volume.max=10000", "-master.volumeSizeLimitMB=64"],
-                               stdout=log, stderr=subprocess.STDOUT)
-    wait_port(s3_port, process, "weed server")
+    # SeaweedFS puts each bucket in its own collection with its own volumes: allow many, small ones (the default, free
+    # disk / 30 GB, is used up by the first few of the suite's ~250 buckets).
+    process, s3_port = s3servers.start_seaweedfs(directory, identities=[("main", *main), ("alt", *alt)],
+                                                 volume_args=["-volume.max=10000", "-master.volumeSizeLimitMB=64"])
     # SeaweedFS answers S3 a moment after its port opens (the filer must find a volume server).
     import boto3
     from botocore.config import Config
