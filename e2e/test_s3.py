@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from unittest import mock
@@ -393,6 +394,36 @@ def test_dot_segment_keys_are_ordinary_keys(s3_server):
     assert response.status_code == 400 and "S3 API" in response.text
     s3.delete_objects(Bucket="dots", Delete={"Objects": [{"Key": key} for key in keys]})
     assert "Contents" not in s3.list_objects_v2(Bucket="dots")
+
+
+def test_racing_conditional_puts_have_one_winner(s3_server):
+    """Sixteen clients put the same key at once with `If-None-Match: *` (S3's create-only write, used as a lock):
+    exactly one gets 200, the others 412, and the object is the winner's."""
+    plain, _ = s3_server
+    created = credential(plain)
+    clients = [client(plain, created) for _ in range(16)]
+    clients[0].create_bucket(Bucket="race")
+    results = [None] * len(clients)
+    barrier = threading.Barrier(len(clients))
+
+    def put(index):
+        body = bytes([index]) * (256 << 10)
+        barrier.wait()
+        try:
+            results[index] = clients[index].put_object(Bucket="race", Key="lock", Body=body, IfNoneMatch="*")["ETag"]
+        except ClientError as error:
+            results[index] = error.response["Error"]["Code"]
+
+    threads = [threading.Thread(target=put, args=(index,)) for index in range(len(clients))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    winners = [index for index, result in enumerate(results) if result not in ("PreconditionFailed", None)]
+    assert len(winners) == 1, results
+    assert results.count("PreconditionFailed") == len(clients) - 1, results
+    stored = clients[0].get_object(Bucket="race", Key="lock")["Body"].read()
+    assert stored == bytes([winners[0]]) * (256 << 10)
 
 
 def test_list_object_versions_on_an_unversioned_bucket(s3_server):

@@ -21,8 +21,12 @@ extension S3Server {
     func putObject(_ call: S3Call, _ bucket: String, _ key: String, _ principal: S3Principal, _ signature: VerifiedSignature) async throws -> Response {
         try await existingBucket(bucket, principal, write: true)
         var plan = try bodyPlan(call, signature)
+        var precondition: WritePrecondition?
         if call.header("if-match") != nil || call.header("if-none-match") != nil {
-            try Self.checkWriteConditions(call, try await objects.head(bucket: bucket, key: key))
+            let (ifMatch, ifNoneMatch) = (call.header("if-match"), call.header("if-none-match"))
+            // Checked now (so a doomed body is not stored first) and again by the store as the write commits.
+            try Self.checkWriteConditions(ifMatch: ifMatch, ifNoneMatch: ifNoneMatch, try await objects.head(bucket: bucket, key: key))
+            precondition = WritePrecondition { current in try Self.checkWriteConditions(ifMatch: ifMatch, ifNoneMatch: ifNoneMatch, current) }
         }
         if let length = plan.length, length > configuration.maxObjectSize { throw S3Error.entityTooLarge(limit: configuration.maxObjectSize) }
         // A checksum sent as an aws-chunked trailer is known only after the body: the store adds it before committing.
@@ -42,7 +46,7 @@ extension S3Server {
         }
         if let (algorithm, value) = plan.checksum { metadata[Self.systemPrefix + algorithm.headerName] = value }
         let attributes = ObjectAttributes(contentType: call.header("content-type") ?? "binary/octet-stream", metadata: metadata,
-                                          trailing: trailing)
+                                          trailing: trailing, precondition: precondition)
         let body = S3RequestBody(call.request.body, plan: plan)
         let info = try await store(bucket: bucket, key: key, body: body, attributes: attributes, failure: body.failure)
         var headers: HTTPFields = [.eTag: info.etag, .contentLength: "0"]
@@ -224,13 +228,13 @@ extension S3Server {
     }
 
     /// A conditional PUT: `If-Match` (the object exists with one of these ETags, `*` any) and `If-None-Match` (`*`: it
-    /// does not exist; ETags: it has none of them), else `412 PreconditionFailed`. Checked before the body is stored, not
-    /// atomically with the write (the Objects primitive has no conditional put): a write racing this one may land between.
-    static func checkWriteConditions(_ call: S3Call, _ current: ObjectInfo?) throws {
-        if let ifMatch = call.header("if-match") {
+    /// does not exist; ETags: it has none of them), else `412 PreconditionFailed`. The store checks it atomically with
+    /// the write (``WritePrecondition``), so of two conditional PUTs racing for one key only one can win.
+    static func checkWriteConditions(ifMatch: String?, ifNoneMatch: String?, _ current: ObjectInfo?) throws {
+        if let ifMatch {
             guard let current, etagMatches(ifMatch, s3ETag(current)) else { throw S3Error.preconditionFailed }
         }
-        if let ifNoneMatch = call.header("if-none-match"), let current, etagMatches(ifNoneMatch, s3ETag(current)) {
+        if let ifNoneMatch, let current, etagMatches(ifNoneMatch, s3ETag(current)) {
             throw S3Error.preconditionFailed
         }
     }

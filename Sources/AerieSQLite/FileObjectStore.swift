@@ -1,6 +1,7 @@
 import AerieCore
 import Crypto
 import Foundation
+import Synchronization
 import GRDB
 #if canImport(Glibc)
 import Glibc
@@ -147,14 +148,28 @@ public struct FileObjectStore: ObjectStore {
         let metadataText = String(decoding: try JSONCoding.encode(metadata), as: UTF8.self)
         let previous: String?
         let info: ObjectInfo
+        // The precondition's own error goes back to the caller as it is (the database layer would wrap it).
+        let refusal = Mutex<(any Error)?>(nil)
         do {
             (info, previous) = try await database.write { db in
                 _ = try Self.existingBucket(db, name: bucket)
                 let now = Date()
                 let info = ObjectInfo(bucket: bucket, key: key, size: written.size, etag: written.etag, contentType: contentType,
                                       metadata: metadata, lastModified: now)
-                let previous = try String.fetchOne(db.cachedStatement(sql: "SELECT file FROM objects WHERE bucket = ? AND key = ?"),
+                let previous: String?
+                if let precondition = attributes.precondition {
+                    let current = try Self.objectRowInExistingBucket(db, bucket: bucket, key: key)
+                    do {
+                        try precondition.check(current?.0)
+                    } catch {
+                        refusal.withLock { $0 = error }
+                        throw error
+                    }
+                    previous = current?.1
+                } else {
+                    previous = try String.fetchOne(db.cachedStatement(sql: "SELECT file FROM objects WHERE bucket = ? AND key = ?"),
                                                    arguments: [bucket, key])
+                }
                 try db.cachedStatement(sql: """
                     INSERT INTO objects (bucket, key, file, size, etag, content_type, metadata, last_modified) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT (bucket, key) DO UPDATE SET file = excluded.file, size = excluded.size, etag = excluded.etag,
@@ -167,7 +182,7 @@ public struct FileObjectStore: ObjectStore {
             }
         } catch {
             try? FileManager.default.removeItem(at: destination)
-            throw error
+            throw refusal.withLock { $0 } ?? error
         }
         if let previous {
             await reaper.remove(directory.appendingPathComponent(previous))

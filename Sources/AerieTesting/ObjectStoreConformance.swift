@@ -1,5 +1,6 @@
 import AerieCore
 import Foundation
+import Synchronization
 import Testing
 
 /// The conformance suite of ``ObjectStore`` drivers. Each case gets a fresh, empty ``Primitives`` and also checks
@@ -32,6 +33,7 @@ public enum ObjectStoreConformance {
         check("every put and delete appends an object event", eventsForChanges),
         check("concurrent puts lose nothing", concurrentPuts),
         check("concurrent overwrites leave one whole object", concurrentOverwrites),
+        check("a put's precondition is checked against the object as it is at commit, not as it was at the start", preconditionAtCommit),
     ]
 
     static func check(_ name: String, _ body: @escaping @Sendable (Primitives) async throws -> Void) -> ConformanceCase {
@@ -613,5 +615,36 @@ public enum ObjectStoreConformance {
         let events = try await objectEvents(p.events, from: start)
         #expect(events.count == writers)
         #expect(events.last?.event.etag == final.info.etag, "the last event describes the object that won")
+    }
+
+    /// A conditional put whose body is still arriving while another put creates the object must fail: the
+    /// condition ("the object does not exist") is checked when the write commits.
+    @Sendable static func preconditionAtCommit(_ p: Primitives) async throws {
+        let store = p.objects
+        try await store.ensureBucket(bucketName)
+        struct Exists: Error {}
+        let absent = WritePrecondition { current in if current != nil { throw Exists() } }
+        let (chunks, feed) = AsyncStream<Data>.makeStream()
+        let slow = Task {
+            try await store.put(bucket: bucketName, key: "lock", body: chunks, attributes: ObjectAttributes(precondition: absent),
+                                maxSize: 1 << 20)
+        }
+        feed.yield(data("first half, "))
+        // Meanwhile another writer creates the object, under the same condition: it wins.
+        _ = try await store.put(bucket: bucketName, key: "lock", data: data("the winner"),
+                                attributes: ObjectAttributes(precondition: WritePrecondition { current in if current != nil { throw Exists() } }))
+        feed.yield(data("second half"))
+        feed.finish()
+        await #expect(throws: Exists.self) { try await slow.value }
+        let stored = try await store.read(bucket: bucketName, key: "lock", range: nil)
+        var body = Data()
+        for try await chunk in stored.body { body.append(chunk) }
+        #expect(String(decoding: body, as: UTF8.self) == "the winner")
+        // A precondition that holds lets the write through, and sees the current object.
+        let seen = Mutex<ObjectInfo?>(nil)
+        _ = try await store.put(bucket: bucketName, key: "lock", data: data("replaced"),
+                                attributes: ObjectAttributes(precondition: WritePrecondition { current in seen.withLock { $0 = current } }))
+        #expect(seen.withLock { $0?.etag } == stored.info.etag)
+        #expect(try await store.head(bucket: bucketName, key: "lock")?.size == Int64("replaced".utf8.count))
     }
 }

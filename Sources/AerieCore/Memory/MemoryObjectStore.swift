@@ -129,7 +129,9 @@ public actor MemoryObjectStore: ObjectStore {
     // MARK: - Internals
 
     private func store(bucket: String, key: String, data: Data, attributes: ObjectAttributes) async throws -> ObjectInfo {
-        _ = try existing(bucket)
+        let current = try existing(bucket).objects[Array(key.utf8)]?.info
+        // Checked and written in one turn of the actor: no other write can come between.
+        try attributes.precondition?.check(current)
         let digest = Insecure.MD5.hash(data: data)
         let etag = "\"" + digest.map { String(format: "%02x", $0) }.joined() + "\""
         let metadata = Dictionary(attributes.completedMetadata.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { _, last in last })

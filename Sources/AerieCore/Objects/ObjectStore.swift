@@ -40,11 +40,15 @@ public struct ObjectAttributes: Sendable, Hashable {
     public var metadata: [String: String]
     /// Metadata the body itself supplies at its end (an S3 aws-chunked trailer's checksum); nil for most puts.
     public var trailing: TrailingMetadata?
+    /// A condition on the object as it stands (a conditional PUT), checked by the driver atomically with the write.
+    public var precondition: WritePrecondition?
 
-    public init(contentType: String = "application/octet-stream", metadata: [String: String] = [:], trailing: TrailingMetadata? = nil) {
+    public init(contentType: String = "application/octet-stream", metadata: [String: String] = [:], trailing: TrailingMetadata? = nil,
+                precondition: WritePrecondition? = nil) {
         self.contentType = contentType
         self.metadata = metadata
         self.trailing = trailing
+        self.precondition = precondition
     }
 
     /// The metadata to store: `metadata` with the trailing values added. Drivers read it once the body is consumed.
@@ -52,6 +56,23 @@ public struct ObjectAttributes: Sendable, Hashable {
         guard let trailing else { return metadata }
         return metadata.merging(trailing.values) { _, late in late }
     }
+}
+
+/// A put's condition on the object it replaces (S3's `If-Match` / `If-None-Match` on PutObject): the driver calls
+/// ``check(_:)`` with the current object (nil when there is none) after the body is stored and before it commits, in
+/// the same transaction (or actor turn) as the write, so two conditional puts racing for one key cannot both win.
+/// `check` throws to refuse the write; nothing is stored then and its error reaches the caller.
+public final class WritePrecondition: Sendable, Hashable {
+    private let condition: @Sendable (ObjectInfo?) throws -> Void
+
+    public init(_ condition: @escaping @Sendable (ObjectInfo?) throws -> Void) {
+        self.condition = condition
+    }
+
+    public func check(_ current: ObjectInfo?) throws { try condition(current) }
+
+    public static func == (lhs: WritePrecondition, rhs: WritePrecondition) -> Bool { lhs === rhs }
+    public func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(self)) }
 }
 
 /// Metadata known only after a put's body has been read to its end (an S3 aws-chunked body's checksum trailer).
