@@ -1,6 +1,7 @@
 import AerieCore
 import Foundation
 import GRDB
+import Synchronization
 
 /// The embedded ``QueueStore`` driver on SQLite.
 ///
@@ -12,6 +13,9 @@ import GRDB
 public struct SQLiteQueueStore: QueueStore {
     let database: SQLiteDatabase
     private let decoded = DecodedCache<QueueConfiguration>()
+    /// Queues whose last receive here found messages, with that receive's time: for a second after, a receive goes
+    /// straight to the write (the look before it would find messages anyway and costs a read per receive under load).
+    private let busy = BusyQueues()
 
     public init(database: SQLiteDatabase) {
         self.database = database
@@ -154,15 +158,18 @@ public struct SQLiteQueueStore: QueueStore {
 
     public func receive(queue name: String, max: Int, visibilityTimeout: Duration?, now: Date) async throws -> [ReceivedMessage] {
         // A look before the write: most receives on an idle server (every function's worker loop polls its queue)
-        // find nothing, and a read costs no write lock, no group-commit slot and no transaction.
-        let anyVisible = try await database.readPoint { db in
-            _ = try Self.existing(db, name: name, cache: decoded)
-            return try Bool.fetchOne(db.cachedStatement(sql: """
-                SELECT EXISTS (SELECT 1 FROM queue_messages INDEXED BY queue_messages_order WHERE queue = ? AND visible_at <= ?)
-                """), arguments: [name, now.storedSeconds]) ?? false
+        // find nothing, and a read costs no write lock, no group-commit slot and no transaction. Skipped while the
+        // queue is busy (``BusyQueues``).
+        if !busy.isBusy(name, now: now) {
+            let anyVisible = try await database.readPoint { db in
+                _ = try Self.existing(db, name: name, cache: decoded)
+                return try Bool.fetchOne(db.cachedStatement(sql: """
+                    SELECT EXISTS (SELECT 1 FROM queue_messages INDEXED BY queue_messages_order WHERE queue = ? AND visible_at <= ?)
+                    """), arguments: [name, now.storedSeconds]) ?? false
+            }
+            guard anyVisible else { return [] }
         }
-        guard anyVisible else { return [] }
-        return try await database.groupedWrite { db in
+        let received = try await database.groupedWrite { db in
             let configuration = try Self.existing(db, name: name, cache: decoded)
             let deadline = now.adding(visibilityTimeout ?? configuration.visibilityTimeout).storedSeconds
             // Oldest first = send order; the (queue) index walks the queue in seq order.
@@ -199,6 +206,8 @@ public struct SQLiteQueueStore: QueueStore {
             }
             return received
         }
+        busy.record(name, now: now, found: !received.isEmpty)
+        return received
     }
 
     public func ack(queue name: String, receipt: String) async throws {
@@ -344,5 +353,20 @@ public struct SQLiteQueueStore: QueueStore {
 
     private static func decodeConfiguration(_ text: String) throws -> QueueConfiguration {
         try JSONCoding.decode(QueueConfiguration.self, from: Data(text.utf8))
+    }
+}
+
+/// The queues whose last receive found messages, and when (see ``SQLiteQueueStore``'s `busy`).
+final class BusyQueues: Sendable {
+    /// How long after a receive that found messages the next one skips the look before the write.
+    static let window: TimeInterval = 1
+    private let lastFound = Mutex<[String: Date]>([:])
+
+    func isBusy(_ queue: String, now: Date) -> Bool {
+        lastFound.withLock { found in found[queue].map { now.timeIntervalSince($0) < Self.window && now >= $0 } ?? false }
+    }
+
+    func record(_ queue: String, now: Date, found: Bool) {
+        lastFound.withLock { $0[queue] = found ? now : nil }
     }
 }

@@ -190,6 +190,34 @@ import Testing
         }
     }
 
+    @Test func anIdleQueueIsLookedAtWithoutAWriteAndABusyOneSkipsTheLook() async throws {
+        try await withStorage { storage, _ in
+            let queues = storage.queues
+            try await queues.createQueue(QueueConfiguration(name: "jobs"))
+            func writes() -> Int { storage.database.groupCommit.counts.writes }
+            // Empty: the look finds nothing, no write.
+            var before = writes()
+            #expect(try await queues.receive(queue: "jobs", max: 1, visibilityTimeout: nil, now: t0).isEmpty)
+            #expect(writes() == before)
+            _ = try await queues.send(queue: "jobs", [OutgoingMessage(body: Data("a".utf8))], now: t0)
+            #expect(try await queues.receive(queue: "jobs", max: 1, visibilityTimeout: nil, now: t0).count == 1)
+            // Busy (the last receive found a message within the second): straight to the write, which finds nothing
+            // and makes the queue idle again; the next receive looks first and writes nothing.
+            before = writes()
+            #expect(try await queues.receive(queue: "jobs", max: 1, visibilityTimeout: nil, now: t0.addingTimeInterval(0.5)).isEmpty)
+            #expect(writes() == before + 1)
+            before = writes()
+            #expect(try await queues.receive(queue: "jobs", max: 1, visibilityTimeout: nil, now: t0.addingTimeInterval(0.6)).isEmpty)
+            #expect(writes() == before)
+            // A second after a receive that found messages, the look comes back.
+            _ = try await queues.send(queue: "jobs", [OutgoingMessage(body: Data("b".utf8))], now: t0)
+            #expect(try await queues.receive(queue: "jobs", max: 1, visibilityTimeout: nil, now: t0.addingTimeInterval(1)).count == 1)
+            before = writes()
+            #expect(try await queues.receive(queue: "jobs", max: 1, visibilityTimeout: nil, now: t0.addingTimeInterval(2.5)).isEmpty)
+            #expect(writes() == before)
+        }
+    }
+
     @Test func aFailingWriteInAGroupFailsAlone() async throws {
         try await withStorage { storage, _ in
             let queues = storage.queues
