@@ -74,7 +74,7 @@ struct ConsoleRoutes {
             }
         }
         routes.append(contentsOf: [
-            GatewayRoute(.get, "/console/login", summary: "Console sign-in form (HTML)", tag: "console", access: .anyone) { [self] request, context in
+            GatewayRoute(.get, "/console/login", summary: "Console sign-in form (HTML)", tag: "console", access: .anyone, response: .html) { [self] request, context in
                 try renderLogin(request: request, context: context)
             },
             GatewayRoute(.get, "/console/static/{file}", summary: "The console's stylesheet and script", tag: "console", access: .anyone,

@@ -24,11 +24,11 @@ struct FacesPage {
                                 styles: [try assets.versionedPath("faces.css", under: "/faces/static/")])
         return [
             GatewayRoute(.get, "/faces/", summary: "The Faces page: people, enrol, recognize, clusters, watches", tag: "faces",
-                         access: .anyone) { [assets] request, context in
+                         access: .anyone, response: .html) { [assets] request, context in
                 try kit.render(page, assets: assets, request: request, context: context)
             },
             GatewayRoute(.get, "/faces/static/{file}", summary: "The Faces page's script and styles", tag: "faces",
-                         access: .anyone) { [assets] request, context in
+                         access: .anyone, response: .html) { [assets] request, context in
                 try assets.staticFile(try context.pathParameter("file"), request: request)
             },
         ]

@@ -25,11 +25,11 @@ struct GalleryPage {
                                 styles: [try assets.versionedPath("gallery.css", under: "/gallery/static/")])
         return [
             GatewayRoute(.get, "/gallery/", summary: "The Gallery page: upload, grid, search, duplicates", tag: "gallery",
-                         access: .anyone) { [assets] request, context in
+                         access: .anyone, response: .html) { [assets] request, context in
                 try kit.render(page, assets: assets, request: request, context: context)
             },
             GatewayRoute(.get, "/gallery/static/{file}", summary: "The Gallery page's script and styles", tag: "gallery",
-                         access: .anyone) { [assets] request, context in
+                         access: .anyone, response: .html) { [assets] request, context in
                 try assets.staticFile(try context.pathParameter("file"), request: request)
             },
         ]

@@ -25,7 +25,7 @@ struct ImaginePage {
                                 styles: [try assets.versionedPath("imagine.css", under: "/imagine/static/")])
         return [
             GatewayRoute(.get, "/imagine/", summary: "The Imagine page: prompt, live progress, results with their cache badge", tag: "imagine",
-                         access: .anyone) { [assets] request, context in
+                         access: .anyone, response: .html) { [assets] request, context in
                 var values: [String: Any] = [:]
                 if let service = try? holder.service() {
                     values["defaults"] = ["steps": 20, "guidance": 7.5, "size": service.generator.sampleSize * 8]
@@ -33,7 +33,7 @@ struct ImaginePage {
                 return try kit.render(page, assets: assets, values: values, request: request, context: context)
             },
             GatewayRoute(.get, "/imagine/static/{file}", summary: "The Imagine page's script and styles", tag: "imagine",
-                         access: .anyone) { [assets] request, context in
+                         access: .anyone, response: .html) { [assets] request, context in
                 try assets.staticFile(try context.pathParameter("file"), request: request)
             },
         ]

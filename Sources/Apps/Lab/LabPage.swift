@@ -26,18 +26,18 @@ struct LabPage {
                                  scripts: [try assets.versionedPath("lab-admin.js", under: "/lab/static/")], styles: styles)
         return [
             GatewayRoute(.get, "/lab/", summary: "The Lab page: catalog, training form, drafts, committed experiments", tag: "lab",
-                         access: .anyone) { [assets] request, context in
+                         access: .anyone, response: .html) { [assets] request, context in
                 try kit.render(page, assets: assets, request: request, context: context)
             },
             GatewayRoute(.get, "/lab/admin", summary: "The Lab admin page: behavioural records, consumer offsets, rewind and re-emit (admins)", tag: "lab",
-                         access: .anyone, statuses: [403]) { [assets] request, context in
+                         access: .anyone, response: .html, statuses: [403]) { [assets] request, context in
                 if let identity = context.identity, !identity.isAdmin {
                     throw AerieError(.forbidden, "The Lab admin page is for admins; your experiments are on /lab/.")
                 }
                 return try kit.render(admin, assets: assets, request: request, context: context)
             },
             GatewayRoute(.get, "/lab/static/{file}", summary: "The Lab pages' scripts and styles", tag: "lab",
-                         access: .anyone) { [assets] request, context in
+                         access: .anyone, response: .html) { [assets] request, context in
                 try assets.staticFile(try context.pathParameter("file"), request: request)
             },
         ]

@@ -26,11 +26,11 @@ struct PipelinePage {
                                 styles: [try assets.versionedPath("pipeline.css", under: "/pipeline/static/")])
         return [
             GatewayRoute(.get, "/pipeline/", summary: "The Pipeline page: upload, stages, models, predict", tag: "pipeline",
-                         access: .anyone) { [assets] request, context in
+                         access: .anyone, response: .html) { [assets] request, context in
                 try kit.render(page, assets: assets, request: request, context: context)
             },
             GatewayRoute(.get, "/pipeline/static/{file}", summary: "The Pipeline page's script and styles", tag: "pipeline",
-                         access: .anyone) { [assets] request, context in
+                         access: .anyone, response: .html) { [assets] request, context in
                 try assets.staticFile(try context.pathParameter("file"), request: request)
             },
         ]
