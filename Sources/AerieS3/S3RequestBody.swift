@@ -1,3 +1,4 @@
+import AerieAuth
 import AerieCore
 import Crypto
 import Foundation
@@ -204,7 +205,7 @@ public struct S3RequestBody<Base: AsyncSequence & Sendable>: AsyncSequence, Send
             let toSign = SigV4.chunkStringToSign(timestamp: signing.timestamp, scope: signing.scope, previousSignature: previousSignature,
                                                  chunkSHA256: SigV4.hex(chunkHash.finalize()))
             let expected = SigV4.signature(key: signing.key, stringToSign: toSign)
-            guard expected == given.lowercased() else {
+            guard Secrets.constantTimeEqual(expected, given.lowercased()) else {
                 throw S3Error("SignatureDoesNotMatch", status: 403,
                               "The chunk signature we calculated does not match the one you provided; the body was changed or signed with another key.")
             }

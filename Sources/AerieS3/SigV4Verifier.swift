@@ -1,3 +1,4 @@
+import AerieAuth
 import Crypto
 import Foundation
 
@@ -209,18 +210,10 @@ public struct SigV4Verifier: Sendable {
         let toSign = SigV4.stringToSign(timestamp: timestamp, scope: credential.scope, canonicalRequest: canonical)
         let key = keys(credential.date, credential.region, credential.service)
         let expected = SigV4.signature(key: key, stringToSign: toSign)
-        guard constantTimeEqual(expected, signature.lowercased()) else {
+        guard Secrets.constantTimeEqual(expected, signature.lowercased()) else {
             throw S3Error.signatureDoesNotMatch(stringToSign: toSign, canonicalRequest: canonical)
         }
         return VerifiedSignature(accessKeyId: credential.accessKeyId, signature: expected, signingKey: key, scope: credential.scope,
                                  timestamp: timestamp, payloadHash: payloadHash)
-    }
-
-    func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8), y = Array(b.utf8)
-        guard x.count == y.count else { return false }
-        var difference: UInt8 = 0
-        for index in x.indices { difference |= x[index] ^ y[index] }
-        return difference == 0
     }
 }
