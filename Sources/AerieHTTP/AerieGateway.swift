@@ -31,6 +31,8 @@ public struct AerieGateway: Sendable {
     /// Every route, as registered on the router and described at `/openapi.json`.
     public let routeTable: RouteTable
     let limiter: RateLimiter?
+    /// Open server-sent event streams per user.
+    public let eventStreams: EventStreamLimiter
 
     /// Prepares the auth tables and signing secret, creates the first admin on first start, and assembles the routes.
     ///
@@ -53,8 +55,9 @@ public struct AerieGateway: Sendable {
         let httpApps = apps.compactMap { $0 as? any AerieHTTPApp }
         // The top bar lists every enabled app's pages, so the kit exists before any app builds its routes.
         let pageKit = PageKit(appLinks: try httpApps.flatMap { try $0.checkedPageLinks() })
+        let eventStreams = EventStreamLimiter(maxPerUser: configuration.maxEventStreamsPerUser)
         let context = AppGatewayContext(primitives: primitives, runtime: runtime, configuration: configuration, auth: auth,
-                                        pageKit: pageKit, logger: logger)
+                                        pageKit: pageKit, eventStreams: eventStreams, logger: logger)
         var appRoutes: [GatewayRoute] = []
         var appSchemas: [String: JSONValue] = [:]
         var appPanels: [ConsolePanel] = []
@@ -69,12 +72,12 @@ public struct AerieGateway: Sendable {
         }
         return AerieGateway(primitives: primitives, runtime: runtime, configuration: configuration, auth: auth,
                             metrics: GatewayMetrics(registry: registry), pageKit: pageKit, appRoutes: appRoutes, appSchemas: appSchemas,
-                            appPanels: appPanels, logger: logger)
+                            appPanels: appPanels, eventStreams: eventStreams, logger: logger)
     }
 
     init(primitives: Primitives, runtime: FunctionRuntime, configuration: GatewayConfiguration, auth: AuthService,
          metrics: GatewayMetrics, pageKit: PageKit = PageKit(appLinks: []), appRoutes: [GatewayRoute] = [],
-         appSchemas: [String: JSONValue] = [:], appPanels: [ConsolePanel] = [], logger: Logger) {
+         appSchemas: [String: JSONValue] = [:], appPanels: [ConsolePanel] = [], eventStreams: EventStreamLimiter? = nil, logger: Logger) {
         self.primitives = primitives
         self.runtime = runtime
         self.configuration = configuration
@@ -82,11 +85,13 @@ public struct AerieGateway: Sendable {
         self.metrics = metrics
         self.logger = logger
         self.limiter = configuration.rateLimit.map { RateLimiter(limit: $0) }
+        let eventStreams = eventStreams ?? EventStreamLimiter(maxPerUser: configuration.maxEventStreamsPerUser)
+        self.eventStreams = eventStreams
 
         var table = RouteTable()
         table.add(contentsOf: SystemRoutes(metrics: metrics, primitives: primitives).routes)
         table.add(contentsOf: AuthRoutes(auth: auth, configuration: configuration, throttle: LoginThrottle(limits: configuration.loginThrottle)).routes)
-        table.add(contentsOf: FunctionRoutes(runtime: runtime, configuration: configuration).routes)
+        table.add(contentsOf: FunctionRoutes(runtime: runtime, configuration: configuration, eventStreams: eventStreams).routes)
         table.add(contentsOf: ObjectRoutes(objects: primitives.objects, owners: BucketOwners(tables: primitives.tables),
                                            configuration: configuration).routes)
         table.add(contentsOf: S3CredentialRoutes(auth: auth, configuration: configuration).routes)

@@ -38,6 +38,8 @@ public struct AppGatewayContext: Sendable {
     public let auth: AuthService
     /// The layout, stylesheet and script every page uses; render the app's pages with it.
     public let pageKit: PageKit
+    /// Every server-sent event stream takes a lease from it (a per-user limit).
+    public let eventStreams: EventStreamLimiter
     public let logger: Logger
 }
 

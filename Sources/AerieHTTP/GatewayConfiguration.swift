@@ -56,6 +56,8 @@ public struct GatewayConfiguration: Sendable {
     public var cookies: Cookies
     /// A quiet server-sent event stream gets a `: keep-alive` comment this often.
     public var eventStreamKeepAlive: Duration
+    /// Server-sent event streams one user may hold open at once (`aerie serve --max-event-streams-per-user`).
+    public var maxEventStreamsPerUser: Int = 32
     /// Whether anyone may create a user (role `user`) with `POST /v1/auth/signup` (`aerie serve --allow-signup`).
     public var allowSignup: Bool = false
     /// Failed sign-ins allowed per user name and per client address before further attempts get 429.

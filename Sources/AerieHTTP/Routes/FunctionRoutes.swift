@@ -14,6 +14,7 @@ import NIOCore
 struct FunctionRoutes {
     let runtime: FunctionRuntime
     let configuration: GatewayConfiguration
+    let eventStreams: EventStreamLimiter
 
     struct FunctionBody: Encodable {
         struct Stats: Encodable {
@@ -290,8 +291,10 @@ struct FunctionRoutes {
                     }
                     after = sequence
                 }
+                let lease = try eventStreams.open(for: try context.requireIdentity())
                 let stream = Self.withKeepAlive(runtime.events(record.id, after: after), every: configuration.eventStreamKeepAlive)
                 let body = ResponseBody { writer in
+                    defer { lease.release() }
                     for try await chunk in stream {
                         try await writer.write(chunk)
                     }

@@ -40,7 +40,7 @@ public struct LabApp: AerieHTTPApp {
     }
 
     public func routes(gateway: AppGatewayContext) throws -> [GatewayRoute] {
-        LabRoutes(holder: holder).routes + (try LabPage.load().routes(kit: gateway.pageKit))
+        LabRoutes(holder: holder, eventStreams: gateway.eventStreams).routes + (try LabPage.load().routes(kit: gateway.pageKit))
     }
 
     public func pageLinks() -> [PageLink] {

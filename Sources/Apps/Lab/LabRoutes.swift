@@ -10,6 +10,7 @@ import NIOCore
 /// for admins, the behavioural records and consumer offsets.
 struct LabRoutes {
     let holder: LabApp.Holder
+    let eventStreams: EventStreamLimiter
     static let prefix = "/v1/apps/lab"
     static let signedIn = Access.authenticated(keyScope: nil)
     static let maxJSONBody = 256 * 1024
@@ -142,9 +143,11 @@ struct LabRoutes {
             },
             GatewayRoute(.get, "\(Self.prefix)/experiments/{id}/events",
                          summary: "Follow an experiment: server-sent `experiment` events (its body) at each change, until training or evaluation has finished",
-                         tag: "lab", access: Self.signedIn, response: .eventStream, statuses: [503]) { [holder] _, context in
+                         tag: "lab", access: Self.signedIn, response: .eventStream, statuses: [503]) { [holder, eventStreams] _, context in
                 let (service, experiment) = try await Self.visible(holder, context)
+                let lease = try eventStreams.open(for: try context.requireIdentity())
                 let body = ResponseBody { writer in
+                    defer { lease.release() }
                     var last: Experiment?
                     var current: Experiment? = experiment
                     let clock = ContinuousClock()

@@ -42,6 +42,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("cors-origin"), help: "An origin allowed to call the API from a browser (repeatable; '*' for any).")
     var corsOrigins: [String] = []
     @Option(help: "Requests per second allowed per caller (token or key); 0 disables the limit.") var rateLimit = 50.0
+    @Option(help: "Server-sent event streams one user may hold open at once; the next gets 429.") var maxEventStreamsPerUser = 32
     @Option(help: "Apps to enable, comma-separated (available: quickstart, pipeline, imagine, gallery, faces, lab), or 'none'. Imagine reads AERIE_IMAGINE_*, Gallery AERIE_GALLERY_*, Faces AERIE_FACES_* (see README).")
     var apps = "quickstart,pipeline,imagine,gallery,faces,lab"
     @Option(help: "Where email goes (Faces' watches): smtp://USER:PASS@HOST:587 (STARTTLS when offered; ?tls=starttls to require it, ?ca_file=PEM) or smtps://HOST:465.")
@@ -74,6 +75,7 @@ struct ServeCommand: AsyncParsableCommand {
         guard maxBodyMib > 0 else { throw ValidationError("--max-body-mib must be positive.") }
         guard recordRetentionDays >= 0 else { throw ValidationError("--record-retention-days must be 0 (keep forever) or positive.") }
         guard rateLimit >= 0 else { throw ValidationError("--rate-limit must be 0 (off) or positive.") }
+        guard maxEventStreamsPerUser >= 1 else { throw ValidationError("--max-event-streams-per-user must be at least 1.") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical.") }
         _ = try mailConfiguration()
         guard ["json", "human"].contains(logFormat) else { throw ValidationError("--log-format must be json or human.") }
@@ -154,6 +156,7 @@ struct ServeCommand: AsyncParsableCommand {
             adminPassword: adminPassword
         )
         gatewayConfiguration.allowSignup = allowSignup
+        gatewayConfiguration.maxEventStreamsPerUser = maxEventStreamsPerUser
         let gateway = try await AerieGateway.build(primitives: primitives, runtime: runtime, configuration: gatewayConfiguration,
                                                    registry: registry, apps: apps, extensions: [RuntimeRoutes(manager: runtimes)], logger: logger)
         let app = gateway.makeApplication(configuration: .init(address: .hostname(host, port: port), serverName: "aerie"))
