@@ -129,3 +129,37 @@ def test_every_page_is_sent_with_the_secure_headers(workdir):
             assert response.headers.get("X-Content-Type-Options") == "nosniff", f"{path}"
     finally:
         server.stop()
+
+
+def test_every_unsafe_request_on_a_page_session_needs_the_csrf_token(workdir):
+    """For every signed-in POST, PUT, PATCH and DELETE in /openapi.json (path parameters filled in), a request that carries
+    only the page-session cookie is refused with 403 before it does anything; with the `X-CSRF-Token` header (or,
+    for form routes, the `csrf_token` field) the same request is not refused for CSRF."""
+    server = Server(workdir / "csrf", extra_args=["--apps", "quickstart"]).start()
+    try:
+        session = page_login(server, "admin", ADMIN_PASSWORD)
+        csrf = session.cookies.get("aerie_csrf")
+        assert csrf
+        document = requests.get(server.url + "/openapi.json", timeout=10).json()
+        checked = 0
+        for path, operations in document["paths"].items():
+            for method in ("post", "put", "patch", "delete"):
+                # Operations open to anyone (sign-in, sign-up) act on no session.
+                if method not in operations or "security" not in operations[method]:
+                    continue
+                url = server.url + re.sub(r"\{[^}]+\}", "csrf-probe", path)
+                refused = session.request(method.upper(), url, data=b"{}", headers={"Content-Type": "application/json"},
+                                          allow_redirects=False, timeout=30)
+                assert refused.status_code == 403, f"{method.upper()} {path} without the CSRF token: {refused.status_code} {refused.text[:200]}"
+                assert "CSRF" in refused.text or "csrf" in refused.text, f"{method.upper()} {path}: {refused.text[:200]}"
+                checked += 1
+                if path == "/console/logout":
+                    continue  # with the token it would end the session the rest of the test uses
+                accepted = session.request(method.upper(), url, data=b"{}", allow_redirects=False, timeout=30,
+                                           headers={"Content-Type": "application/json", "X-CSRF-Token": csrf})
+                assert "CSRF" not in accepted.text, f"{method.upper()} {path} with the token: {accepted.text[:200]}"
+        assert checked >= 30, checked
+        # Nothing was done by the refused requests: the quickstart bucket and its trigger are still there.
+        assert session.get(server.url + "/v1/buckets/quickstart/objects", timeout=10).status_code == 200
+    finally:
+        server.stop()
