@@ -28,6 +28,20 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+MODELS = REPO / "aerie-data" / "models"
+APP_MODELS = ("minilm", "onnxruntime", "classifier", "faces", "imagine")
+
+
+def data_with_models(data: Path, names=APP_MODELS) -> Path:
+    """A fresh data directory whose `models/` links the models `make test` installed (so every app starts)."""
+    (data / "models").mkdir(parents=True, exist_ok=True)
+    for name in names:
+        if not (MODELS / name).is_dir():
+            pytest.fail(f"{MODELS / name} is missing: `make test` installs the models first")
+        (data / "models" / name).symlink_to((MODELS / name).resolve(), target_is_directory=True)
+    return data
+
+
 class Server:
     """A running `aerie serve` on a free port and its own data directory."""
 

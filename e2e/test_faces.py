@@ -18,10 +18,9 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 from selenium.webdriver.common.by import By
 
-from conftest import REPO, Server, free_port, wait_for
+from conftest import REPO, Server, data_with_models, free_port, wait_for
 from test_console import browser, sign_in, wait  # noqa: F401  (fixtures and helpers)
 
-MODELS = REPO / "aerie-data" / "models"
 PHOTOS = REPO / "Tests" / "AerieFacesTests" / "Fixtures"
 BASE = "/v1/apps/faces"
 
@@ -98,11 +97,7 @@ class Webhooks:
 
 
 def link_models(data: Path) -> Path:
-    if not (MODELS / "faces").is_dir():
-        pytest.fail(f"faces missing from {MODELS}: `make test` installs it (make neural-models)")
-    (data / "models").mkdir(parents=True, exist_ok=True)
-    (data / "models" / "faces").symlink_to((MODELS / "faces").resolve(), target_is_directory=True)
-    return data
+    return data_with_models(data, names=("faces",))
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import REPO, Server
+from conftest import Server, data_with_models
 
-MODELS = REPO / "aerie-data" / "models"
 
 
 @pytest.mark.parametrize("role", ["user", "admin"])
@@ -23,11 +22,7 @@ def test_schemathesis_finds_nothing(workdir, role):
     buckets, queues) and cannot lock itself out or break the apps under test, because disabling yourself, deleting a
     built-in function and deleting what an app holds (its buckets, queues, collections) are refused with 409."""
     data = workdir / f"fuzz-{role}" / "data"
-    (data / "models").mkdir(parents=True)
-    for name in ("minilm", "onnxruntime", "classifier", "faces", "imagine"):
-        if not (MODELS / name).is_dir():
-            pytest.fail(f"{MODELS / name} is missing: `make test` installs the models first")
-        (data / "models" / name).symlink_to((MODELS / name).resolve(), target_is_directory=True)
+    data_with_models(data)
     server = Server(data, extra_args=["--rate-limit", "0", "--allow-signup"]).start()
     try:
         if role == "user":

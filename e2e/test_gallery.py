@@ -13,10 +13,9 @@ import requests
 from PIL import Image
 from selenium.webdriver.common.by import By
 
-from conftest import REPO, Server, wait_for
+from conftest import REPO, Server, data_with_models, wait_for
 from test_console import browser, sign_in, wait  # noqa: F401  (fixtures and helpers)
 
-MODELS = REPO / "aerie-data" / "models"
 PHOTOS = REPO / "Tests" / "AerieVisionTests" / "Fixtures"
 
 
@@ -42,13 +41,7 @@ def gallery(workdir):
 
 
 def link_models(data: Path) -> Path:
-    missing = [name for name in ("minilm", "onnxruntime", "classifier") if not (MODELS / name).is_dir()]
-    if missing:
-        pytest.fail(f"{', '.join(missing)} missing from {MODELS}: `make test` installs them (make neural-models)")
-    (data / "models").mkdir(parents=True, exist_ok=True)
-    for name in ("minilm", "onnxruntime", "classifier"):
-        (data / "models" / name).symlink_to((MODELS / name).resolve(), target_is_directory=True)
-    return data
+    return data_with_models(data, names=("minilm", "onnxruntime", "classifier"))
 
 
 def readme_gallery_script() -> str:

@@ -18,9 +18,8 @@ import time
 import pytest
 import requests
 
-from conftest import REPO, Server, wait_for
+from conftest import REPO, Server, data_with_models, wait_for
 
-MODELS = REPO / "aerie-data" / "models"
 FACES = REPO / "Tests" / "AerieFacesTests" / "Fixtures"
 IRIS = REPO / "Tests" / "PipelineTests" / "Fixtures" / "iris.csv"
 PER_USER = ("/v1/apps/", "/v1/invocations", "/v1/s3/credentials")
@@ -33,11 +32,7 @@ PUBLIC_FUNCTIONS = {"wordcount"}
 @pytest.fixture(scope="module")
 def world(workdir):
     data = workdir / "authz" / "data"
-    (data / "models").mkdir(parents=True)
-    for name in ("minilm", "onnxruntime", "classifier", "faces", "imagine"):
-        if not (MODELS / name).is_dir():
-            pytest.fail(f"{MODELS / name} is missing: `make test` installs the models first")
-        (data / "models" / name).symlink_to((MODELS / name).resolve(), target_is_directory=True)
+    data_with_models(data)
     server = Server(data, extra_args=["--rate-limit", "0", "--allow-signup"]).start()
     sessions = {}
     for user in ("owner", "other"):

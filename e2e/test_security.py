@@ -10,10 +10,9 @@ import requests
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from conftest import ADMIN_PASSWORD, REPO, Server, free_port
+from conftest import ADMIN_PASSWORD, Server, data_with_models, free_port
 from test_runtimes import shell_zip
 
-MODELS = REPO / "aerie-data" / "models"
 
 
 def page_login(server, username, password):
@@ -105,11 +104,7 @@ def test_every_page_is_sent_with_the_secure_headers(workdir):
     """Every HTML page in /openapi.json, signed in through the page form: a Content-Security-Policy without
     'unsafe-inline' that forbids framing, and X-Content-Type-Options: nosniff."""
     data = workdir / "headers" / "data"
-    (data / "models").mkdir(parents=True)
-    for name in ("minilm", "onnxruntime", "classifier", "faces", "imagine"):
-        if not (MODELS / name).is_dir():
-            pytest.fail(f"{MODELS / name} is missing: `make test` installs the models first")
-        (data / "models" / name).symlink_to((MODELS / name).resolve(), target_is_directory=True)
+    data_with_models(data)
     server = Server(data).start()
     try:
         document = requests.get(server.url + "/openapi.json", timeout=10).json()

@@ -131,6 +131,14 @@ public final class FunctionRuntime: Service, Sendable {
 
     // MARK: Preparation
 
+    /// Does now what the first call would: creates the runtime's tables and the functions' queues and positions the
+    /// triggers' new consumer groups. Call it before anything writes that a trigger must see: with
+    /// a trigger start position of `.latest` a write made before the groups are positioned is behind
+    /// their start (a race the gateway test harness had).
+    public func ready() async throws {
+        try await prepared()
+    }
+
     /// Creates the runtime's tables and every function's queue once; the public methods call it first.
     func prepared() async throws {
         let task = state.withLock { state -> Task<Void, any Error> in

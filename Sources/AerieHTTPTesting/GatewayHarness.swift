@@ -80,6 +80,8 @@ public struct GatewayHarness: Sendable {
         for app in apps {
             try await app.setUp(primitives: primitives, runtime: runtime, logger: logger)
         }
+        // Triggers start at the topic's end here: position them before a test writes anything.
+        try await runtime.ready()
         let gateway = try await AerieGateway.build(primitives: primitives, runtime: runtime, configuration: configuration,
                                                    registry: registry, apps: apps, logger: logger)
         var tokens: [String: String] = [:]
