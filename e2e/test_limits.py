@@ -1,10 +1,32 @@
-"""Limits that need a running server (issue 17): open server-sent event streams per user."""
+"""Limits that need a running server (issue 17): open server-sent event streams per user, and a burst of requests
+over each limit, each answered with its own 4xx or 429 problem+json while the server stays healthy."""
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from conftest import Server
+from conftest import REPO, Server, data_with_models
 from test_runtimes import shell_zip
+
+BURST = 24
+
+
+def burst(request, count=BURST):
+    """Sends `count` requests at once (`request` makes one); returns the responses."""
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(lambda _: request(), range(count)))
+
+
+def assert_problems(responses, statuses, what):
+    for response in responses:
+        assert response.status_code in statuses, f"{what}: {response.status_code} {response.text[:200]}"
+        assert response.headers["Content-Type"].startswith("application/problem+json"), f"{what}: {response.headers}"
+
+
+def assert_healthy(server, headers):
+    assert requests.get(server.url + "/health", timeout=10).status_code == 200
+    ok = requests.put(server.url + "/v1/buckets/limits-check/objects/after.txt", data=b"still here", headers=headers, timeout=10)
+    assert ok.status_code == 201, ok.text
 
 
 def test_event_streams_per_user_are_limited(workdir):
@@ -61,4 +83,70 @@ def test_event_streams_per_user_are_limited(workdir):
     finally:
         for stream in streams:
             stream.close()
+        server.stop()
+
+
+def test_a_burst_over_each_limit_gets_its_problem_and_the_server_stays_healthy(workdir):
+    """Bodies over --max-body-mib (413), JSON nested past the parser's depth (400) or over the JSON size limit (413),
+    a function's concurrency and waiting line full (429 with Retry-After), and decompression bombs on Gallery's upload
+    (413): 24 at once of each, on the embedded default with Gallery's real models."""
+    data = data_with_models(workdir / "bursts" / "data", names=("minilm", "onnxruntime", "classifier"))
+    server = Server(data, extra_args=["--apps", "gallery", "--rate-limit", "0", "--max-body-mib", "1"]).start()
+    try:
+        admin = {"Authorization": "Bearer " + server.login()}
+        assert requests.put(server.url + "/v1/buckets/limits-check", headers=admin, timeout=10).status_code == 201
+        assert_healthy(server, admin)
+
+        big = b"x" * (2 << 20)
+        assert_problems(burst(lambda: requests.put(server.url + "/v1/buckets/limits-check/objects/big.bin", data=big, headers=admin, timeout=60)),
+                        {413}, "an object over --max-body-mib")
+        assert_healthy(server, admin)
+
+        deep = "[" * 100_000 + "]" * 100_000
+        assert_problems(burst(lambda: requests.post(server.url + "/v1/tables", data=deep, timeout=60,
+                                                    headers={**admin, "Content-Type": "application/json"})),
+                        {400}, "JSON nested 100,000 deep")
+        wide = '{"name": "t", "partition_key": "id", "pad": "' + "y" * (2 << 20) + '"}'
+        assert_problems(burst(lambda: requests.post(server.url + "/v1/tables", data=wide, timeout=60,
+                                                    headers={**admin, "Content-Type": "application/json"})),
+                        {413}, "a JSON body over the JSON size limit")
+        assert_healthy(server, admin)
+
+        deployed = requests.put(server.url + "/v1/functions/narrow", params={"runtime": "provided", "timeout": "3", "concurrency": "1"},
+                                data=shell_zip(), headers={**admin, "Content-Type": "application/zip"}, timeout=300)
+        assert deployed.status_code == 201, deployed.text
+        calls = burst(lambda: requests.post(server.url + "/v1/functions/narrow/invoke", json="hang", headers=admin, timeout=60))
+        refused = [call for call in calls if call.status_code == 429]
+        assert len(refused) >= BURST - 2, [call.status_code for call in calls]
+        assert_problems(refused, {429}, "a function's concurrency and waiting line")
+        assert all(int(call.headers["Retry-After"]) >= 1 for call in refused)
+        assert {call.status_code for call in calls} <= {429, 504}, [call.status_code for call in calls]
+        assert_healthy(server, admin)
+
+        bomb = (REPO / "Tests" / "AerieImagingTests" / "Fixtures" / "bomb.png").read_bytes()
+        assert_problems(burst(lambda: requests.post(server.url + "/v1/apps/gallery/photos", data=bomb, timeout=60,
+                                                    headers={**admin, "Content-Type": "image/png"})),
+                        {413}, "a decompression bomb")
+        assert requests.get(server.url + "/v1/apps/gallery/photos", headers=admin, timeout=10).json()["items"] == []
+        assert_healthy(server, admin)
+    finally:
+        server.stop()
+
+
+def test_a_burst_over_the_rate_limit_is_429_and_health_stays_open(workdir):
+    """--rate-limit 5: of 60 requests at once from one caller most are 429 problem+json with Retry-After; /health is
+    exempt; another caller is not affected."""
+    server = Server(workdir / "rate", extra_args=["--apps", "none", "--rate-limit", "5"]).start()
+    try:
+        admin = {"Authorization": "Bearer " + server.login()}
+        key = requests.post(server.url + "/v1/keys", json={"name": "other", "scopes": ["objects:read"]}, headers=admin, timeout=10).json()["key"]
+        calls = burst(lambda: requests.get(server.url + "/v1/buckets", headers=admin, timeout=30), count=60)
+        limited = [call for call in calls if call.status_code == 429]
+        assert len(limited) >= 30, [call.status_code for call in calls]
+        assert_problems(limited, {429}, "the rate limit")
+        assert all(int(call.headers["Retry-After"]) >= 1 for call in limited)
+        assert {call.status_code for call in calls} <= {200, 429}
+        assert requests.get(server.url + "/health", timeout=10).status_code == 200
+        assert requests.get(server.url + "/v1/buckets", headers={"Authorization": f"Bearer {key}"}, timeout=10).status_code == 200
+    finally:
         server.stop()
