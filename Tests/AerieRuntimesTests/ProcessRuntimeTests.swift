@@ -125,6 +125,16 @@ struct ProcessRuntimeTests {
         }
     }
 
+    /// The pid a bootstrap's child wrote, and whether that process is gone within five seconds.
+    static func waitUntilGone(pidFile: URL) async throws -> (pid: Int32, gone: Bool) {
+        let pid = try #require(Int32(try String(contentsOf: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        for _ in 0..<100 {
+            if !RuntimeProcess.isRunning(pid) { return (pid, true) }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return (pid, false)
+    }
+
     @Test func aTimeoutKillsTheWholeProcessGroup() async throws {
         let harness = try await Harness()
         defer { Task { await harness.close() } }
@@ -133,12 +143,7 @@ struct ProcessRuntimeTests {
         await #expect { try await harness.invoke("slow", #""hang""#) } throws: { error in
             (error as? FunctionInvocationError)?.code == .timedOut
         }
-        let pid = try #require(Int32(try String(contentsOf: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
-        var gone = false
-        for _ in 0..<100 where !gone {
-            gone = !RuntimeProcess.isRunning(pid)
-            if !gone { try await Task.sleep(for: .milliseconds(50)) }
-        }
+        let (pid, gone) = try await Self.waitUntilGone(pidFile: pidFile)
         #expect(gone, "the bootstrap's child \(pid) outlived the timeout")
         #expect(try await harness.invoke("slow", #""after""#).record.coldStart == true)
     }
@@ -153,12 +158,7 @@ struct ProcessRuntimeTests {
         await #expect { try await harness.invoke("escaping", #""escape""#) } throws: { error in
             (error as? FunctionInvocationError)?.code == .functionFailed
         }
-        let pid = try #require(Int32(try String(contentsOf: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
-        var gone = false
-        for _ in 0..<100 where !gone {
-            gone = !RuntimeProcess.isRunning(pid)
-            if !gone { try await Task.sleep(for: .milliseconds(50)) }
-        }
+        let (pid, gone) = try await Self.waitUntilGone(pidFile: pidFile)
         #expect(gone, "the function's own child \(pid) outlived it")
     }
 
