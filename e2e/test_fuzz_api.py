@@ -1,4 +1,4 @@
-"""A bounded API fuzzing run (the long one is `make fuzz` once it exists): schemathesis against `/openapi.json` of a
+"""A bounded API fuzzing run (the long one is `make fuzz`, report in docs/fuzzing.md): schemathesis against `/openapi.json` of a
 real `aerie serve` with every app and its models, signed in as a plain user and (a second run) as the admin, a few
 generated cases per operation,
 with the checks not_a_server_error, status_code_conformance, content_type_conformance and
