@@ -138,21 +138,15 @@ actor RuntimeProcess: RuntimeAPIBackend {
                     // The readers end at end of file, which a child still holding the pipes would put off past the
                     // process's death: a watcher ends the group once the process itself is gone.
                     await withTaskGroup(of: Bool.self) { group in
-                        group.addTask {
-                            do {
-                                for try await line in execution.standardOutput.strings(bufferingPolicy: .maxLineLength(16_384)) {
-                                    await self.captured(line, level: .info)
-                                }
-                            } catch {}
-                            return true
-                        }
-                        group.addTask {
-                            do {
-                                for try await line in execution.standardError.strings(bufferingPolicy: .maxLineLength(16_384)) {
-                                    await self.captured(line, level: .warning)
-                                }
-                            } catch {}
-                            return true
+                        for (stream, level) in [(execution.standardOutput, Logger.Level.info), (execution.standardError, .warning)] {
+                            group.addTask {
+                                do {
+                                    for try await line in stream.strings(bufferingPolicy: .maxLineLength(16_384)) {
+                                        await self.captured(line, level: level)
+                                    }
+                                } catch {}
+                                return true
+                            }
                         }
                         group.addTask {
                             while !Task.isCancelled {

@@ -8,10 +8,7 @@ extension S3Server {
     func listBuckets(_ principal: S3Principal) async throws -> Response {
         var xml = XMLWriter()
         xml.open("ListAllMyBucketsResult", namespaced: true)
-        xml.open("Owner")
-        xml.element("ID", principal.username)
-        xml.element("DisplayName", principal.username)
-        xml.close("Owner")
+        xml.user("Owner", principal.username)
         xml.open("Buckets")
         for bucket in try await objects.listBuckets().sorted(by: { $0.name < $1.name }) where bucket.name != Self.partsBucket {
             guard try await owners.allows(username: principal.username, role: principal.role, bucket: bucket.name) else { continue }
@@ -98,13 +95,7 @@ extension S3Server {
         if call.query["allow-unordered"]?.lowercased() == "true", delimiter != nil {
             throw S3Error.invalidArgument("allow-unordered cannot be combined with a delimiter.", name: "allow-unordered", value: "true")
         }
-        var maxKeys = 1000
-        if let text = call.query["max-keys"] {
-            guard let value = Int(text), value >= 0 else {
-                throw S3Error.invalidArgument("max-keys must be a number from 0.", name: "max-keys", value: text)
-            }
-            maxKeys = min(value, 1000)
-        }
+        let maxKeys = try Self.maxKeys(call)
         let encodeURL: Bool
         switch call.query["encoding-type"] {
         case nil: encodeURL = false
@@ -154,29 +145,30 @@ extension S3Server {
                 xml.element("NextMarker", encoded(String(decoding: data, as: UTF8.self)))
             }
         }
+        // Every object of a bucket has the bucket's owner: read it once, and only when the listing shows it.
+        let owner = version == 1 || call.query["fetch-owner"] == "true" ? try await owners.owner(of: bucket) : nil
         for object in listing.objects {
             xml.open("Contents")
             xml.element("Key", encoded(object.key))
             xml.element("LastModified", S3Time.iso8601(object.lastModified))
             xml.element("ETag", Self.s3ETag(object))
             xml.element("Size", object.size)
-            if version == 1 || call.query["fetch-owner"] == "true" {
-                let owner = try await owners.owner(of: bucket)
-                xml.open("Owner")
-                xml.element("ID", owner)
-                xml.element("DisplayName", owner)
-                xml.close("Owner")
-            }
+            if let owner { xml.user("Owner", owner) }
             xml.element("StorageClass", "STANDARD")
             xml.close("Contents")
         }
-        for common in listing.commonPrefixes {
-            xml.open("CommonPrefixes")
-            xml.element("Prefix", encoded(common))
-            xml.close("CommonPrefixes")
-        }
+        xml.commonPrefixes(listing.commonPrefixes, encoded: encoded)
         xml.close("ListBucketResult")
         return Self.xml(xml.text)
+    }
+
+    /// A listing's `max-keys`: 1000 when absent, at most 1000; not a number from 0 is `InvalidArgument`.
+    static func maxKeys(_ call: S3Call) throws -> Int {
+        guard let text = call.query["max-keys"] else { return 1000 }
+        guard let value = Int(text), value >= 0 else {
+            throw S3Error.invalidArgument("max-keys must be a number from 0.", name: "max-keys", value: text)
+        }
+        return min(value, 1000)
     }
 
     /// ListObjectVersions on Aerie's unversioned buckets: every object once, as its only version `null` (what S3
@@ -185,13 +177,7 @@ extension S3Server {
         try await existingBucket(bucket, principal, write: false)
         let prefix = call.query["prefix"] ?? ""
         let delimiter = call.query["delimiter"].flatMap { $0.isEmpty ? nil : $0 }
-        var maxKeys = 1000
-        if let text = call.query["max-keys"] {
-            guard let value = Int(text), value >= 0 else {
-                throw S3Error.invalidArgument("max-keys must be a number from 0.", name: "max-keys", value: text)
-            }
-            maxKeys = min(value, 1000)
-        }
+        let maxKeys = try Self.maxKeys(call)
         let encodeURL = call.query["encoding-type"] == "url"
         func encoded(_ text: String) -> String { encodeURL ? SigV4.uriEncode(text, keepSlash: true) : text }
         let keyMarker = call.query["key-marker"] ?? ""
@@ -223,18 +209,11 @@ extension S3Server {
             xml.element("LastModified", S3Time.iso8601(object.lastModified))
             xml.element("ETag", Self.s3ETag(object))
             xml.element("Size", object.size)
-            xml.open("Owner")
-            xml.element("ID", owner)
-            xml.element("DisplayName", owner)
-            xml.close("Owner")
+            xml.user("Owner", owner)
             xml.element("StorageClass", "STANDARD")
             xml.close("Version")
         }
-        for common in listing.commonPrefixes {
-            xml.open("CommonPrefixes")
-            xml.element("Prefix", encoded(common))
-            xml.close("CommonPrefixes")
-        }
+        xml.commonPrefixes(listing.commonPrefixes, encoded: encoded)
         xml.close("ListVersionsResult")
         return Self.xml(xml.text)
     }
@@ -249,10 +228,7 @@ extension S3Server {
         let owner = try await owners.owner(of: bucket)
         var xml = XMLWriter()
         xml.open("AccessControlPolicy", namespaced: true)
-        xml.open("Owner")
-        xml.element("ID", owner)
-        xml.element("DisplayName", owner)
-        xml.close("Owner")
+        xml.user("Owner", owner)
         xml.open("AccessControlList")
         xml.raw("<Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"CanonicalUser\">")
         xml.element("ID", owner)

@@ -159,12 +159,8 @@ extension S3Server {
         xml.element("Key", key)
         xml.element("UploadId", id)
         let owner = item["owner"]?.stringValue ?? ""
-        for role in ["Initiator", "Owner"] {
-            xml.open(role)
-            xml.element("ID", owner)
-            xml.element("DisplayName", owner)
-            xml.close(role)
-        }
+        xml.user("Initiator", owner)
+        xml.user("Owner", owner)
         xml.element("StorageClass", "STANDARD")
         xml.element("PartNumberMarker", marker)
         if let last = shown.last { xml.element("NextPartNumberMarker", last.number) }
@@ -208,12 +204,8 @@ extension S3Server {
             xml.open("Upload")
             xml.element("Key", upload["key"]?.stringValue ?? "")
             xml.element("UploadId", upload["upload_id"]?.stringValue ?? "")
-            for role in ["Initiator", "Owner"] {
-                xml.open(role)
-                xml.element("ID", owner)
-                xml.element("DisplayName", owner)
-                xml.close(role)
-            }
+            xml.user("Initiator", owner)
+            xml.user("Owner", owner)
             xml.element("StorageClass", "STANDARD")
             xml.element("Initiated", S3Time.iso8601(upload["created_at"]?.stringValue.flatMap(RFC3339.date(from:)) ?? Date()))
             xml.close("Upload")

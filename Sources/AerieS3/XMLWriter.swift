@@ -24,6 +24,24 @@ public struct XMLWriter: Sendable {
     public mutating func element(_ name: String, _ value: Int) { element(name, String(value)) }
     public mutating func element(_ name: String, _ value: Bool) { element(name, value ? "true" : "false") }
 
+    /// An S3 user as `<name><ID>…</ID><DisplayName>…</DisplayName></name>` (`Owner`, `Initiator`); Aerie's user
+    /// name serves as both.
+    public mutating func user(_ name: String, _ username: String) {
+        open(name)
+        element("ID", username)
+        element("DisplayName", username)
+        close(name)
+    }
+
+    /// The `CommonPrefixes` entries of a listing.
+    public mutating func commonPrefixes(_ prefixes: [String], encoded: (String) -> String) {
+        for prefix in prefixes {
+            open("CommonPrefixes")
+            element("Prefix", encoded(prefix))
+            close("CommonPrefixes")
+        }
+    }
+
     /// Escapes `& < > " '` and writes characters XML 1.0 cannot hold (controls) as character references.
     public static func escape(_ value: String) -> String {
         var result = ""

@@ -7,7 +7,7 @@ import Synchronization
 /// thousands could starve everyone. The next one past the limit is refused with 429 and `Retry-After`.
 public final class EventStreamLimiter: Sendable {
     public let maxPerUser: Int
-    private let open = Mutex<[String: Int]>([:])
+    private let counts = Mutex<[String: Int]>([:])
 
     public init(maxPerUser: Int) {
         self.maxPerUser = max(1, maxPerUser)
@@ -16,7 +16,7 @@ public final class EventStreamLimiter: Sendable {
     /// Takes one of the user's streams; release it (the lease does, at the latest when it is freed) when the stream ends.
     public func open(for identity: Identity) throws -> EventStreamLease {
         let user = identity.username
-        let granted = open.withLock { counts -> Bool in
+        let granted = counts.withLock { counts -> Bool in
             let current = counts[user, default: 0]
             guard current < maxPerUser else { return false }
             counts[user] = current + 1
@@ -27,7 +27,7 @@ public final class EventStreamLimiter: Sendable {
                                           retryAfter: 5)
         }
         return EventStreamLease { [self] in
-            open.withLock { counts in
+            counts.withLock { counts in
                 let left = counts[user, default: 1] - 1
                 counts[user] = left > 0 ? left : nil
             }
@@ -36,7 +36,7 @@ public final class EventStreamLimiter: Sendable {
 
     /// Streams open now for `username` (for tests and the console).
     public func openStreams(of username: String) -> Int {
-        open.withLock { $0[username, default: 0] }
+        counts.withLock { $0[username, default: 0] }
     }
 }
 
