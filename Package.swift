@@ -100,11 +100,22 @@ let package = Package(
             dependencies: ["AerieAuth", "AerieCore", "AerieTesting", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
+        // Streamed object bodies paced by the connection, for both HTTP front ends (the gateway and the S3 API).
+        .target(
+            name: "AerieStreaming",
+            dependencies: [
+                "AerieCore",
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
         // The gateway: routes, problem+json, OpenAPI, SSE, console pages, /metrics (auth comes from AerieAuth).
         .target(
             name: "AerieHTTP",
             dependencies: [
                 "AerieCore",
+                "AerieStreaming",
                 "AerieAuth",
                 "AerieFunctions",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -120,7 +131,7 @@ let package = Package(
         .target(
             name: "AerieS3",
             dependencies: [
-                "AerieCore", "AerieAuth", "CZlib",
+                "AerieCore", "AerieAuth", "AerieStreaming", "CZlib",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -137,6 +148,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),
@@ -175,7 +187,7 @@ let package = Package(
         .target(
             name: "Imagine",
             dependencies: [
-                "AerieAuth", "AerieCore", "AerieFunctions", "AerieHTTP", "AerieModels", "AerieText", "AerieONNX", "AerieDiffusion",
+                "AerieAuth", "AerieCore", "AerieFunctions", "AerieHTTP", "AerieModels", "AerieStreaming", "AerieText", "AerieONNX", "AerieDiffusion",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -301,7 +313,7 @@ let package = Package(
         .target(
             name: "Gallery",
             dependencies: [
-                "AerieAuth", "AerieCore", "AerieFunctions", "AerieHTTP", "AerieImaging", "AerieModels", "AerieONNX", "AerieText", "AerieVision",
+                "AerieAuth", "AerieCore", "AerieFunctions", "AerieHTTP", "AerieImaging", "AerieModels", "AerieONNX", "AerieStreaming", "AerieText", "AerieVision",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -516,7 +528,7 @@ let package = Package(
         .target(
             name: "Faces",
             dependencies: [
-                "AerieAuth", "AerieCore", "AerieFaces", "AerieFunctions", "AerieHTTP", "AerieImaging", "AerieMail", "AerieModels",
+                "AerieAuth", "AerieCore", "AerieFaces", "AerieFunctions", "AerieHTTP", "AerieImaging", "AerieMail", "AerieModels", "AerieStreaming",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -1,9 +1,11 @@
 """Shared fixtures for the end-to-end tests: one real `aerie serve` process per test session."""
+import contextlib
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -132,3 +134,35 @@ def wait_for(predicate, timeout=30.0, interval=0.1, what="condition"):
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def status_kib(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise AssertionError(f"{field} not in /proc/{pid}/status")
+
+
+def reset_peak(pid: int) -> int:
+    """Resets the process's peak resident set (VmHWM) to its current one (Linux: write 5 to clear_refs, as its
+    owner) and returns that, in bytes; `peak(pid)` after a transfer minus this is the transfer's own peak."""
+    Path(f"/proc/{pid}/clear_refs").write_text("5")
+    return status_kib(pid, "VmRSS") * 1024
+
+
+def peak(pid: int) -> int:
+    return status_kib(pid, "VmHWM") * 1024
+
+
+@contextlib.contextmanager
+def busy_cpus():
+    """Every core busy (one spinning process per core, and one more) while the block runs: a server whose event
+    loops seldom get a turn is where unpaced streaming shows, as a queue of chunks nobody has sent yet."""
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range((os.cpu_count() or 1) + 1)]
+    try:
+        yield
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+        for spinner in spinners:
+            spinner.wait()

@@ -15,6 +15,8 @@ public struct AerieRequestContext: RequestContext {
     public var identity: Identity?
     /// The client's IP address, when the connection has one (not in router tests).
     public let remoteAddress: String?
+    /// The connection's event loop (streamed bodies pace themselves by it: `ResponseBody(object:on:)`).
+    public let eventLoop: any EventLoop
     /// The CSRF token of the page session the request came with.
     public internal(set) var expectedCSRFToken: String?
     /// Whether `X-CSRF-Token` matched the session's token.
@@ -27,6 +29,7 @@ public struct AerieRequestContext: RequestContext {
         self.requestId = ""
         self.identity = nil
         self.remoteAddress = source.channel.remoteAddress?.ipAddress
+        self.eventLoop = source.channel.eventLoop
         self.expectedCSRFToken = nil
         self.csrfHeaderVerified = false
     }

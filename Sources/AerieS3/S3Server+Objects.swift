@@ -1,5 +1,6 @@
 import AerieAuth
 import AerieCore
+import AerieStreaming
 import Foundation
 #if canImport(FoundationXML)
 import FoundationXML
@@ -175,14 +176,7 @@ extension S3Server {
             headers[.contentLength] = String(stream.body.length)
             if let served = stream.range { headers[.contentRange] = "bytes \(served.lowerBound)-\(served.upperBound)/\(stream.info.size)" }
         }
-        let body = stream.body
-        if let data = body.inMemory {
-            return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
-        }
-        return Response(status: status, headers: headers, body: ResponseBody(contentLength: Int(clamping: body.length)) { writer in
-            for try await chunk in body { try await writer.write(ByteBuffer(bytes: chunk)) }
-            try await writer.finish(nil)
-        })
+        return Response(status: status, headers: headers, body: ResponseBody(object: stream.body, on: call.eventLoop))
     }
 
     /// The ETag S3 shows: a multipart object's `md5-of-md5s-N`, else the store's MD5.

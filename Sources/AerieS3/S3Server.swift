@@ -61,12 +61,12 @@ public struct S3Server: Sendable {
 
 /// Answers every S3 request: authentication, authorization, then the operation; errors as S3's XML documents.
 public struct S3Responder: HTTPResponder {
-    public typealias Context = BasicRequestContext
+    public typealias Context = S3RequestContext
     let server: S3Server
 
-    public func respond(to request: Request, context: BasicRequestContext) async throws -> Response {
+    public func respond(to request: Request, context: S3RequestContext) async throws -> Response {
         let requestId = SigV4.hex(Secrets.randomBytes(8)).uppercased()
-        let call = S3Call(request: request, domain: server.configuration.domain)
+        let call = S3Call(request: request, domain: server.configuration.domain, eventLoop: context.eventLoop)
         var response: Response
         do {
             response = try await server.handle(call)
@@ -101,6 +101,17 @@ public struct S3Responder: HTTPResponder {
     }
 }
 
+/// Per-request state of the S3 API: the connection's event loop, which streamed object bodies pace themselves by.
+public struct S3RequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let eventLoop: any EventLoop
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        eventLoop = source.channel.eventLoop
+    }
+}
+
 /// Header names S3 uses beyond the standard ones.
 enum S3Headers {
     static let requestId = HTTPField.Name("x-amz-request-id")!
@@ -119,9 +130,12 @@ struct S3Call: Sendable {
     let key: String?
     let query: [String: String]
     let signed: SignedRequest
+    /// The connection's event loop: `ResponseBody(object:on:)` paces a download by it.
+    let eventLoop: any EventLoop
 
-    init(request: Request, domain: String?) {
+    init(request: Request, domain: String?, eventLoop: any EventLoop) {
         self.request = request
+        self.eventLoop = eventLoop
         method = request.method
         let target = request.head.path ?? "/"
         if let question = target.firstIndex(of: "?") {

@@ -19,6 +19,10 @@ final class FileChunkReader: ObjectChunkReader {
     private struct Position {
         var offset: Int64
         var remaining: Int64
+        /// The chunk buffer, reused: a consumer that lets go of a chunk before asking for the next (a download
+        /// does) leaves it unshared, so reading the next chunk into it allocates nothing. A consumer that keeps
+        /// chunks makes the read copy on write, as Data does, and what it kept stays as it was.
+        var buffer = Data()
     }
 
     private let descriptor: Int32
@@ -38,16 +42,24 @@ final class FileChunkReader: ObjectChunkReader {
         try position.withLock { position -> Data? in
             guard position.remaining > 0 else { return nil }
             let count = Int(min(Int64(Self.chunkSize), position.remaining))
-            let chunk = try Self.read(descriptor, count: count, at: position.offset, name: name)
+            if position.buffer.count != count { position.buffer = Data(count: count) }
+            try Self.read(descriptor, into: &position.buffer, at: position.offset, name: name)
             position.offset += Int64(count)
             position.remaining -= Int64(count)
-            return chunk
+            return position.buffer
         }
     }
 
     /// Exactly `count` bytes at `offset`; a file that ends early is an internal error (its metadata says more).
     static func read(_ descriptor: Int32, count: Int, at offset: Int64, name: String) throws -> Data {
         var data = Data(count: count)
+        try read(descriptor, into: &data, at: offset, name: name)
+        return data
+    }
+
+    /// Fills all of `data` from `offset`.
+    private static func read(_ descriptor: Int32, into data: inout Data, at offset: Int64, name: String) throws {
+        let count = data.count
         var filled = 0
         while filled < count {
             let got = data.withUnsafeMutableBytes { bytes in
@@ -62,6 +74,5 @@ final class FileChunkReader: ObjectChunkReader {
                 throw AerieError(.unavailable, "Cannot read the file of \(name): \(reason). Retry; check the disk if it persists.")
             }
         }
-        return data
     }
 }

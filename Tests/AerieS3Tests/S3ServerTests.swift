@@ -7,6 +7,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import NIOEmbedded
 import Testing
 
 @Suite struct S3ServerTests {
@@ -467,18 +468,18 @@ import Testing
             return Request(head: HTTPRequest(method: .get, scheme: "http", authority: host, path: path, headerFields: fields),
                            body: RequestBody(buffer: ByteBuffer()))
         }
-        let virtual = S3Call(request: request(host: "vhost.s3.example.test:9000", path: "/dir/k%20v"), domain: "s3.example.test")
+        let virtual = S3Call(request: request(host: "vhost.s3.example.test:9000", path: "/dir/k%20v"), domain: "s3.example.test", eventLoop: EmbeddedEventLoop())
         #expect(virtual.bucket == "vhost")
         #expect(virtual.key == "dir/k v")
         let response = try await s3.server.handle(virtual)
         #expect(response.status == .ok)
-        let listing = S3Call(request: request(host: "vhost.s3.example.test", path: "/"), domain: "s3.example.test")
+        let listing = S3Call(request: request(host: "vhost.s3.example.test", path: "/"), domain: "s3.example.test", eventLoop: EmbeddedEventLoop())
         #expect(listing.bucket == "vhost")
         #expect(listing.key == nil)
-        let pathStyle = S3Call(request: request(host: "s3.example.test", path: "/vhost/dir/k%20v"), domain: "s3.example.test")
+        let pathStyle = S3Call(request: request(host: "s3.example.test", path: "/vhost/dir/k%20v"), domain: "s3.example.test", eventLoop: EmbeddedEventLoop())
         #expect(pathStyle.bucket == "vhost")
         #expect(pathStyle.key == "dir/k v")
-        let noDomain = S3Call(request: request(host: "vhost.s3.example.test", path: "/vhost/x"), domain: nil)
+        let noDomain = S3Call(request: request(host: "vhost.s3.example.test", path: "/vhost/x"), domain: nil, eventLoop: EmbeddedEventLoop())
         #expect(noDomain.bucket == "vhost")
         #expect(noDomain.key == "x")
     }

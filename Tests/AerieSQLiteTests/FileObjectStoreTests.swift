@@ -73,6 +73,26 @@ func quotedMD5(_ data: Data) -> String {
         }
     }
 
+    @Test func chunksKeptByTheConsumerStayAsTheyWereRead() async throws {
+        // The reader reuses its chunk buffer once the consumer has let go of it; a consumer that keeps the chunks
+        // (here, all of them) must still see each one as it was read, not overwritten by the next.
+        try await withStorage { storage, _ in
+            let objects = storage.objects
+            _ = try await objects.createBucket("big")
+            let body = Data((0..<(FileChunkReader.chunkSize * 3 + 5)).map { UInt8(truncatingIfNeeded: $0 / 7 % 251) })
+            try await objects.put(bucket: "big", key: "k", data: body)
+            var kept: [Data] = []
+            for try await chunk in try await objects.read(bucket: "big", key: "k", range: nil).body {
+                kept.append(chunk)
+            }
+            #expect(kept.count == 4)
+            for (index, chunk) in kept.enumerated() {
+                let start = index * FileChunkReader.chunkSize
+                #expect(chunk == body[start..<min(start + FileChunkReader.chunkSize, body.count)], "chunk \(index)")
+            }
+        }
+    }
+
     @Test func tooLargeBodiesStoreNothingAndLeaveNoFile() async throws {
         try await withStorage { storage, _ in
             let objects = storage.objects

@@ -1,6 +1,7 @@
 import AerieAuth
 import AerieCore
 import AerieFunctions
+import AerieStreaming
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -293,12 +294,12 @@ struct FunctionRoutes {
                 }
                 let lease = try eventStreams.open(for: try context.requireIdentity())
                 let stream = Self.withKeepAlive(runtime.events(record.id, after: after), every: configuration.eventStreamKeepAlive)
-                let body = ResponseBody { writer in
+                // Paced: a long stored history replays as fast as it is read, and a slow follower must hold it back.
+                let body = ResponseBody(pacedOn: context.eventLoop) { writer in
                     defer { lease.release() }
                     for try await chunk in stream {
                         try await writer.write(chunk)
                     }
-                    try await writer.finish(nil)
                 }
                 return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: body)
             },

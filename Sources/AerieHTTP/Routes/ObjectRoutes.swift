@@ -1,5 +1,6 @@
 import AerieAuth
 import AerieCore
+import AerieStreaming
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -198,7 +199,7 @@ struct ObjectRoutes {
             headers[.contentRange] = "bytes \(served.lowerBound)-\(served.upperBound)/\(object.info.size)"
         }
         headers[.contentLength] = String(object.body.length)
-        return Response(status: status, headers: headers, body: ResponseBody(object: object.body))
+        return Response(status: status, headers: headers, body: ResponseBody(object: object.body, on: context.eventLoop))
     }
 
     static func noObject(_ bucket: String, _ key: String) -> AerieError {

@@ -2,6 +2,7 @@ import AerieAuth
 import AerieCore
 import AerieFaces
 import AerieHTTP
+import AerieStreaming
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -94,7 +95,7 @@ struct FacesRoutes {
                 }
                 let stream = try await service.primitives.objects.read(bucket: FacesKeys.bucket, key: key, range: nil)
                 return Response(status: .ok, headers: [.contentType: "image/jpeg", .contentLength: String(stream.body.length),
-                                                       .cacheControl: "private, max-age=3600"], body: ResponseBody(object: stream.body))
+                                                       .cacheControl: "private, max-age=3600"], body: ResponseBody(object: stream.body, on: context.eventLoop))
             },
         ]
     }

@@ -3,6 +3,7 @@ import AerieCore
 import AerieFunctions
 import AerieHTTP
 import AerieImaging
+import AerieStreaming
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -125,7 +126,7 @@ struct GalleryRoutes {
                 return Response(status: .ok, headers: [
                     .contentType: record.format.contentType, .contentLength: String(stream.body.length), .cacheControl: "private, no-store",
                     .contentDisposition: "attachment; filename=\"\(record.filename.replacingOccurrences(of: "\"", with: ""))\"",
-                ], body: ResponseBody(object: stream.body))
+                ], body: ResponseBody(object: stream.body, on: context.eventLoop))
             },
             GatewayRoute(.get, "\(Self.prefix)/photos/{id}/thumbnails/{size}",
                          summary: "A thumbnail (small: 256 px, medium: 1024 px on the long side, JPEG, no metadata): with credentials or the signed URL",
@@ -141,7 +142,7 @@ struct GalleryRoutes {
                 }
                 let stream = try await service.primitives.objects.read(bucket: GalleryKeys.bucket, key: GalleryKeys.thumbnailKey(record.id, size), range: nil)
                 return Response(status: .ok, headers: [.contentType: "image/jpeg", .contentLength: String(stream.body.length), .cacheControl: "private, max-age=600"],
-                                body: ResponseBody(object: stream.body))
+                                body: ResponseBody(object: stream.body, on: context.eventLoop))
             },
             GatewayRoute(.post, "\(Self.prefix)/photos/{id}/share",
                          summary: "A share link to the photo (without its location) that works without credentials until it expires or is revoked",

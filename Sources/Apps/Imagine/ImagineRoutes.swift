@@ -2,6 +2,7 @@ import AerieAuth
 import AerieCore
 import AerieFunctions
 import AerieHTTP
+import AerieStreaming
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -165,7 +166,7 @@ struct ImagineRoutes {
         }
         let png = try await service.png(of: record)
         return Response(status: .ok, headers: [.contentType: "image/png", .cacheControl: "private, max-age=300", .contentLength: String(png.body.length)],
-                        body: ResponseBody(object: png.body))
+                        body: ResponseBody(object: png.body, on: context.eventLoop))
     }
 }
 
