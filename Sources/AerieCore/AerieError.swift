@@ -1,3 +1,5 @@
+import Foundation
+
 /// The one error type the primitives throw.
 ///
 /// Like postgres-nio's `PSQLError`, it is a struct with a stable ``Code`` rather than a sprawling enum:
@@ -39,6 +41,8 @@ public struct AerieError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let functionFailed = Code("function-failed")
         /// A dependency is not available right now (503).
         public static let unavailable = Code("unavailable")
+        /// The disk holding the data is full (507): nothing was stored; writes succeed again once space is freed.
+        public static let insufficientStorage = Code("insufficient-storage")
         /// A bug or an unexpected failure (500).
         public static let `internal` = Code("internal")
     }
@@ -63,5 +67,19 @@ public struct AerieError: Error, Sendable, Hashable, CustomStringConvertible {
 
     public static func notFound(_ message: String) -> AerieError {
         AerieError(.notFound, message)
+    }
+
+    /// Whether `error` is the file system saying it has no space left (ENOSPC, or Foundation's out-of-space error).
+    public static func isOutOfSpace(_ error: any Error) -> Bool {
+        let nsError = error as NSError
+        if nsError.domain == NSPOSIXErrorDomain && nsError.code == Int(ENOSPC) { return true }
+        if nsError.domain == NSCocoaErrorDomain && nsError.code == NSFileWriteOutOfSpaceError { return true }
+        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? any Error { return isOutOfSpace(underlying) }
+        return false
+    }
+
+    /// The error for a write refused because the disk under `path` is full.
+    public static func diskFull(_ path: String) -> AerieError {
+        AerieError(.insufficientStorage, "The disk holding \(path) is full; nothing was stored. Free some space there: writes succeed again without a restart.")
     }
 }

@@ -136,6 +136,8 @@ public struct S3Error: Error, Sendable, Hashable {
             if error.field == "key" { return key.map { $0.utf8.count > 1024 } == true ? .keyTooLong() : .invalidArgument(error.message) }
             return .invalidArgument(error.message)
         case .forbidden, .unauthenticated: return .accessDenied(error.message)
+        // S3 has no full-disk error; MinIO answers 507 with its own code, and so do we.
+        case .insufficientStorage: return S3Error("XAerieStorageFull", status: 507, error.message)
         default: return .internalError(error.message)
         }
     }

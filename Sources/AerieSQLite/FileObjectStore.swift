@@ -140,6 +140,7 @@ public struct FileObjectStore: ObjectStore {
             }
         } catch {
             try? FileManager.default.removeItem(at: written.url)
+            if AerieError.isOutOfSpace(error) { throw AerieError.diskFull(directory.path) }
             throw AerieError(.unavailable, "Cannot store the object's file: \(error). Check the disk space and permissions of \(directory.path).")
         }
 
@@ -294,6 +295,7 @@ public struct FileObjectStore: ObjectStore {
         let url = temporaryDirectory.appendingPathComponent(UUID().uuidString.lowercased())
         guard FileManager.default.createFile(atPath: url.path, contents: nil),
               let handle = FileHandle(forWritingAtPath: url.path) else {
+            if errno == ENOSPC { throw AerieError.diskFull(directory.path) }
             throw AerieError(.unavailable, "Cannot create a temporary file in \(temporaryDirectory.path). Check the disk space and permissions.")
         }
         var md5 = Insecure.MD5()
@@ -313,6 +315,7 @@ public struct FileObjectStore: ObjectStore {
             try? handle.close()
             try? FileManager.default.removeItem(at: url)
             if error is AerieError || error is CancellationError { throw error }
+            if AerieError.isOutOfSpace(error) { throw AerieError.diskFull(directory.path) }
             throw AerieError(.unavailable, "Cannot write the object's file: \(error). Check the disk space of \(directory.path).")
         }
         let etag = "\"" + md5.finalize().map { String(format: "%02x", $0) }.joined() + "\""

@@ -160,7 +160,7 @@ public final class SQLiteDatabase: Sendable {
             case .SQLITE_BUSY, .SQLITE_LOCKED:
                 return AerieError(.unavailable, "The database is busy (another process holds a lock). Retry in a moment; if it persists, check for a stuck `aerie` process using the same data directory.")
             case .SQLITE_FULL:
-                return AerieError(.unavailable, "The disk holding the database is full. Free some space and retry.")
+                return AerieError(.insufficientStorage, "The disk holding the database is full; nothing was stored. Free some space there: writes succeed again without a restart.")
             case .SQLITE_READONLY, .SQLITE_CANTOPEN, .SQLITE_PERM:
                 return AerieError(.unavailable, "The database cannot be written: \(error.message ?? "\(error)"). Check the data directory's permissions.")
             case .SQLITE_CORRUPT, .SQLITE_NOTADB:

@@ -93,7 +93,7 @@ struct ProblemResponseTests {
         let expected: [(AerieError.Code, Int)] = [
             (.invalidArgument, 400), (.unauthenticated, 401), (.forbidden, 403), (.notFound, 404), (.alreadyExists, 409),
             (.conflict, 409), (.conditionFailed, 412), (.tooLarge, 413), (.rateLimited, 429), (.functionFailed, 502),
-            (.unavailable, 503), (.timedOut, 504), (.internal, 500),
+            (.unavailable, 503), (.timedOut, 504), (.insufficientStorage, 507), (.internal, 500),
         ]
         for (code, status) in expected {
             #expect(ProblemType.forCode(code).status == status, "\(code)")

@@ -100,9 +100,10 @@ public struct GatewayRoute: Sendable {
 
     /// Every status the route can answer, for the OpenAPI document: its success, the declared ``statuses``, and those
     /// its shape implies (400/413/415 for a JSON body, 400 for query parameters, 401/403/429 behind authentication,
-    /// 404 for a path parameter, 500 always).
+    /// 404 for a path parameter, 507 for a write when the disk is full, 500 always).
     public var documentedStatuses: [Int] {
         var result: Set<Int> = [status, 500]
+        if [.post, .put, .patch, .delete].contains(method) { result.insert(507) }
         result.formUnion(statuses)
         if case .json = request { result.formUnion([400, 413, 415]) }
         if request == .binary { result.insert(413) }

@@ -1,3 +1,4 @@
+import AerieCore
 import Foundation
 import Logging
 
@@ -17,7 +18,7 @@ public struct HumanLogHandler: LogHandler {
 
     public init(label: String, metadataProvider: Logger.MetadataProvider? = nil) {
         self.init(label: label, metadataProvider: metadataProvider) { line in
-            FileHandle.standardError.write(Data(line.utf8))
+            StandardError.write(line)
         }
     }
 

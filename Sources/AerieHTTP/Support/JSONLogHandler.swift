@@ -16,7 +16,7 @@ public struct JSONLogHandler: LogHandler {
     /// A handler writing to standard error.
     public init(label: String, metadataProvider: Logger.MetadataProvider? = nil) {
         self.init(label: label, metadataProvider: metadataProvider) { line in
-            FileHandle.standardError.write(Data(line.utf8))
+            StandardError.write(line)
         }
     }
 

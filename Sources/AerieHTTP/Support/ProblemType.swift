@@ -56,12 +56,14 @@ public struct ProblemType: Sendable, Hashable {
         meaning: "A dependency is not available right now. Retry later.")
     public static let timedOut = ProblemType(slug: "timed-out", status: 504, title: "Timed out",
         meaning: "The function or operation ran past its deadline.")
+    public static let insufficientStorage = ProblemType(slug: "insufficient-storage", status: 507, title: "Insufficient storage",
+        meaning: "The disk holding the data is full; nothing was stored. Writes succeed again once space is freed.")
 
     /// Every problem type the gateway uses, in status order.
     public static let all: [ProblemType] = [
         .invalidArgument, .unauthenticated, .forbidden, .notFound, .methodNotAllowed, .alreadyExists, .conflict, .cancelled,
         .conditionFailed, .tooLarge, .unsupportedMediaType, .rangeNotSatisfiable, .unprocessable, .rateLimited, .internal, .functionFailed,
-        .unavailable, .timedOut,
+        .unavailable, .timedOut, .insufficientStorage,
     ]
 
     /// The problem type for an ``AerieError`` code.
@@ -82,6 +84,7 @@ public struct ProblemType: Sendable, Hashable {
         case .cancelled: .cancelled
         case .functionFailed: .functionFailed
         case .unavailable: .unavailable
+        case .insufficientStorage: .insufficientStorage
         default: .internal
         }
     }

@@ -174,11 +174,11 @@ struct ServeCommand: AsyncParsableCommand {
         logger.notice("Aerie is running", metadata: [
             "url": "http://\(shown):\(port)", "console": "http://\(shown):\(port)/console", "data": "\(data.directory.path)",
         ])
-        FileHandle.standardError.write(Data("\nAerie is running at http://\(shown):\(port)  (console: http://\(shown):\(port)/console, data: \(data.directory.path))\n\n".utf8))
+        StandardError.write("\nAerie is running at http://\(shown):\(port)  (console: http://\(shown):\(port)/console, data: \(data.directory.path))\n\n")
         if let s3Port {
             let scheme = s3TLSCert == nil ? "http" : "https"
             logger.notice("S3 API is running", metadata: ["url": "\(scheme)://\(shown):\(s3Port)"])
-            FileHandle.standardError.write(Data("S3 API at \(scheme)://\(shown):\(s3Port)  (credentials: aerie s3 credentials create)\n\n".utf8))
+            StandardError.write("S3 API at \(scheme)://\(shown):\(s3Port)  (credentials: aerie s3 credentials create)\n\n")
         }
         try await serviceGroup.run()
     }
