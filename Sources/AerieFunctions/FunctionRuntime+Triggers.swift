@@ -63,6 +63,7 @@ extension FunctionRuntime {
                 for record in batch {
                     if let (input, trigger, key) = match(record) {
                         _ = try await invokeAsync(host.name, input: input, trigger: trigger, owner: nil, idempotencyKey: key)
+                        CrashPoint.reach("trigger.queued", host.name)
                     }
                     position = record.offset + 1
                     offset = position

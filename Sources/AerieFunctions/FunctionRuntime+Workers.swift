@@ -83,6 +83,7 @@ extension FunctionRuntime {
                 (stored, input, startSequence) = (claimed, claimedInput, sequence)
             }
             slotHeld = false
+            CrashPoint.reach("invocation.started", host.name)
             try await runDelivery(host, queue: queue, message: message, source: source, stored: stored, input: input,
                                   startSequence: startSequence, fence: fence)
         } catch {
@@ -256,6 +257,7 @@ extension FunctionRuntime {
         stored.cancelRequested = false
         await reporter.emit(terminal.kind, terminal.data)
         try await store.write(stored, condition: .none)
+        CrashPoint.reach("invocation.finished", host.name)
         hub.end(id)
         await host.recordOutcome(stored.record.status, durationMs: attempt.durationMs)
         if case .userQueue = source, stored.record.status != .succeeded, stored.record.status != .cancelled {

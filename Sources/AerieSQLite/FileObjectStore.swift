@@ -143,6 +143,7 @@ public struct FileObjectStore: ObjectStore {
             if AerieError.isOutOfSpace(error) { throw AerieError.diskFull(directory.path) }
             throw AerieError(.unavailable, "Cannot store the object's file: \(error). Check the disk space and permissions of \(directory.path).")
         }
+        CrashPoint.reach("object.put.file-placed", bucket)
 
         let metadata = Dictionary(attributes.completedMetadata.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { _, last in last })
         let contentType = attributes.contentType.isEmpty ? "application/octet-stream" : attributes.contentType
@@ -185,6 +186,7 @@ public struct FileObjectStore: ObjectStore {
             try? FileManager.default.removeItem(at: destination)
             throw refusal.withLock { $0 } ?? error
         }
+        CrashPoint.reach("object.put.committed", bucket)
         if let previous {
             await reaper.remove(directory.appendingPathComponent(previous))
         }

@@ -65,9 +65,11 @@ public struct SQLiteEventLog: EventLog {
     @discardableResult
     public func append(topic: String, _ events: [OutgoingEvent]) async throws -> [Int64] {
         guard !events.isEmpty else { return [] }
-        return try await database.write { db in
+        let offsets = try await database.write { db in
             try Self.append(db, topic: topic, events: events, now: Date())
         }
+        CrashPoint.reach("events.appended", topic)
+        return offsets
     }
 
     public func read(topic: String, from offset: Int64, limit: Int) async throws -> [EventRecord] {

@@ -207,6 +207,7 @@ public struct SQLiteQueueStore: QueueStore {
             return received
         }
         busy.record(name, now: now, found: !received.isEmpty)
+        if !received.isEmpty { CrashPoint.reach("queue.received", name) }
         return received
     }
 
@@ -218,6 +219,7 @@ public struct SQLiteQueueStore: QueueStore {
                 throw Self.stale
             }
         }
+        CrashPoint.reach("queue.acked", name)
     }
 
     /// Acknowledges several deliveries in one transaction; returns the receipts that were stale (their messages

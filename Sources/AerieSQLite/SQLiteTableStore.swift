@@ -89,7 +89,7 @@ public struct SQLiteTableStore: TableStore {
     @discardableResult
     public func put(table name: String, item: [String: JSONValue], owner: String?, condition: WriteCondition) async throws -> StoredItem {
         let text = JSONValue.object(item).encodedString()
-        return try await database.groupedWrite { db in
+        let stored = try await database.groupedWrite { db in
             let schema = try Self.existing(db, name: name, cache: schemas)
             let key = try schema.key(of: item)
             let pk = key.partition.sortable
@@ -117,6 +117,8 @@ public struct SQLiteTableStore: TableStore {
             }
             return stored
         }
+        CrashPoint.reach("table.written", name)
+        return stored
     }
 
     public func get(table name: String, key: ItemKey) async throws -> StoredItem? {
