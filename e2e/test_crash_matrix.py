@@ -14,7 +14,7 @@ import time
 import pytest
 import requests
 
-from conftest import Server, wait_for
+from conftest import REPO, Server, wait_for
 
 FUNCTION = "wordcount"
 
@@ -214,5 +214,41 @@ def test_event_append_then_crash_is_kept_once(workdir):
         got = requests.get(f"{restarted.url}/v1/topics/audit/events", params={"from": 0}, headers=auth(restarted), timeout=10)
         assert got.status_code == 200, got.text
         assert [(item["key"], item["payload"]) for item in got.json()["items"]] == [("a", {"n": 1}), ("b", {"n": 2})]
+    finally:
+        restarted.stop()
+
+
+@pytest.mark.parametrize("point", ["invocation.finished:pipeline-preprocess", "invocation.started:pipeline-train"])
+def test_pipeline_stage_transition(workdir, point):
+    """An app's stage transitions are invocations chained through objects: Pipeline killed after preprocessing
+    recorded its result (before its message was acked), or after training was marked running (before it ran),
+    still brings the dataset to `ready` after the restart, with one model and each stage succeeded exactly once."""
+    data_dir = workdir / f"pipeline-{point.replace(':', '-')}"
+    args = ["--apps", "pipeline", "--rate-limit", "0"]
+    server = Server(data_dir, extra_env={"AERIE_CRASH_AT": point}, extra_args=args).start()
+    headers = auth(server)
+    with open(REPO / "Tests" / "PipelineTests" / "Fixtures" / "iris.csv", "rb") as csv:
+        upload = requests.post(f"{server.url}/v1/apps/pipeline/datasets", headers=headers, timeout=30,
+                               files={"file": ("iris.csv", csv, "text/csv")}, data={"name": "iris", "model": "logistic-regression"})
+    assert upload.status_code == 202, upload.text
+    expect_killed_at(server, point)
+
+    restarted = Server(data_dir, extra_args=args).start()
+    try:
+        headers = auth(restarted)
+
+        def settled():
+            record = requests.get(f"{restarted.url}/v1/apps/pipeline/datasets/iris", headers=headers, timeout=10).json()
+            return record if record.get("stage") in ("ready", "failed") else None
+
+        record = wait_for(settled, timeout=90, what="the dataset to settle after the restart")
+        assert record["stage"] == "ready", record
+        models = [item for item in requests.get(f"{restarted.url}/v1/apps/pipeline/models", headers=headers, timeout=10).json()["items"]
+                  if item["name"] == "iris"]
+        assert len(models) == 1, models
+        for function in ("pipeline-preprocess", "pipeline-train"):
+            listed = requests.get(f"{restarted.url}/v1/invocations", params={"function": function, "limit": 100},
+                                  headers=headers, timeout=10).json()["items"]
+            assert [item["status"] for item in listed] == ["succeeded"], (function, listed)
     finally:
         restarted.stop()
