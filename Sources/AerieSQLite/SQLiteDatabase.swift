@@ -32,8 +32,8 @@ public final class SQLiteDatabase: Sendable {
     public let configuration: Configuration
     let pool: DatabasePool
     let groupCommit: GroupCommit
-    /// A read-only connection of its own for ``readPoint(_:)``, used on the caller's thread under its queue's lock.
-    let pointReader: DatabaseQueue
+    /// Read-only connections of their own for ``readPoint(_:)``, each used on the caller's thread.
+    let pointReaders: PointReaders
 
     /// Opens (creating if needed) the database file at `url`. Call ``migrate()`` before use.
     public init(url: URL, configuration: Configuration = .init()) throws {
@@ -52,7 +52,7 @@ public final class SQLiteDatabase: Sendable {
             var readOnly = config
             readOnly.readonly = true
             readOnly.label = "aerie.point"
-            pointReader = try DatabaseQueue(path: url.path, configuration: readOnly)
+            pointReaders = try PointReaders(path: url.path, configuration: readOnly)
         } catch {
             throw AerieError(.unavailable, "Cannot open the database at \(url.path): \(error). Check that the data directory exists and is writable.")
         }
@@ -110,14 +110,16 @@ public final class SQLiteDatabase: Sendable {
     /// Runs a one-row lookup outside a transaction (no BEGIN and COMMIT around it). Each statement in `body` sees
     /// a committed state, but two statements may see different ones: for single-statement lookups only.
     ///
-    /// On the calling thread, on a private read-only connection (``pointReader``): the pool's async reads hand each
+    /// On the calling thread, on a private read-only connection (``pointReaders``): the pool's async reads hand each
     /// lookup to a dispatch queue and back, and those thread hand-offs were most of a small GET's cost. The caller
-    /// waits only for another lookup's few microseconds on this connection, never for a pool reader (a synchronous
-    /// pool read from a task could wait for readers that only a blocked cooperative thread would free: a hang seen in
-    /// a concurrent test), and `body` never awaits.
+    /// takes an idle connection of its own, or opens one, so it never waits for another lookup (with one shared
+    /// connection, two cooperative threads reading at once blocked each other: 5 % of a 1 KiB GET's profile in the
+    /// blocked path, and more in the context switches it caused), nor for a pool reader (a synchronous pool read
+    /// from a task could wait for readers that only a blocked cooperative thread would free: a hang seen in a
+    /// concurrent test); `body` never awaits.
     func readPoint<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
-            return try pointReader.inDatabase(body)
+            return try pointReaders.read(body)
         } catch {
             throw Self.translate(error)
         }
