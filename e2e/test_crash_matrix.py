@@ -9,6 +9,7 @@ server's log line naming the point shows that the kill happened there and not el
 import hashlib
 import json
 import os
+import subprocess
 import time
 
 import pytest
@@ -17,14 +18,29 @@ import requests
 from conftest import REPO, Server, wait_for
 
 FUNCTION = "wordcount"
+STARTED = []
 
 
-def crashing(data_dir, point):
-    return Server(data_dir, extra_env={"AERIE_CRASH_AT": point}, extra_args=["--apps", "quickstart", "--rate-limit", "0"]).start()
+@pytest.fixture(autouse=True)
+def stop_every_server():
+    """Whatever a test leaves running (a failed assertion before its stop) is stopped after it."""
+    yield
+    while STARTED:
+        STARTED.pop().stop()
 
 
-def plain(data_dir):
-    return Server(data_dir, extra_args=["--apps", "quickstart", "--rate-limit", "0"]).start()
+def start(data_dir, env=None, apps="quickstart"):
+    server = Server(data_dir, extra_env=env, extra_args=["--apps", apps, "--rate-limit", "0"])
+    STARTED.append(server)
+    return server.start()
+
+
+def crashing(data_dir, point, apps="quickstart"):
+    return start(data_dir, {"AERIE_CRASH_AT": point}, apps)
+
+
+def plain(data_dir, apps="quickstart"):
+    return start(data_dir, apps=apps)
 
 
 def auth(server):
@@ -39,11 +55,9 @@ def expect_killed_at(server, point, request=None):
             request()
     try:
         code = server.process.wait(timeout=60)
-    except Exception:
-        server.stop()
+    except subprocess.TimeoutExpired:
         raise AssertionError(f"the server did not reach crash point {point}")
-    finally:
-        server.log.close()
+    server.log.close()
     assert code == -9, f"the server exited with {code}, not SIGKILL"
     log = server.log_path.read_text(errors="replace")
     assert f"crash point {point.split(':')[0]} reached" in log, f"no crash at {point}; log tail:\n{log[-2000:]}"
@@ -224,8 +238,7 @@ def test_pipeline_stage_transition(workdir, point):
     recorded its result (before its message was acked), or after training was marked running (before it ran),
     still brings the dataset to `ready` after the restart, with one model and each stage succeeded exactly once."""
     data_dir = workdir / f"pipeline-{point.replace(':', '-')}"
-    args = ["--apps", "pipeline", "--rate-limit", "0"]
-    server = Server(data_dir, extra_env={"AERIE_CRASH_AT": point}, extra_args=args).start()
+    server = crashing(data_dir, point, apps="pipeline")
     headers = auth(server)
     with open(REPO / "Tests" / "PipelineTests" / "Fixtures" / "iris.csv", "rb") as csv:
         upload = requests.post(f"{server.url}/v1/apps/pipeline/datasets", headers=headers, timeout=30,
@@ -233,7 +246,7 @@ def test_pipeline_stage_transition(workdir, point):
     assert upload.status_code == 202, upload.text
     expect_killed_at(server, point)
 
-    restarted = Server(data_dir, extra_args=args).start()
+    restarted = plain(data_dir, apps="pipeline")
     try:
         headers = auth(restarted)
 

@@ -58,56 +58,58 @@ def test_a_full_disk_refuses_writes_clearly_loses_nothing_and_recovers(small_dis
     filler = small_disk / "filler.bin"
     filling = open(filler, "wb", buffering=0)
     server = Server(small_disk / "data", extra_args=["--apps", "quickstart", "--rate-limit", "0"]).start()
-    auth = {"Authorization": f"Bearer {server.login()}"}
-    objects = f"{server.url}/v1/buckets/fill/objects"
-    assert requests.put(f"{server.url}/v1/buckets/fill", headers=auth, timeout=10).status_code in (200, 201)
-    created = requests.post(f"{server.url}/v1/tables", json={"name": "notes", "partition_key": "id"}, headers=auth, timeout=10)
-    assert created.status_code == 201, created.text
+    try:
+        auth = {"Authorization": f"Bearer {server.login()}"}
+        objects = f"{server.url}/v1/buckets/fill/objects"
+        assert requests.put(f"{server.url}/v1/buckets/fill", headers=auth, timeout=10).status_code in (200, 201)
+        created = requests.post(f"{server.url}/v1/tables", json={"name": "notes", "partition_key": "id"}, headers=auth, timeout=10)
+        assert created.status_code == 201, created.text
 
-    acknowledged = {}
-    refused = None
-    for index in range(60):
+        acknowledged = {}
+        refused = None
+        for index in range(60):
+            body = os.urandom(MIB)
+            response = requests.put(f"{objects}/o{index}", data=body, headers=auth, timeout=30)
+            if response.status_code != 201:
+                refused = response
+                break
+            acknowledged[f"o{index}"] = hashlib.md5(body).hexdigest()
+        assert refused is not None, "a 40 MiB disk took 60 MiB of objects"
+        is_full_disk_problem(refused)
+        assert len(acknowledged) >= 20
+
+        fill_the_rest(filling)
+        # Completely full now: an object is refused with the same problem; a small table write either finds room in
+        # pages the database already has or is refused the same way, never a 500.
+        is_full_disk_problem(requests.put(f"{objects}/late", data=os.urandom(MIB), headers=auth, timeout=30))
+        notes = {}
+        for index in range(20):
+            note = {"id": f"n{index}", "text": "x" * 2000}
+            response = requests.put(f"{server.url}/v1/tables/notes/items", json=note, headers=auth, timeout=30)
+            if response.status_code == 200:
+                notes[note["id"]] = note["text"]
+            else:
+                is_full_disk_problem(response)
+        # Reads go on.
+        assert requests.get(f"{server.url}/health", timeout=10).status_code == 200
+        some = next(iter(acknowledged))
+        read = requests.get(f"{objects}/{some}", headers=auth, timeout=30)
+        assert read.status_code == 200 and hashlib.md5(read.content).hexdigest() == acknowledged[some]
+
+        # Space returns: writes succeed again, with no restart.
+        filling.close()
+        filler.unlink()
+        ballast.unlink()
         body = os.urandom(MIB)
-        response = requests.put(f"{objects}/o{index}", data=body, headers=auth, timeout=30)
-        if response.status_code != 201:
-            refused = response
-            break
-        acknowledged[f"o{index}"] = hashlib.md5(body).hexdigest()
-    assert refused is not None, "a 40 MiB disk took 60 MiB of objects"
-    is_full_disk_problem(refused)
-    assert len(acknowledged) >= 20
-
-    fill_the_rest(filling)
-    # Completely full now: an object is refused with the same problem; a small table write either finds room in
-    # pages the database already has or is refused the same way, never a 500.
-    is_full_disk_problem(requests.put(f"{objects}/late", data=os.urandom(MIB), headers=auth, timeout=30))
-    notes = {}
-    for index in range(20):
-        note = {"id": f"n{index}", "text": "x" * 2000}
-        response = requests.put(f"{server.url}/v1/tables/notes/items", json=note, headers=auth, timeout=30)
-        if response.status_code == 200:
-            notes[note["id"]] = note["text"]
-        else:
-            is_full_disk_problem(response)
-    # Reads go on.
-    assert requests.get(f"{server.url}/health", timeout=10).status_code == 200
-    some = next(iter(acknowledged))
-    read = requests.get(f"{objects}/{some}", headers=auth, timeout=30)
-    assert read.status_code == 200 and hashlib.md5(read.content).hexdigest() == acknowledged[some]
-
-    # Space returns: writes succeed again, with no restart.
-    filling.close()
-    filler.unlink()
-    ballast.unlink()
-    body = os.urandom(MIB)
-    after = requests.put(f"{objects}/after", data=body, headers=auth, timeout=30)
-    assert after.status_code == 201, after.text
-    acknowledged["after"] = hashlib.md5(body).hexdigest()
-    note = {"id": "after", "text": "written once space returned"}
-    written = requests.put(f"{server.url}/v1/tables/notes/items", json=note, headers=auth, timeout=30)
-    assert written.status_code == 200, written.text
-    notes["after"] = note["text"]
-    server.stop()
+        after = requests.put(f"{objects}/after", data=body, headers=auth, timeout=30)
+        assert after.status_code == 201, after.text
+        acknowledged["after"] = hashlib.md5(body).hexdigest()
+        note = {"id": "after", "text": "written once space returned"}
+        written = requests.put(f"{server.url}/v1/tables/notes/items", json=note, headers=auth, timeout=30)
+        assert written.status_code == 200, written.text
+        notes["after"] = note["text"]
+    finally:
+        server.stop()
 
     # Nothing corrupted: the database checks clean, and after a restart every acknowledged write is there, whole,
     # and nothing else is listed (no half-written object of the refused writes).
