@@ -1,12 +1,20 @@
-# API fuzzing, the long run (issue 17; included by the main Makefile; never part of make test, whose bounded run is
-# e2e/test_fuzz_api.py with 3 examples per operation).
-#   make fuzz                      → docs/fuzzing.{md,json}: schemathesis as a user and as the admin, 30 examples each
-#   make fuzz FUZZ_EXAMPLES=100
-.PHONY: fuzz
+# Fuzzing, the long runs (issue 17; included by the main Makefile; never part of make test, whose bounded runs are
+# e2e/test_fuzz_api.py with 3 examples per operation and e2e/test_fuzz_parsers.py, a replay of the seed corpora).
+#   make fuzz                      → both below
+#   make fuzz-api                  → docs/fuzzing.{md,json}: schemathesis as a user and as the admin, 30 examples each
+#   make fuzz-api FUZZ_EXAMPLES=100
+#   make fuzz-parsers              → libFuzzer on the CSV reader, the JSON parser and object keys, FUZZ_SECONDS each
+.PHONY: fuzz fuzz-api fuzz-parsers
 
 FUZZ_EXAMPLES ?= 30
+FUZZ_SECONDS ?= 60
 
-fuzz: deps-test
+fuzz: fuzz-api fuzz-parsers
+
+fuzz-api: deps-test
 	swift build -j $(SWIFT_JOBS) --product aerie
 	$(MAKE) --no-print-directory neural-models imagine-models
 	.venv/bin/python scripts/fuzz_api.py --bin $(abspath $(DEBUG_BIN)) --examples $(FUZZ_EXAMPLES)
+
+fuzz-parsers:
+	scripts/fuzz_parsers.sh $(FUZZ_SECONDS)

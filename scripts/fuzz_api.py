@@ -81,7 +81,7 @@ def main():
               "binary": args.bin, "checks": CHECKS.split(","), "runs": results}
     out = Path(args.out)
     (out / "fuzzing.json").write_text(json.dumps(report, indent=2) + "\n")
-    lines = ["# API fuzzing report (`make fuzz`)", "",
+    lines = ["# API fuzzing report (`make fuzz-api`, part of `make fuzz`)", "",
              f"{report['date']}, {report['machine']}, binary `{args.bin}`. schemathesis against `/openapi.json` of `aerie serve`",
              "with every app and its models, rate limit off, phases examples, coverage and fuzzing, checks "
              + ", ".join(f"`{c}`" for c in report["checks"]) + ". The admin run cannot lock itself out or break the apps: disabling",

@@ -55,6 +55,8 @@ public struct CSVReader: Sendable {
         var quoteSeenInQuotes = false  // saw a quote inside a quoted field: a closing or doubled quote
         var fieldWasQuoted = false
         var atStart = true  // BOM check
+        var heldMark: [UInt8] = []  // the bytes of a possible BOM seen so far
+        static let byteOrderMark: [UInt8] = [0xEF, 0xBB, 0xBF]
         var line = 1
         var recordLine = 1
         var pendingCR = false
@@ -81,9 +83,21 @@ public struct CSVReader: Sendable {
         mutating func feed(_ bytes: UnsafeBufferPointer<UInt8>, _ body: ([String], Int) throws -> Void) throws {
             var i = 0
             if atStart {
-                // The BOM may in theory straddle chunks; chunks are large, so check the first one.
-                if bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF { i = 3 }
-                atStart = false
+                // A UTF-8 byte-order mark is dropped, even when it straddles chunks (a reader of a pipe can get its
+                // first bytes one at a time; the fuzzer found the split case): hold its bytes until it is complete,
+                // or hand them on as text as soon as one differs.
+                while i < bytes.count, heldMark.count < Self.byteOrderMark.count, bytes[i] == Self.byteOrderMark[heldMark.count] {
+                    heldMark.append(bytes[i])
+                    i += 1
+                }
+                if heldMark.count == Self.byteOrderMark.count {
+                    atStart = false
+                    heldMark = []
+                } else if i < bytes.count {
+                    try releaseHeldMark(body)
+                } else {
+                    return
+                }
             }
             let quote = UInt8(ascii: "\"")
             let cr = UInt8(ascii: "\r")
@@ -128,7 +142,16 @@ public struct CSVReader: Sendable {
             }
         }
 
+        /// Bytes that began like a byte-order mark but were not one: they are text, parsed as such.
+        private mutating func releaseHeldMark(_ body: ([String], Int) throws -> Void) throws {
+            atStart = false
+            let held = heldMark
+            heldMark = []
+            try held.withUnsafeBufferPointer { try feed($0, body) }
+        }
+
         mutating func finish(_ body: ([String], Int) throws -> Void) throws {
+            if atStart { try releaseHeldMark(body) }
             if inQuotes && !quoteSeenInQuotes {
                 throw MLError(.csv, "line \(recordLine): a quoted field is never closed; add the closing '\"' or escape inner quotes as '\"\"'")
             }

@@ -14,6 +14,29 @@ import Testing
         #expect(try records(text) == [["a", "b", "c"], ["x, y", "say \"hi\"", "two\nlines"], ["1", "", "3"]])
     }
 
+    /// Found by the CSV fuzz target (fuzz/corpus/csv/regression-bom-split.csv): a byte-order mark split across
+    /// chunks was kept as text in the first column's name. Every split of a BOM-led input parses the same.
+    @Test func byteOrderMarkSplitAcrossChunksIsSkippedToo() throws {
+        let input = Array("\u{FEFF}name,value\nx,1\n".utf8)
+        let expected: [[String]] = [["name", "value"], ["x", "1"]]
+        for cut in 0...4 {
+            var parser = CSVReader.Parser(delimiter: UInt8(ascii: ","))
+            var out: [[String]] = []
+            try input.withUnsafeBufferPointer { bytes in
+                try parser.feed(UnsafeBufferPointer(rebasing: bytes[0..<cut])) { record, _ in out.append(record) }
+                try parser.feed(UnsafeBufferPointer(rebasing: bytes[cut...])) { record, _ in out.append(record) }
+            }
+            try parser.finish { record, _ in out.append(record) }
+            #expect(out == expected, "split at \(cut)")
+        }
+        // Bytes that only begin like a BOM are text: an input of just 0xEF 0xBB is one field of those bytes.
+        var parser = CSVReader.Parser(delimiter: UInt8(ascii: ","))
+        var out: [[String]] = []
+        try [UInt8]([0xEF, 0xBB]).withUnsafeBufferPointer { try parser.feed($0) { record, _ in out.append(record) } }
+        try parser.finish { record, _ in out.append(record) }
+        #expect(out == [[String(decoding: [0xEF, 0xBB], as: UTF8.self)]])
+    }
+
     @Test func byteOrderMarkIsSkipped() throws {
         let text = "\u{FEFF}name,value\nx,1\n"
         let table = try DataTable.parse(csv: text)
