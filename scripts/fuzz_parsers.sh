@@ -15,8 +15,21 @@ declare -A SOURCES=(
   [csv]="Sources/AerieML/CSVReader.swift Sources/AerieML/MLError.swift"
   [json]="Sources/AerieCore/JSONText.swift Sources/AerieCore/JSONValue.swift Sources/AerieCore/AerieError.swift"
   [object-keys]="Sources/AerieCore/Objects/ObjectNames.swift Sources/AerieCore/AerieError.swift"
+  [sigv4]="Sources/AerieS3/SigV4.swift"
 )
-declare -A HARNESS=([csv]=FuzzCSV [json]=FuzzJSON [object-keys]=FuzzObjectKeys)
+declare -A HARNESS=([csv]=FuzzCSV [json]=FuzzJSON [object-keys]=FuzzObjectKeys [sigv4]=FuzzSigV4)
+# Targets whose sources import a package dependency link the package's debug build of it (uninstrumented: the
+# coverage is of our code): its module interfaces, module maps and object files.
+declare -A DEPENDS=([sigv4]="Crypto CryptoBoringWrapper CCryptoBoringSSL CCryptoBoringSSLShims CXKCP CXKCPShims")
+
+dependency_flags() {
+  local target=$1 modules=${DEPENDS[$1]:-}
+  [[ -n "$modules" ]] || return 0
+  [[ -d .build/debug/Modules ]] || { echo "fuzz-$target links the package's debug build: run swift build first" >&2; exit 2; }
+  echo "-I .build/debug/Modules"
+  find .build/checkouts -name module.modulemap -path "*swift-crypto*" | sed 's/^/-Xcc -fmodule-map-file=/'
+  for module in $modules; do find ".build/debug/$module.build" -name "*.o"; done
+}
 
 replay=false
 seconds=60
@@ -24,15 +37,16 @@ if [[ "${1:-}" == "--replay" ]]; then replay=true; shift
 elif [[ "${1:-}" =~ ^[0-9]+$ ]]; then seconds=$1; shift
 fi
 targets=("$@")
-[[ ${#targets[@]} -gt 0 ]] || targets=(csv json object-keys)
+[[ ${#targets[@]} -gt 0 ]] || targets=(csv json object-keys sigv4)
 
 mkdir -p .build-fuzz
 for target in "${targets[@]}"; do
-  [[ -n "${SOURCES[$target]:-}" ]] || { echo "fuzz: no target '$target' (csv, json, object-keys)" >&2; exit 2; }
+  [[ -n "${SOURCES[$target]:-}" ]] || { echo "fuzz: no target '$target' (csv, json, object-keys, sigv4)" >&2; exit 2; }
   binary=.build-fuzz/fuzz-$target
   echo "==> fuzz-$target: building"
-  # shellcheck disable=SC2086  # the source lists are word lists
-  swiftc -parse-as-library -sanitize=fuzzer,address -O "fuzz/targets/${HARNESS[$target]}.swift" ${SOURCES[$target]} -o "$binary" \
+  # shellcheck disable=SC2086,SC2046  # the source and flag lists are word lists
+  swiftc -parse-as-library -sanitize=fuzzer,address -O "fuzz/targets/${HARNESS[$target]}.swift" ${SOURCES[$target]} \
+    $(dependency_flags "$target") -o "$binary" \
     2> >(grep -v "ld.gold: warning: Cannot export local symbol" >&2)
   mkdir -p ".build-fuzz/corpus/$target" ".build-fuzz/crashes/$target"
   if $replay; then

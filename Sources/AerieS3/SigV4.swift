@@ -176,7 +176,8 @@ public enum SigV4 {
         return String(format: "%04d%02d%02dT%02d%02d%02dZ", c.year ?? 0, c.month ?? 0, c.day ?? 0, c.hour ?? 0, c.minute ?? 0, c.second ?? 0)
     }
 
-    /// Parses `yyyyMMdd'T'HHmmss'Z'`.
+    /// Parses `yyyyMMdd'T'HHmmss'Z'`: a real instant only. Out-of-range fields are refused, not rolled over by the
+    /// calendar (the parser fuzz target found `12260027T235959Z`, month 0, taken as December 1225).
     public static func parseTimestamp(_ text: String) -> Date? {
         let bytes = Array(text.utf8)
         guard bytes.count == 16, bytes[8] == UInt8(ascii: "T"), bytes[15] == UInt8(ascii: "Z") else { return nil }
@@ -194,6 +195,7 @@ public enum SigV4 {
         components.timeZone = TimeZone(identifier: "UTC")
         (components.year, components.month, components.day) = (year, month, day)
         (components.hour, components.minute, components.second) = (hour, minute, second)
-        return Calendar(identifier: .gregorian).date(from: components)
+        guard let date = Calendar(identifier: .gregorian).date(from: components), timestamp(date) == text else { return nil }
+        return date
     }
 }

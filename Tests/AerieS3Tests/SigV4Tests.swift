@@ -17,6 +17,11 @@ import Testing
         #expect(SigV4.timestamp(Self.exampleTime) == "20130524T000000Z")
         #expect(SigV4.parseTimestamp("20130524T000000Z") == Self.exampleTime)
         #expect(SigV4.parseTimestamp("2013-05-24T00:00:00Z") == nil)
+        // Out-of-range fields are refused, not rolled over (found by the sigv4 fuzz target: month 0 was December).
+        for invalid in ["12260027T235959Z", "20261301T000000Z", "20260230T000000Z", "20261207T240000Z", "20261207T236000Z"] {
+            #expect(SigV4.parseTimestamp(invalid) == nil, "\(invalid)")
+        }
+        #expect(SigV4.parseTimestamp("20240229T235959Z") != nil, "a leap day is real")
         #expect(S3Time.parseHTTPDate("Fri, 24 May 2013 00:00:00 GMT") == Self.exampleTime)
         #expect(S3Time.httpDate(Self.exampleTime) == "Fri, 24 May 2013 00:00:00 GMT")
     }
