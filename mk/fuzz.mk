@@ -3,7 +3,7 @@
 #   make fuzz                      → both below
 #   make fuzz-api                  → docs/fuzzing.{md,json}: schemathesis as a user and as the admin, 30 examples each
 #   make fuzz-api FUZZ_EXAMPLES=100
-#   make fuzz-parsers              → libFuzzer on the CSV reader, the JSON parser and object keys, FUZZ_SECONDS each
+#   make fuzz-parsers              → libFuzzer on the CSV reader, the JSON parser, object keys and SigV4, FUZZ_SECONDS each
 .PHONY: fuzz fuzz-api fuzz-parsers
 
 FUZZ_EXAMPLES ?= 30
@@ -16,5 +16,7 @@ fuzz-api: deps-test
 	$(MAKE) --no-print-directory neural-models imagine-models
 	.venv/bin/python scripts/fuzz_api.py --bin $(abspath $(DEBUG_BIN)) --examples $(FUZZ_EXAMPLES)
 
+# The sigv4 target links the package's debug build of swift-crypto: build it first.
 fuzz-parsers:
+	swift build -j $(SWIFT_JOBS) --product aerie
 	scripts/fuzz_parsers.sh $(FUZZ_SECONDS)
