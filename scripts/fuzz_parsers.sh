@@ -16,19 +16,42 @@ declare -A SOURCES=(
   [json]="Sources/AerieCore/JSONText.swift Sources/AerieCore/JSONValue.swift Sources/AerieCore/AerieError.swift"
   [object-keys]="Sources/AerieCore/Objects/ObjectNames.swift Sources/AerieCore/AerieError.swift"
   [sigv4]="Sources/AerieS3/SigV4.swift"
+  [aws-chunked]="Sources/AerieS3/S3RequestBody.swift Sources/AerieS3/S3Checksum.swift Sources/AerieS3/S3Error.swift Sources/AerieS3/SigV4.swift Sources/AerieS3/XMLWriter.swift"
+  [images]="Sources/AerieImaging/ImageDecoder.swift Sources/AerieImaging/ImageFormat.swift Sources/AerieImaging/ExifOrientation.swift Sources/AerieImaging/RGBImage.swift"
 )
-declare -A HARNESS=([csv]=FuzzCSV [json]=FuzzJSON [object-keys]=FuzzObjectKeys [sigv4]=FuzzSigV4)
-# Targets whose sources import a package dependency link the package's debug build of it (uninstrumented: the
-# coverage is of our code): its module interfaces, module maps and object files.
-declare -A DEPENDS=([sigv4]="Crypto CryptoBoringWrapper CCryptoBoringSSL CCryptoBoringSSLShims CXKCP CXKCPShims")
+declare -A HARNESS=([csv]=FuzzCSV [json]=FuzzJSON [object-keys]=FuzzObjectKeys [sigv4]=FuzzSigV4 [aws-chunked]=FuzzAwsChunked [images]=FuzzImages)
+ALL_TARGETS=(csv json object-keys sigv4 aws-chunked images)
+# C sources compiled with the same instrumentation, and the system libraries they call.
+declare -A C_SOURCES=([images]="Sources/CAerieImageCodecs/ImageCodecs.c")
+declare -A C_INCLUDES=([images]="Sources/CAerieImageCodecs/include")
+declare -A LIBRARIES=([images]="-ljpeg -lpng16 -lwebp -lexif")
+# Targets whose sources import other modules link the package's debug build of them (not instrumented: the coverage
+# is of the target's own sources): their module interfaces, module maps and object files.
+CRYPTO="Crypto CryptoBoringWrapper CCryptoBoringSSL CCryptoBoringSSLShims CXKCP CXKCPShims"
+COLLECTIONS="OrderedCollections Collections DequeModule InternalCollectionsUtilities BitCollections BasicContainers
+  ContainersPreview HashTreeCollections HeapModule"
+declare -A DEPENDS=(
+  [sigv4]="$CRYPTO"
+  [images]="$CRYPTO $COLLECTIONS AerieCore"
+  [aws-chunked]="$CRYPTO AerieCore AerieAuth CZlib NIOCore NIOConcurrencyHelpers CNIOAtomics _NIODataStructures _NIOBase64
+    NIOPosix CNIOPosix CNIOLinux DequeModule InternalCollectionsUtilities OrderedCollections Collections BitCollections
+    BasicContainers ContainersPreview Atomics _AtomicsShims JWTKit X509 SwiftASN1 _CryptoExtras CryptoExtras
+    _CertificateInternals NIOCertificateHelpers HummingbirdBcrypt CBcrypt ExtrasBase64 Logging"
+)
 
+# Fills the array `extra` with the flags and object files target $1 links.
 dependency_flags() {
-  local target=$1 modules=${DEPENDS[$1]:-}
+  local target=$1 modules=${DEPENDS[$1]:-} module file
+  extra=()
   [[ -n "$modules" ]] || return 0
   [[ -d .build/debug/Modules ]] || { echo "fuzz-$target links the package's debug build: run swift build first" >&2; exit 2; }
-  echo "-I .build/debug/Modules"
-  find .build/checkouts -name module.modulemap -path "*swift-crypto*" | sed 's/^/-Xcc -fmodule-map-file=/'
-  for module in $modules; do find ".build/debug/$module.build" -name "*.o"; done
+  extra+=(-I .build/debug/Modules)
+  while IFS= read -r file; do extra+=(-Xcc "-fmodule-map-file=$file"); done \
+    < <(find .build/checkouts Sources -name module.modulemap; find .build/debug/ -maxdepth 2 -name module.modulemap)
+  for module in $modules; do
+    [[ -d ".build/debug/$module.build" ]] || continue
+    while IFS= read -r -d '' file; do extra+=("$file"); done < <(find ".build/debug/$module.build" -name "*.o" -print0)
+  done
 }
 
 replay=false
@@ -37,16 +60,22 @@ if [[ "${1:-}" == "--replay" ]]; then replay=true; shift
 elif [[ "${1:-}" =~ ^[0-9]+$ ]]; then seconds=$1; shift
 fi
 targets=("$@")
-[[ ${#targets[@]} -gt 0 ]] || targets=(csv json object-keys sigv4)
+[[ ${#targets[@]} -gt 0 ]] || targets=("${ALL_TARGETS[@]}")
 
 mkdir -p .build-fuzz
 for target in "${targets[@]}"; do
-  [[ -n "${SOURCES[$target]:-}" ]] || { echo "fuzz: no target '$target' (csv, json, object-keys, sigv4)" >&2; exit 2; }
+  [[ -n "${SOURCES[$target]:-}" ]] || { echo "fuzz: no target '$target' (${ALL_TARGETS[*]})" >&2; exit 2; }
   binary=.build-fuzz/fuzz-$target
   echo "==> fuzz-$target: building"
-  # shellcheck disable=SC2086,SC2046  # the source and flag lists are word lists
+  dependency_flags "$target"
+  for source in ${C_SOURCES[$target]:-}; do
+    object=".build-fuzz/$(basename "$source" .c)-$target.o"
+    clang -c -fsanitize=fuzzer-no-link,address -O1 -g -I "${C_INCLUDES[$target]}" "$source" -o "$object"
+    extra+=("$object")
+  done
+  # shellcheck disable=SC2086  # the source and library lists are word lists
   swiftc -parse-as-library -sanitize=fuzzer,address -O "fuzz/targets/${HARNESS[$target]}.swift" ${SOURCES[$target]} \
-    $(dependency_flags "$target") -o "$binary" \
+    "${extra[@]}" ${LIBRARIES[$target]:-} -o "$binary" \
     2> >(grep -v "ld.gold: warning: Cannot export local symbol" >&2)
   mkdir -p ".build-fuzz/corpus/$target" ".build-fuzz/crashes/$target"
   if $replay; then
