@@ -7,7 +7,7 @@ import pytest
 from conftest import REPO
 
 
-@pytest.mark.parametrize("target", ["csv", "json", "object-keys", "sigv4", "aws-chunked", "images"])
+@pytest.mark.parametrize("target", ["csv", "json", "object-keys", "sigv4", "aws-chunked", "images", "multipart"])
 def test_fuzz_target_builds_and_replays_its_corpus(target):
     run = subprocess.run([str(REPO / "scripts" / "fuzz_parsers.sh"), "--replay", target], cwd=REPO,
                          capture_output=True, text=True, timeout=600)

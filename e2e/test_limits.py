@@ -150,3 +150,26 @@ def test_a_burst_over_the_rate_limit_is_429_and_health_stays_open(workdir):
         assert requests.get(server.url + "/v1/buckets", headers={"Authorization": f"Bearer {key}"}, timeout=10).status_code == 200
     finally:
         server.stop()
+
+
+def test_malformed_multipart_uploads_are_400s_and_never_take_the_server_down(workdir):
+    """Each upload route that reads a multipart form (Pipeline's datasets here), sent bodies the parser must refuse:
+    the first one, a byte over 0x7F in a part's header name, crashed the whole server while the form was read by
+    MultipartKit (found by the multipart fuzz target). 24 at once of each, then the server still answers."""
+    server = Server(workdir / "multipart", extra_args=["--apps", "pipeline", "--rate-limit", "0"]).start()
+    try:
+        admin = {"Authorization": "Bearer " + server.login()}
+        assert requests.put(server.url + "/v1/buckets/limits-check", headers=admin, timeout=10).status_code == 201
+        bodies = [
+            b'--B0und4ry\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\nContent-Typ\xf1: text/csv\r\n\r\na,b\n1,2\r\n--B0und4ry--\r\n',
+            b'--B0und4ry\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n\r\na,b\n1,2 and never closed',
+            b'--B0und4ry\r\n\xff\xfe: x\r\n\r\nbody\r\n--B0und4ry--\r\n',
+        ]
+        headers = {**admin, "Content-Type": "multipart/form-data; boundary=B0und4ry"}
+        for body in bodies:
+            responses = burst(lambda: requests.post(server.url + "/v1/apps/pipeline/datasets", data=body, headers=headers, timeout=30))
+            assert_problems(responses, {400}, f"multipart body {body[:60]!r}")
+            assert responses[0].json()["detail"].startswith("The multipart body does not parse")
+        assert_healthy(server, admin)
+    finally:
+        server.stop()

@@ -3,8 +3,8 @@
 #   make fuzz                      → both below
 #   make fuzz-api                  → docs/fuzzing.{md,json}: schemathesis as a user and as the admin, 30 examples each
 #   make fuzz-api FUZZ_EXAMPLES=100
-#   make fuzz-parsers              → libFuzzer on the CSV reader, JSON, object keys, SigV4, aws-chunked bodies and image
-#                                    decoding, FUZZ_SECONDS each
+#   make fuzz-parsers              → libFuzzer on the CSV reader, JSON, object keys, SigV4, aws-chunked bodies, images and
+#                                    multipart forms, FUZZ_SECONDS each
 .PHONY: fuzz fuzz-api fuzz-parsers
 
 FUZZ_EXAMPLES ?= 30

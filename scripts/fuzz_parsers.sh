@@ -18,9 +18,10 @@ declare -A SOURCES=(
   [sigv4]="Sources/AerieS3/SigV4.swift"
   [aws-chunked]="Sources/AerieS3/S3RequestBody.swift Sources/AerieS3/S3Checksum.swift Sources/AerieS3/S3Error.swift Sources/AerieS3/SigV4.swift Sources/AerieS3/XMLWriter.swift"
   [images]="Sources/AerieImaging/ImageDecoder.swift Sources/AerieImaging/ImageFormat.swift Sources/AerieImaging/ExifOrientation.swift Sources/AerieImaging/RGBImage.swift"
+  [multipart]="Sources/AerieHTTP/Support/MultipartForm.swift"
 )
-declare -A HARNESS=([csv]=FuzzCSV [json]=FuzzJSON [object-keys]=FuzzObjectKeys [sigv4]=FuzzSigV4 [aws-chunked]=FuzzAwsChunked [images]=FuzzImages)
-ALL_TARGETS=(csv json object-keys sigv4 aws-chunked images)
+declare -A HARNESS=([csv]=FuzzCSV [json]=FuzzJSON [object-keys]=FuzzObjectKeys [sigv4]=FuzzSigV4 [aws-chunked]=FuzzAwsChunked [images]=FuzzImages [multipart]=FuzzMultipart)
+ALL_TARGETS=(csv json object-keys sigv4 aws-chunked images multipart)
 # C sources compiled with the same instrumentation, and the system libraries they call.
 declare -A C_SOURCES=([images]="Sources/CAerieImageCodecs/ImageCodecs.c")
 declare -A C_INCLUDES=([images]="Sources/CAerieImageCodecs/include")
@@ -33,6 +34,7 @@ COLLECTIONS="OrderedCollections Collections DequeModule InternalCollectionsUtili
 declare -A DEPENDS=(
   [sigv4]="$CRYPTO"
   [images]="$CRYPTO $COLLECTIONS AerieCore"
+  [multipart]="$CRYPTO $COLLECTIONS AerieCore"
   [aws-chunked]="$CRYPTO AerieCore AerieAuth CZlib NIOCore NIOConcurrencyHelpers CNIOAtomics _NIODataStructures _NIOBase64
     NIOPosix CNIOPosix CNIOLinux DequeModule InternalCollectionsUtilities OrderedCollections Collections BitCollections
     BasicContainers ContainersPreview Atomics _AtomicsShims JWTKit X509 SwiftASN1 _CryptoExtras CryptoExtras
