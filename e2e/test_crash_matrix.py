@@ -141,15 +141,21 @@ def test_triggered_function(workdir, point):
         restarted.stop()
 
 
+def queue_with_a_message(server, headers, job):
+    """Queue `jobs` (visibility timeout 1 s) holding one message `{"job": job}`."""
+    created = requests.post(f"{server.url}/v1/queues", json={"name": "jobs", "visibility_timeout": 1}, headers=headers, timeout=10)
+    assert created.status_code == 201, created.text
+    sent = requests.post(f"{server.url}/v1/queues/jobs/messages", json={"messages": [{"body": {"job": job}}]}, headers=headers, timeout=10)
+    assert sent.status_code == 201, sent.text
+
+
 def test_queue_receive_then_crash_redelivers(workdir):
     """Killed after a receive is durable but before the client heard of it: the message is not lost; it comes back
     once its visibility timeout passes, with the attempt counted."""
     data_dir = workdir / "queue-receive"
     server = crashing(data_dir, "queue.received:jobs")
     headers = auth(server)
-    assert requests.post(f"{server.url}/v1/queues", json={"name": "jobs", "visibility_timeout": 1}, headers=headers, timeout=10).status_code == 201
-    sent = requests.post(f"{server.url}/v1/queues/jobs/messages", json={"messages": [{"body": {"job": 7}}]}, headers=headers, timeout=10)
-    assert sent.status_code == 201, sent.text
+    queue_with_a_message(server, headers, 7)
     expect_killed_at(server, "queue.received:jobs",
                      lambda: requests.post(f"{server.url}/v1/queues/jobs/receive", json={}, headers=headers, timeout=10))
 
@@ -173,8 +179,7 @@ def test_queue_ack_then_crash_stays_acked(workdir):
     data_dir = workdir / "queue-ack"
     server = crashing(data_dir, "queue.acked:jobs")
     headers = auth(server)
-    assert requests.post(f"{server.url}/v1/queues", json={"name": "jobs", "visibility_timeout": 1}, headers=headers, timeout=10).status_code == 201
-    requests.post(f"{server.url}/v1/queues/jobs/messages", json={"messages": [{"body": {"job": 8}}]}, headers=headers, timeout=10)
+    queue_with_a_message(server, headers, 8)
     message = requests.post(f"{server.url}/v1/queues/jobs/receive", json={}, headers=headers, timeout=10).json()["items"][0]
     expect_killed_at(server, "queue.acked:jobs",
                      lambda: requests.post(f"{server.url}/v1/queues/jobs/ack", json={"receipt": message["receipt"]}, headers=headers, timeout=10))

@@ -78,8 +78,8 @@ class AerieServer:
 
 
 class ResourceSampler(threading.Thread):
-    """Samples the server process's CPU (percent of one core), the machine's CPU (percent of all cores) and the
-    server's resident memory every second, from /proc."""
+    """Samples the server process's CPU (percent of one core), the machine's CPU (percent of all cores), the
+    server's resident memory and its open file descriptors every `interval` seconds, from /proc."""
 
     def __init__(self, pid: int, interval: float = 1.0):
         super().__init__(daemon=True)
@@ -114,7 +114,7 @@ class ResourceSampler(threading.Thread):
                 now = time.time()
                 busy = 1 - (idle - last_idle) / max(1, total - last_total)
                 self.samples.append({"t": now, "server_cpu_pct": 100 * (cpu - last_cpu) / (now - last), "machine_cpu_pct": 100 * busy,
-                                     "server_rss_mib": rss})
+                                     "server_rss_mib": rss, "server_fds": len(os.listdir(f"/proc/{self.pid}/fd"))})
                 last_cpu, last_total, last_idle, last = cpu, total, idle, now
         except (OSError, ValueError, IndexError):
             return  # the server went away

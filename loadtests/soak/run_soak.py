@@ -17,7 +17,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -26,7 +25,7 @@ import requests
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 sys.path.insert(0, str(HERE.parent))
-from aerie_server import ADMIN_PASSWORD, AerieServer, binary_description, load_average  # noqa: E402
+from aerie_server import ADMIN_PASSWORD, AerieServer, ResourceSampler, binary_description, load_average  # noqa: E402
 
 APPS = "quickstart,pipeline,imagine"
 MODELS = ("minilm", "onnxruntime", "imagine", "imagine-tiny")
@@ -53,40 +52,10 @@ def prepare_data(data: Path, models: Path) -> Path:
     return data
 
 
-class Sampler(threading.Thread):
-    """Every `interval` seconds: the server's resident memory, open descriptors and CPU (percent of one core)."""
-
-    def __init__(self, pid: int, interval: float):
-        super().__init__(daemon=True)
-        self.pid, self.interval = pid, interval
-        self.samples = []
-        self.stopping = threading.Event()
-        self.ticks = os.sysconf("SC_CLK_TCK")
-
-    def read(self):
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        cpu = (int(fields[11]) + int(fields[12])) / self.ticks
-        rss = next(int(line.split()[1]) for line in Path(f"/proc/{self.pid}/status").read_text().splitlines()
-                   if line.startswith("VmRSS:")) / 1024
-        return cpu, rss, len(os.listdir(f"/proc/{self.pid}/fd"))
-
-    def run(self):
-        try:
-            start = time.time()
-            last_cpu, _, _ = self.read()
-            last = start
-            while not self.stopping.wait(self.interval):
-                cpu, rss, fds = self.read()
-                now = time.time()
-                self.samples.append({"t": now - start, "rss_mib": rss, "fds": fds, "cpu_pct": 100 * (cpu - last_cpu) / (now - last)})
-                last_cpu, last = cpu, now
-        except (OSError, ValueError, StopIteration):
-            return
-
-    def stop(self):
-        self.stopping.set()
-        self.join(timeout=10)
-        return self.samples
+def soak_samples(samples: list, start: float) -> list:
+    """ResourceSampler's samples as the report uses them: seconds since the load began, RSS, descriptors, CPU."""
+    return [{"t": s["t"] - start, "rss_mib": s["server_rss_mib"], "fds": s["server_fds"], "cpu_pct": s["server_cpu_pct"]}
+            for s in samples]
 
 
 def set_up(server: AerieServer, session: requests.Session) -> dict:
@@ -130,8 +99,8 @@ def mean(values):
 def flatness(samples: list, warmup: float, key: str) -> dict:
     """The first and last fifth of the run after the warm-up, their means, and the least-squares slope per minute."""
     after = [s for s in samples if s["t"] >= warmup]
-    if len(after) < 10:
-        return {"samples": len(after)}
+    if len(after) < 4:
+        raise SystemExit(f"only {len(after)} samples after the warm-up: run longer than --warmup plus a few --interval")
     fifth = max(2, len(after) // 5)
     first, last = mean([s[key] for s in after[:fifth]]), mean([s[key] for s in after[-fifth:]])
     ts, ys = [s["t"] for s in after], [s[key] for s in after]
@@ -225,13 +194,14 @@ def main():
             session = server.admin()
             progress("setting up: an iris model and the cached prompts")
             setup = set_up(server, session)
-            sampler = Sampler(server.process.pid, args.interval)
+            sampler = ResourceSampler(server.process.pid, args.interval)
+            started = time.time()
             sampler.start()
             progress(f"{args.users} users for {args.duration} s")
             env = {"SOAK_TOKEN": server.token(), "SOAK_PASSWORD": ADMIN_PASSWORD, "SOAK_PROMPTS": "|".join(setup["prompts"]),
                    "SOAK_MODEL": setup["model"]}
             result = run_locust(server.url, work, args.users, args.spawn_rate, args.duration, env)
-            samples = sampler.stop()
+            samples = soak_samples(sampler.stop(), started)
             alive = server.process.poll() is None
         if result.returncode not in (0, 1):
             raise SystemExit(f"locust exited with {result.returncode}:\n{result.stderr[-3000:]}")
