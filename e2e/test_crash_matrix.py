@@ -15,7 +15,7 @@ import time
 import pytest
 import requests
 
-from conftest import REPO, Server, wait_for
+from conftest import REPO, Server, data_with_models, wait_for
 
 FUNCTION = "wordcount"
 STARTED = []
@@ -270,3 +270,60 @@ def test_pipeline_stage_transition(workdir, point):
             assert [item["status"] for item in listed] == ["succeeded"], (function, listed)
     finally:
         restarted.stop()
+
+
+@pytest.mark.parametrize("point", ["invocation.started:gallery-process", "invocation.finished:gallery-process"])
+def test_gallery_stage_transition(workdir, point):
+    """Gallery's upload → tagged transition with the real classifier: killed after processing was marked running
+    (before it ran), or after its result was recorded (before its message was acked), the photo still ends `ready`
+    with its tags after the restart, and processing succeeded once."""
+    from test_gallery import jpeg
+
+    data_dir = data_with_models(workdir / f"gallery-{point.split('.')[1]}" / "data", names=("minilm", "onnxruntime", "classifier"))
+    server = crashing(data_dir, point, apps="gallery")
+    headers = auth(server)
+    uploaded = requests.post(f"{server.url}/v1/apps/gallery/photos", params={"filename": "chelsea.jpg"}, data=jpeg("chelsea"),
+                             headers={**headers, "Content-Type": "image/jpeg"}, timeout=60)
+    assert uploaded.status_code == 201, uploaded.text
+    photo = uploaded.json()["id"]
+    expect_killed_at(server, point)
+
+    restarted = plain(data_dir, apps="gallery")
+    headers = auth(restarted)
+
+    def processed():
+        body = requests.get(f"{restarted.url}/v1/apps/gallery/photos/{photo}", headers=headers, timeout=10).json()
+        return body if body.get("status") != "processing" else None
+
+    body = wait_for(processed, timeout=90, what="the photo to be processed after the restart")
+    assert body["status"] == "ready" and body["tags"], body
+    listed = requests.get(f"{restarted.url}/v1/invocations", params={"function": "gallery-process", "limit": 100},
+                          headers=headers, timeout=10).json()["items"]
+    assert [item["status"] for item in listed] == ["succeeded"], listed
+
+
+@pytest.mark.parametrize("point", ["invocation.started:lab-train", "invocation.finished:lab-train"])
+def test_lab_stage_transition(workdir, point):
+    """Lab's queued → trained transition: killed after training was marked running (before it ran), or after its
+    result was recorded (before its message was acked), the experiment still ends `trained` after the restart, and
+    training succeeded once."""
+    data_dir = workdir / f"lab-{point.split('.')[1]}"
+    server = crashing(data_dir, point, apps="lab")
+    headers = auth(server)
+    created = requests.post(f"{server.url}/v1/apps/lab/experiments", json={"dataset": "iris", "model": "svm"}, headers=headers, timeout=10)
+    assert created.status_code == 202, created.text
+    experiment = created.json()["id"]
+    expect_killed_at(server, point)
+
+    restarted = plain(data_dir, apps="lab")
+    headers = auth(restarted)
+
+    def settled():
+        body = requests.get(f"{restarted.url}/v1/apps/lab/experiments/{experiment}", headers=headers, timeout=10).json()
+        return body if body.get("status") in ("trained", "failed") else None
+
+    body = wait_for(settled, timeout=90, what="the experiment to settle after the restart")
+    assert body["status"] == "trained", body
+    listed = requests.get(f"{restarted.url}/v1/invocations", params={"function": "lab-train", "limit": 100},
+                          headers=headers, timeout=10).json()["items"]
+    assert [item["status"] for item in listed] == ["succeeded"], listed

@@ -18,8 +18,12 @@ struct TrainExperiment: Function {
     }
 
     let service: LabService
+    /// One retry: a failed training is recorded as data (the function returns a `failed` message, it does not
+    /// throw), so a retry only follows a lost attempt. With none, a server killed mid-training left the experiment
+    /// `queued` for good: its message's one attempt was spent and it went to the dead letters (the crash matrix found
+    /// it).
     var configuration: FunctionConfiguration {
-        FunctionConfiguration(concurrency: 2, timeout: .seconds(1800), retries: 0, description: "Lab: trains a draft experiment (→ queue sessionRecord).", adminOnly: true)
+        FunctionConfiguration(concurrency: 2, timeout: .seconds(1800), retries: 1, description: "Lab: trains a draft experiment (→ queue sessionRecord).", adminOnly: true)
     }
 
     func handle(_ input: Input, state: Void, context: InvocationContext) async throws -> SessionRecordMessage {
@@ -162,8 +166,9 @@ struct EvaluateExperiment: Function {
     }
 
     let service: LabService
+    /// One retry, as training: a failed evaluation is recorded as data, so a retry only follows a lost attempt.
     var configuration: FunctionConfiguration {
-        FunctionConfiguration(concurrency: 2, timeout: .seconds(600), retries: 0, description: "Lab: evaluates a trained draft on its held-out split (→ queue sessionUpdate).", adminOnly: true)
+        FunctionConfiguration(concurrency: 2, timeout: .seconds(600), retries: 1, description: "Lab: evaluates a trained draft on its held-out split (→ queue sessionUpdate).", adminOnly: true)
     }
 
     func handle(_ input: Input, state: Void, context: InvocationContext) async throws -> SessionUpdateMessage {
