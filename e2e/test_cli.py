@@ -44,6 +44,17 @@ def test_users_and_keys_made_on_the_data_directory_work_over_http(server):
     assert requests.post(server.url + "/v1/auth/login", json={"username": "carol", "password": "carol-password-1"}).status_code == 401
 
 
+def test_passwords_that_start_with_a_dash_go_through_password_equals(server, tmp_path):
+    """README writes `--password="$(cat …)"`: with "=", a value starting with "-" is not taken for an option."""
+    aerie("users", "create", "dash", "--password=-dash-password-1", "--data", str(server.data_dir))
+    # An empty AERIE_TOKEN reads as unset: login sends no credential, so it cannot spoil the login with "Bearer ".
+    env = {"XDG_CONFIG_HOME": str(tmp_path / "config"), "AERIE_TOKEN": ""}
+    spaced = aerie("login", "--server", server.url, "--username", "dash", "--password", "-dash-password-1", env=env, check=False)
+    assert spaced.returncode != 0 and "Missing value for '--password" in spaced.stderr
+    logged_in = aerie("login", "--server", server.url, "--username", "dash", "--password=-dash-password-1", env=env)
+    assert "as dash" in logged_in.stdout
+
+
 def test_client_commands(server, admin_token, tmp_path):
     env = {"AERIE_URL": server.url, "AERIE_TOKEN": admin_token}
     source = tmp_path / "poem.txt"

@@ -125,7 +125,7 @@ public final class AuthService: Sendable {
             logger.notice("Created the first admin user \"admin\" with the password from AERIE_ADMIN_PASSWORD.")
             return .createdWithConfiguredPassword
         }
-        let generated = Secrets.randomToken(bytes: 18)
+        let generated = Secrets.randomPassword()
         var file: URL?
         if let dataDirectory {
             try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)

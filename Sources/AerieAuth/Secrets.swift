@@ -16,6 +16,15 @@ public enum Secrets {
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
     }
 
+    /// A random password of `length` letters and digits (about 5.95 bits each), drawn without modulo bias.
+    /// Letters and digits only, so it never starts with `-` (a command-line parser would take it for an option, as
+    /// `aerie login --password "$(cat aerie-data/admin-password)"` did with a base64url token) and needs no quoting.
+    public static func randomPassword(length: Int = 24) -> String {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+        var generator = SystemRandomNumberGenerator()
+        return String((0..<length).map { _ in alphabet.randomElement(using: &generator)! })
+    }
+
     /// Lower-case hex of `bytes`.
     public static func hex(_ bytes: some Sequence<UInt8>) -> String {
         bytes.map { byte in

@@ -62,6 +62,16 @@ import Testing
         #expect(!Secrets.constantTimeEqual("secret", "secreT"))
         #expect(!Secrets.constantTimeEqual("secret", "secret!"))
     }
+
+    @Test("Generated passwords are letters and digits only, so none starts with '-' and reads as a CLI option")
+    func generatedPasswords() {
+        let passwords = (0..<500).map { _ in Secrets.randomPassword() }
+        #expect(Set(passwords).count == passwords.count)
+        for password in passwords {
+            #expect(password.count == 24)
+            #expect(password.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) }, "\(password)")
+        }
+    }
 }
 
 @Suite struct LoginThrottleTests {

@@ -11,7 +11,7 @@ struct ClientOptions: ParsableArguments {
 
     var serverURL: URL {
         get throws {
-            let text = server ?? ProcessInfo.processInfo.environment["AERIE_URL"] ?? "http://127.0.0.1:8080"
+            let text = server ?? environmentSetting("AERIE_URL") ?? "http://127.0.0.1:8080"
             guard let url = URL(string: text), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
                 throw CLIError("--server must be an http(s) URL such as http://127.0.0.1:8080, not \"\(text)\".")
             }
@@ -19,15 +19,20 @@ struct ClientOptions: ParsableArguments {
         }
     }
 
-    func client(requireToken: Bool = true) throws -> APIClient {
+    func client() throws -> APIClient {
         let url = try serverURL
-        let token = token ?? ProcessInfo.processInfo.environment["AERIE_TOKEN"] ?? CredentialStore().token(for: url)
-        if requireToken, token == nil {
+        guard let token = token ?? environmentSetting("AERIE_TOKEN") ?? CredentialStore().token(for: url) else {
             throw CLIError("not logged in to \(url.absoluteString): run `aerie login --username admin` or set AERIE_TOKEN.")
         }
         return APIClient(server: url, token: token)
     }
+
+    /// A client that sends no credential, for `aerie login` (a stale or empty token must not spoil the login).
+    func anonymousClient() throws -> APIClient {
+        APIClient(server: try serverURL, token: nil)
+    }
 }
+
 
 /// Tokens saved by `aerie login`, one per server, in `$XDG_CONFIG_HOME/aerie/credentials.json` (mode 0600).
 struct CredentialStore {

@@ -7,10 +7,11 @@ struct LoginCommand: AsyncParsableCommand {
         commandName: "login",
         abstract: "Log in to an Aerie server and save the token for later commands.",
         discussion: """
-        The password is read from --password, $AERIE_PASSWORD, or the terminal.
+        The password is read from --password, $AERIE_PASSWORD, or the terminal. Write --password=VALUE (with "=")
+        when the value may start with "-", or the value is taken for an option.
 
         Example:
-          aerie login --username admin --password "$(cat aerie-data/admin-password)"
+          aerie login --username admin --password="$(cat aerie-data/admin-password)"
         """
     )
 
@@ -19,8 +20,8 @@ struct LoginCommand: AsyncParsableCommand {
     @Option(help: "The password (default: $AERIE_PASSWORD, else asked for).") var password: String?
 
     func run() async throws {
-        let api = try client.client(requireToken: false)
-        guard let password = password ?? ProcessInfo.processInfo.environment["AERIE_PASSWORD"] ?? readPassword() else {
+        let api = try client.anonymousClient()
+        guard let password = password ?? environmentSetting("AERIE_PASSWORD") ?? readPassword() else {
             throw CLIError("no password given: pass --password or set AERIE_PASSWORD.")
         }
         let body = JSONValue.object(["username": .string(username), "password": .string(password)]).encoded()

@@ -147,7 +147,7 @@ struct ServeCommand: AsyncParsableCommand {
             services.append(BenchNoop.bareApplication(host: host, port: benchPort))
         }
 
-        let adminPassword = ProcessInfo.processInfo.environment["AERIE_ADMIN_PASSWORD"].flatMap { $0.isEmpty ? nil : $0 }
+        let adminPassword = environmentSetting("AERIE_ADMIN_PASSWORD")
         var gatewayConfiguration = GatewayConfiguration(
             maxBodySize: Int64(maxBodyMib) * 1024 * 1024,
             corsOrigins: corsOrigins,

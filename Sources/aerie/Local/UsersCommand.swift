@@ -13,7 +13,7 @@ struct UsersCommand: AsyncParsableCommand {
 
         Examples:
           aerie users create alice --password 'correct horse battery staple'
-          aerie users create ops --role admin --password "$OPS_PASSWORD"
+          aerie users create ops --role admin --password="$OPS_PASSWORD"
           aerie users list
           aerie users disable alice
         """,
@@ -29,7 +29,7 @@ struct UsersCommand: AsyncParsableCommand {
 
         func run() async throws {
             guard let role = Role(rawValue: role) else { throw CLIError("--role must be admin or user, not \"\(role)\".") }
-            guard let password = password ?? ProcessInfo.processInfo.environment["AERIE_NEW_PASSWORD"] else {
+            guard let password = password ?? environmentSetting("AERIE_NEW_PASSWORD") else {
                 throw CLIError("no password: pass --password or set AERIE_NEW_PASSWORD.")
             }
             let auth = try await data.openAuth()
