@@ -42,6 +42,9 @@ struct DataPlaneRoutesTests {
 
             let dead = try await client.send(.get, "/v1/queues/jobs/dead-letters", token: token).json()
             #expect(dead["items"]?.arrayValue?.first?["last_error"] == "boom")
+            let one = try await client.send(.get, "/v1/queues/jobs", token: token).json()
+            #expect(one["name"] == "jobs" && one["stats"]?["in_flight"] == .number(0) && one["stats"]?["dead_letters"] == .number(1))
+            try await client.send(.get, "/v1/queues/nope", token: token).expectProblem("not-found", status: 404)
             let redriven = try await client.send(.post, "/v1/queues/jobs/redrive", token: token, json: "{}").json()
             #expect(redriven["redriven"] == .number(1))
             #expect(try await client.send(.delete, "/v1/queues/jobs", token: token).status == .noContent)

@@ -172,6 +172,11 @@ struct QueueRoutes {
                 }
                 return try Response.json(ListBody(items: items, nextCursor: nil))
             },
+            GatewayRoute(.get, "/v1/queues/{queue}", summary: "One queue's configuration and message counts", tag: "queues",
+                         access: access, response: .json("Queue")) { [self] _, context in
+                let queue = try await existing(try context.pathParameter("queue"))
+                return try Response.json(QueueBody(queue, stats: try await queues.stats(queue.name)))
+            },
             GatewayRoute(.delete, "/v1/queues/{queue}", summary: "Delete a queue and its messages (409 for an app's or a function's own)",
                          tag: "queues", access: access, status: 204, statuses: [409]) { [self] _, context in
                 let name = try context.pathParameter("queue")
