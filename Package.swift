@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "aerie", targets: ["aerie"]),
         .library(name: "AerieCore", targets: ["AerieCore"]),
         .library(name: "AerieSQLite", targets: ["AerieSQLite"]),
+        .library(name: "AeriePostgres", targets: ["AeriePostgres"]),
         .library(name: "AerieAuth", targets: ["AerieAuth"]),
         .library(name: "AerieFunctions", targets: ["AerieFunctions"]),
         .library(name: "AerieHTTP", targets: ["AerieHTTP"]),
@@ -43,6 +44,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
@@ -68,6 +70,17 @@ let package = Package(
                 "AerieVectors",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
+        // The scale-out drivers on PostgreSQL (postgres-nio): tables so far (issue 16).
+        .target(
+            name: "AeriePostgres",
+            dependencies: [
+                "AerieCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
@@ -264,6 +277,11 @@ let package = Package(
         .testTarget(
             name: "AerieSQLiteTests",
             dependencies: ["AerieCore", "AerieSQLite", "AerieTesting"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AeriePostgresTests",
+            dependencies: ["AerieCore", "AeriePostgres", "AerieTesting"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -11,8 +11,9 @@ cd "$(dirname "$0")/.."
 # (as libblas.so and liblapack.so). util-linux: setpriv and prlimit start deployed functions' processes (issue 18).
 packages=(libsqlite3-dev libopenblas-dev libdlib-dev zlib1g-dev libjpeg62-turbo-dev libpng-dev libwebp-dev libexif-dev curl jq python3-venv ca-certificates util-linux)
 case "$level" in
-  # openssl, s3cmd: the S3 tests (self-signed certificate, a second client); gcc: the runtimes test compiles a C bootstrap
-  test) packages+=(chromium chromium-driver procps openssl s3cmd gcc) ;;
+  # openssl, s3cmd: the S3 tests (self-signed certificate, a second client); gcc: the runtimes test compiles a C bootstrap;
+  # postgresql: the server binaries (initdb, pg_ctl) the PostgreSQL driver tests start a scratch server with
+  test) packages+=(chromium chromium-driver procps openssl s3cmd gcc postgresql) ;;
   bench) packages+=(chromium chromium-driver procps wrk rabbitmq-server gcc) ;;
   load) packages+=(chromium chromium-driver procps) ;;
 esac

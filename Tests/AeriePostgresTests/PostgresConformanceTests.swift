@@ -1,0 +1,74 @@
+import AerieCore
+import AeriePostgres
+import AerieTesting
+import Foundation
+import Testing
+
+/// The tables conformance suite on PostgreSQL: each case on its own fresh database of a scratch server started from
+/// Debian's binaries (`ScratchPostgres`), the other primitives in memory. Skipped, saying why, where the server
+/// binaries are absent (`make test` installs them).
+@Suite(.enabled(if: ScratchPostgres.unavailableReason == nil, Comment(rawValue: ScratchPostgres.unavailableReason ?? "")))
+struct PostgresConformanceTests {
+    @Test(arguments: TableStoreConformance.cases)
+    func tables(_ check: ConformanceCase) async throws {
+        let database = try await PostgresDatabase.open(url: try ScratchPostgres.shared().createDatabase(),
+                                                       migrations: PostgresTableStore.migrations)
+        defer { database.close() }
+        var primitives = Primitives.memory()
+        primitives.tables = PostgresTableStore(database: database)
+        try await check.run(primitives)
+    }
+}
+
+@Suite(.enabled(if: ScratchPostgres.unavailableReason == nil, Comment(rawValue: ScratchPostgres.unavailableReason ?? "")))
+struct PostgresDatabaseTests {
+    @Test("Nodes that start at the same moment apply each migration once")
+    func concurrentMigrations() async throws {
+        let url = try ScratchPostgres.shared().createDatabase()
+        let databases = try await withThrowingTaskGroup(of: PostgresDatabase.self) { group in
+            for _ in 0..<6 {
+                group.addTask { try await PostgresDatabase.open(url: url, migrations: PostgresTableStore.migrations) }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        defer { databases.forEach { $0.close() } }
+        #expect(databases.count == 6)
+        let tables = PostgresTableStore(database: databases[0])
+        try await tables.createTable(TableSchema(name: "t", partitionKey: "id"))
+        #expect(try await PostgresTableStore(database: databases[5]).table("t")?.partitionKey == "id")
+    }
+
+    @Test("Concurrent create-only writes of one key from several nodes: exactly one succeeds")
+    func createOnlyRace() async throws {
+        let url = try ScratchPostgres.shared().createDatabase()
+        var databases: [PostgresDatabase] = []
+        for _ in 0..<4 { databases.append(try await PostgresDatabase.open(url: url, migrations: PostgresTableStore.migrations)) }
+        defer { databases.forEach { $0.close() } }
+        try await PostgresTableStore(database: databases[0]).createTable(TableSchema(name: "claims", partitionKey: "job"))
+        for round in 0..<10 {
+            let outcomes = await withTaskGroup(of: Bool.self) { group in
+                for (node, database) in databases.enumerated() {
+                    group.addTask {
+                        let store = PostgresTableStore(database: database)
+                        return (try? await store.put(table: "claims", item: ["job": .number(Double(round)), "node": .number(Double(node))],
+                                                     owner: nil, condition: .absent)) != nil
+                    }
+                }
+                return await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(outcomes.filter { $0 }.count == 1, "round \(round): \(outcomes)")
+        }
+    }
+
+    @Test("A malformed URL and an unreachable server are clear errors")
+    func badURLs() async throws {
+        await expectAerieError(.invalidArgument, mentioning: "postgres://USER") {
+            try await PostgresDatabase.open(url: "mysql://root@localhost/db", migrations: [])
+        }
+        let refused = await expectAerieError(.unavailable) {
+            try await PostgresDatabase.open(url: "postgres://aerie:secret@127.0.0.1:9/nope?sslmode=disable", migrations: [], connectWithin: .seconds(2))
+        }
+        #expect(refused.map { !$0.message.contains("secret") && $0.message.contains("127.0.0.1:9") } ?? false)
+        #expect(PostgresDatabase.redacted("postgres://u:secret@h/db") == "postgres://u:***@h/db")
+    }
+}
