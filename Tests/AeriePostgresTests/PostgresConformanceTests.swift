@@ -18,6 +18,16 @@ struct PostgresConformanceTests {
         primitives.tables = PostgresTableStore(database: database)
         try await check.run(primitives)
     }
+
+    @Test(arguments: EventLogConformance.cases)
+    func events(_ check: ConformanceCase) async throws {
+        let database = try await PostgresDatabase.open(url: try ScratchPostgres.shared().createDatabase(),
+                                                       migrations: PostgresEventLog.migrations)
+        defer { database.close() }
+        var primitives = Primitives.memory()
+        primitives.events = PostgresEventLog(database: database)
+        try await check.run(primitives)
+    }
 }
 
 @Suite(.enabled(if: ScratchPostgres.unavailableReason == nil, Comment(rawValue: ScratchPostgres.unavailableReason ?? "")))
@@ -58,6 +68,37 @@ struct PostgresDatabaseTests {
             }
             #expect(outcomes.filter { $0 }.count == 1, "round \(round): \(outcomes)")
         }
+    }
+
+    @Test("Appends from several nodes: a reader never sees an offset before all lower ones")
+    func noGapsWhileAppending() async throws {
+        let url = try ScratchPostgres.shared().createDatabase()
+        var databases: [PostgresDatabase] = []
+        for _ in 0..<4 { databases.append(try await PostgresDatabase.open(url: url, migrations: PostgresEventLog.migrations)) }
+        defer { databases.forEach { $0.close() } }
+        let reader = PostgresEventLog(database: databases[0])
+        let gaps = try await withThrowingTaskGroup(of: Int.self) { group in
+            for database in databases.dropFirst() {
+                group.addTask {
+                    let log = PostgresEventLog(database: database)
+                    for n in 0..<60 { try await log.append(topic: "t", key: nil, payload: Data("\(n)".utf8)) }
+                    return 0
+                }
+            }
+            group.addTask {
+                var gaps = 0
+                var seen = 0
+                while seen < 180 {
+                    let offsets = try await reader.read(topic: "t", from: 0, limit: 1000).map(\.offset)
+                    if offsets != Array(0..<Int64(offsets.count)) { gaps += 1 }
+                    seen = offsets.count
+                }
+                return gaps
+            }
+            return try await group.reduce(0, +)
+        }
+        #expect(gaps == 0)
+        #expect(try await reader.topic("t")?.nextOffset == 180)
     }
 
     @Test("A malformed URL and an unreachable server are clear errors")
