@@ -4,7 +4,7 @@ import AerieTesting
 import Foundation
 import Testing
 
-/// The tables conformance suite on PostgreSQL: each case on its own fresh database of a scratch server started from
+/// The tables, queue and events conformance suites on PostgreSQL: each case on its own fresh database of a scratch server started from
 /// Debian's binaries (`ScratchPostgres`), the other primitives in memory. Skipped, saying why, where the server
 /// binaries are absent (`make test` installs them).
 @Suite(.enabled(if: ScratchPostgres.unavailableReason == nil, Comment(rawValue: ScratchPostgres.unavailableReason ?? "")))
@@ -16,6 +16,16 @@ struct PostgresConformanceTests {
         defer { database.close() }
         var primitives = Primitives.memory()
         primitives.tables = PostgresTableStore(database: database)
+        try await check.run(primitives)
+    }
+
+    @Test(arguments: QueueStoreConformance.cases)
+    func queues(_ check: ConformanceCase) async throws {
+        let database = try await PostgresDatabase.open(url: try ScratchPostgres.shared().createDatabase(),
+                                                       migrations: PostgresQueueStore.migrations)
+        defer { database.close() }
+        var primitives = Primitives.memory()
+        primitives.queues = PostgresQueueStore(database: database)
         try await check.run(primitives)
     }
 
@@ -99,6 +109,42 @@ struct PostgresDatabaseTests {
         }
         #expect(gaps == 0)
         #expect(try await reader.topic("t")?.nextOffset == 180)
+    }
+
+    @Test("Consumers on several nodes: every message delivered once; one dedup id sent from each node stores one message")
+    func queueAcrossNodes() async throws {
+        let url = try ScratchPostgres.shared().createDatabase()
+        var databases: [PostgresDatabase] = []
+        for _ in 0..<4 { databases.append(try await PostgresDatabase.open(url: url, migrations: PostgresQueueStore.migrations)) }
+        defer { databases.forEach { $0.close() } }
+        let sender = PostgresQueueStore(database: databases[0])
+        try await sender.createQueue(QueueConfiguration(name: "jobs"))
+        try await sender.send(queue: "jobs", (0..<200).map { OutgoingMessage(body: Data("\($0)".utf8)) })
+        let delivered = try await withThrowingTaskGroup(of: [String].self) { group in
+            for database in databases {
+                group.addTask {
+                    let store = PostgresQueueStore(database: database)
+                    var bodies: [String] = []
+                    while true {
+                        let batch = try await store.receive(queue: "jobs", max: 7)
+                        if batch.isEmpty { return bodies }
+                        bodies += batch.map { String(decoding: $0.body, as: UTF8.self) }
+                        #expect(try await store.ack(queue: "jobs", receipts: batch.map(\.receipt)).isEmpty)
+                    }
+                }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
+        #expect(delivered.count == 200 && Set(delivered).count == 200)
+
+        let ids = try await withThrowingTaskGroup(of: String.self) { group in
+            for database in databases {
+                group.addTask { try await PostgresQueueStore(database: database).send(queue: "jobs", body: Data("once".utf8), deduplicationId: "order-7") }
+            }
+            return try await group.reduce(into: Set<String>()) { $0.insert($1) }
+        }
+        #expect(ids.count == 1)
+        #expect(try await sender.stats("jobs", now: Date()).visible == 1)
     }
 
     @Test("A malformed URL and an unreachable server are clear errors")
