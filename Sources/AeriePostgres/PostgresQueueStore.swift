@@ -274,14 +274,7 @@ public struct PostgresQueueStore: QueueStore {
     // MARK: - Dead letters
 
     public func deadLetters(queue name: String, limit: Int, cursor: String?) async throws -> Page<DeadLetter> {
-        var after: Int64 = 0
-        if let cursor {
-            guard let parts = Base64URL.decodeCursor(cursor, count: 1), let value = Int64(parts[0]) else {
-                throw AerieError.invalid("The cursor is not one this queue returned. Pass back nextCursor unchanged, or leave it out to start over.", field: "cursor")
-            }
-            after = value
-        }
-        let start = after
+        let start = try DeadLetterCursor.decode(cursor)
         return try await database.connection { connection in
             _ = try await Self.existing(connection, name: name, logger: logger)
             let rows = try await connection.query("""
@@ -294,7 +287,7 @@ public struct PostgresQueueStore: QueueStore {
                                                 sentAt: Date(timeIntervalSince1970: sentAt), deadAt: Date(timeIntervalSince1970: deadAt))))
             }
             let page = letters.prefix(limit)
-            let next = letters.count > limit ? page.last.map { Base64URL.encodeCursor([String($0.seq)]) } : nil
+            let next = letters.count > limit ? page.last.map { DeadLetterCursor.encode(after: $0.seq) } : nil
             return Page(items: page.map(\.letter), nextCursor: next)
         }
     }

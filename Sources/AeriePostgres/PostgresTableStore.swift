@@ -138,7 +138,7 @@ public struct PostgresTableStore: TableStore {
     public func get(table name: String, key: ItemKey) async throws -> StoredItem? {
         try await database.connection { connection in
             let schema = try await Self.existing(connection, name: name, logger: logger)
-            let (pk, sk) = try Self.storedKey(key, schema: schema)
+            let (pk, sk) = try schema.sortableKey(key)
             let rows = try await connection.query("""
                 SELECT item::text, version, owner, updated_at FROM aerie_table_items
                 WHERE tbl = \(name) AND pk = \(pk) AND sk = \(sk) AND (expires_at IS NULL OR expires_at > \(Date().timeIntervalSince1970))
@@ -154,7 +154,7 @@ public struct PostgresTableStore: TableStore {
     public func delete(table name: String, key: ItemKey, condition: WriteCondition) async throws -> Bool {
         try await database.transaction { connection in
             let schema = try await Self.existing(connection, name: name, logger: logger)
-            let (pk, sk) = try Self.storedKey(key, schema: schema)
+            let (pk, sk) = try schema.sortableKey(key)
             try await Self.lock(connection, table: name, pk: pk, sk: sk, logger: logger)
             let current = try await Self.currentVersion(connection, table: name, pk: pk, sk: sk, now: Date(), logger: logger)
             try condition.check(currentVersion: current, table: name)
@@ -165,14 +165,7 @@ public struct PostgresTableStore: TableStore {
     }
 
     public func query(table name: String, _ query: TableQuery) async throws -> Page<StoredItem> {
-        var after: [String]?
-        if let cursor = query.cursor {
-            guard let parts = Base64URL.decodeCursor(cursor, count: 3) else {
-                throw AerieError.invalid("The cursor is not one this table returned. Pass back nextCursor unchanged, or leave it out to start over.", field: "cursor")
-            }
-            after = parts
-        }
-        let start = after
+        let start = try query.sortablePosition()
         return try await database.connection { connection in
             let schema = try await Self.existing(connection, name: name, logger: logger)
             let index = try schema.index(for: query)
@@ -296,18 +289,6 @@ public struct PostgresTableStore: TableStore {
             """, logger: logger)
         for try await version in rows.decode(Int64.self) { return version }
         return nil
-    }
-
-    /// The stored (partition, sort) text of `key`, checked against the schema's shape.
-    private static func storedKey(_ key: ItemKey, schema: TableSchema) throws -> (String, String) {
-        switch (schema.sortKey, key.sort) {
-        case (.some(let sortKey), nil):
-            throw AerieError.invalid("Table \"\(schema.name)\" has sort key \"\(sortKey)\"; give it in the key.", field: "/\(sortKey)")
-        case (nil, .some):
-            throw AerieError.invalid("Table \"\(schema.name)\" has no sort key; leave the sort value out of the key.", field: "sort")
-        default:
-            return (key.partition.sortable, key.sort?.sortable ?? "")
-        }
     }
 
     private static func storedItem(item text: String, version: Int64, owner: String?, updatedAt: Double) throws -> StoredItem {

@@ -273,14 +273,7 @@ public struct SQLiteQueueStore: QueueStore {
     // MARK: - Dead letters
 
     public func deadLetters(queue name: String, limit: Int, cursor: String?) async throws -> Page<DeadLetter> {
-        var after: Int64 = 0
-        if let cursor {
-            guard let parts = Base64URL.decodeCursor(cursor, count: 1), let value = Int64(parts[0]) else {
-                throw AerieError.invalid("The cursor is not one this queue returned. Pass back nextCursor unchanged, or leave it out to start over.", field: "cursor")
-            }
-            after = value
-        }
-        let start = after
+        let start = try DeadLetterCursor.decode(cursor)
         return try await database.read { db in
             _ = try Self.existing(db, name: name)
             let rows = try Row.fetchAll(db, sql: """
@@ -291,10 +284,7 @@ public struct SQLiteQueueStore: QueueStore {
                 DeadLetter(id: row["id"], queue: name, body: row["body"], attempts: row["attempts"], lastError: row["last_error"],
                            sentAt: Date(storedSeconds: row["sent_at"]), deadAt: Date(storedSeconds: row["dead_at"]))
             }
-            let next = rows.count > limit ? page.last.map { row -> String in
-                let seq: Int64 = row["seq"]
-                return Base64URL.encodeCursor([String(seq)])
-            } : nil
+            let next = rows.count > limit ? page.last.map { row in DeadLetterCursor.encode(after: row["seq"]) } : nil
             return Page(items: letters, nextCursor: next)
         }
     }

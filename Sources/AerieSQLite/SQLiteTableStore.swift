@@ -124,7 +124,7 @@ public struct SQLiteTableStore: TableStore {
     public func get(table name: String, key: ItemKey) async throws -> StoredItem? {
         return try await database.readPoint { db in
             let schema = try Self.existing(db, name: name, cache: schemas)
-            let (pk, sk) = try Self.storedKey(key, schema: schema)
+            let (pk, sk) = try schema.sortableKey(key)
             let row = try Row.fetchOne(db.cachedStatement(sql: """
                 SELECT item, version, owner, updated_at FROM table_items
                 WHERE tbl = ? AND pk = ? AND sk = ? AND (expires_at IS NULL OR expires_at > ?)
@@ -137,7 +137,7 @@ public struct SQLiteTableStore: TableStore {
     public func delete(table name: String, key: ItemKey, condition: WriteCondition) async throws -> Bool {
         return try await database.groupedWrite { db in
             let schema = try Self.existing(db, name: name, cache: schemas)
-            let (pk, sk) = try Self.storedKey(key, schema: schema)
+            let (pk, sk) = try schema.sortableKey(key)
             let current = try Self.currentVersion(db, table: name, pk: pk, sk: sk, now: Date())
             try condition.check(currentVersion: current, table: name)
             try db.cachedStatement(sql: "DELETE FROM table_index_entries WHERE tbl = ? AND pk = ? AND sk = ?")
@@ -149,14 +149,7 @@ public struct SQLiteTableStore: TableStore {
     }
 
     public func query(table name: String, _ query: TableQuery) async throws -> Page<StoredItem> {
-        var after: [String]?
-        if let cursor = query.cursor {
-            guard let parts = Base64URL.decodeCursor(cursor, count: 3) else {
-                throw AerieError.invalid("The cursor is not one this table returned. Pass back nextCursor unchanged, or leave it out to start over.", field: "cursor")
-            }
-            after = parts
-        }
-        let start = after
+        let start = try query.sortablePosition()
         return try await database.read { db in
             let schema = try Self.existing(db, name: name, cache: schemas)
             let index = try schema.index(for: query)
@@ -283,18 +276,6 @@ public struct SQLiteTableStore: TableStore {
             SELECT version FROM table_items
             WHERE tbl = ? AND pk = ? AND sk = ? AND (expires_at IS NULL OR expires_at > ?)
             """), arguments: [table, pk, sk, now.storedSeconds])
-    }
-
-    /// The stored (partition, sort) text of `key`, checked against the schema's shape.
-    private static func storedKey(_ key: ItemKey, schema: TableSchema) throws -> (String, String) {
-        switch (schema.sortKey, key.sort) {
-        case (.some(let sortKey), nil):
-            throw AerieError.invalid("Table \"\(schema.name)\" has sort key \"\(sortKey)\"; give it in the key.", field: "/\(sortKey)")
-        case (nil, .some):
-            throw AerieError.invalid("Table \"\(schema.name)\" has no sort key; leave the sort value out of the key.", field: "sort")
-        default:
-            return (key.partition.sortable, key.sort?.sortable ?? "")
-        }
     }
 
     private static func storedItem(_ row: Row) throws -> StoredItem {

@@ -134,14 +134,8 @@ public actor MemoryTableStore: TableStore {
 
     /// The primary key of `key`, checked against the schema's shape.
     private static func primaryKey(_ key: ItemKey, schema: TableSchema) throws -> PrimaryKey {
-        switch (schema.sortKey, key.sort) {
-        case (.some(let sortKey), nil):
-            throw AerieError.invalid("Table \"\(schema.name)\" has sort key \"\(sortKey)\"; give it in the key.", field: "/\(sortKey)")
-        case (nil, .some):
-            throw AerieError.invalid("Table \"\(schema.name)\" has no sort key; leave the sort value out of the key.", field: "sort")
-        default:
-            return primaryKey(key)
-        }
+        try schema.checkKeyShape(key)
+        return primaryKey(key)
     }
 }
 

@@ -118,6 +118,23 @@ public struct QueueStats: Sendable, Hashable, Codable {
 
 /// The Queue primitive: at-least-once delivery with visibility timeout, ack, nack with backoff,
 /// max attempts then a dead-letter queue, redrive, delayed delivery, deduplication.
+/// Dead-letter page cursors of the drivers that number dead letters in order (SQLite, PostgreSQL): the number of the
+/// last one shown.
+public enum DeadLetterCursor {
+    public static func encode(after sequence: Int64) -> String {
+        Base64URL.encodeCursor([String(sequence)])
+    }
+
+    /// The number to continue after: 0 without a cursor.
+    public static func decode(_ cursor: String?) throws -> Int64 {
+        guard let cursor else { return 0 }
+        guard let parts = Base64URL.decodeCursor(cursor, count: 1), let value = Int64(parts[0]) else {
+            throw AerieError.invalid("The cursor is not one this queue returned. Pass back nextCursor unchanged, or leave it out to start over.", field: "cursor")
+        }
+        return value
+    }
+}
+
 public protocol QueueStore: Sendable {
     /// Creates a queue, or updates its configuration if it exists.
     func createQueue(_ configuration: QueueConfiguration) async throws

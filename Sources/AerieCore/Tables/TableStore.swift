@@ -261,6 +261,39 @@ extension TableSchema {
 }
 
 extension TableSchema {
+    /// Checks that `key` has exactly this schema's parts: a sort value when the table has a sort key, none otherwise.
+    public func checkKeyShape(_ key: ItemKey) throws {
+        switch (sortKey, key.sort) {
+        case (.some(let sortKey), nil):
+            throw AerieError.invalid("Table \"\(name)\" has sort key \"\(sortKey)\"; give it in the key.", field: "/\(sortKey)")
+        case (nil, .some):
+            throw AerieError.invalid("Table \"\(name)\" has no sort key; leave the sort value out of the key.", field: "sort")
+        default:
+            return
+        }
+    }
+
+    /// `key` as the drivers that index text store it (``KeyValue/sortable``; "" for no sort value), after
+    /// ``checkKeyShape(_:)``.
+    public func sortableKey(_ key: ItemKey) throws -> (partition: String, sort: String) {
+        try checkKeyShape(key)
+        return (key.partition.sortable, key.sort?.sortable ?? "")
+    }
+}
+
+extension TableQuery {
+    /// Where a query resumes for the drivers that index text (SQLite, PostgreSQL): the (sort, partition, primary
+    /// sort) text of the last item of the previous page, from ``cursor``; nil without one.
+    public func sortablePosition() throws -> [String]? {
+        guard let cursor else { return nil }
+        guard let parts = Base64URL.decodeCursor(cursor, count: 3) else {
+            throw AerieError.invalid("The cursor is not one this table returned. Pass back nextCursor unchanged, or leave it out to start over.", field: "cursor")
+        }
+        return parts
+    }
+}
+
+extension TableSchema {
     /// The secondary index a query names (nil for the primary key), after checking that it exists and that a sort
     /// condition has a sort key to apply to. Every driver's `query` starts here.
     public func index(for query: TableQuery) throws -> Index? {
