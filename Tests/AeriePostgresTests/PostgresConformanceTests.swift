@@ -11,31 +11,26 @@ import Testing
 struct PostgresConformanceTests {
     @Test(arguments: TableStoreConformance.cases)
     func tables(_ check: ConformanceCase) async throws {
-        let database = try await PostgresDatabase.open(url: try ScratchPostgres.shared().createDatabase(),
-                                                       migrations: PostgresTableStore.migrations)
-        defer { database.close() }
-        var primitives = Primitives.memory()
-        primitives.tables = PostgresTableStore(database: database)
-        try await check.run(primitives)
+        try await run(check, PostgresTableStore.migrations) { $0.tables = PostgresTableStore(database: $1) }
     }
 
     @Test(arguments: QueueStoreConformance.cases)
     func queues(_ check: ConformanceCase) async throws {
-        let database = try await PostgresDatabase.open(url: try ScratchPostgres.shared().createDatabase(),
-                                                       migrations: PostgresQueueStore.migrations)
-        defer { database.close() }
-        var primitives = Primitives.memory()
-        primitives.queues = PostgresQueueStore(database: database)
-        try await check.run(primitives)
+        try await run(check, PostgresQueueStore.migrations) { $0.queues = PostgresQueueStore(database: $1) }
     }
 
     @Test(arguments: EventLogConformance.cases)
     func events(_ check: ConformanceCase) async throws {
-        let database = try await PostgresDatabase.open(url: try ScratchPostgres.shared().createDatabase(),
-                                                       migrations: PostgresEventLog.migrations)
+        try await run(check, PostgresEventLog.migrations) { $0.events = PostgresEventLog(database: $1) }
+    }
+
+    /// Runs `check` on in-memory primitives with one of them replaced by its driver on a fresh database.
+    private func run(_ check: ConformanceCase, _ migrations: [PostgresDatabase.Migration],
+                     install: (inout Primitives, PostgresDatabase) -> Void) async throws {
+        let database = try await PostgresDatabase.open(url: try ScratchPostgres.shared().createDatabase(), migrations: migrations)
         defer { database.close() }
         var primitives = Primitives.memory()
-        primitives.events = PostgresEventLog(database: database)
+        install(&primitives, database)
         try await check.run(primitives)
     }
 }
