@@ -9,7 +9,8 @@ import PostgresNIO
 /// An append reserves its range of offsets by bumping the topic's row (`INSERT … ON CONFLICT DO UPDATE … RETURNING`),
 /// whose row lock lasts until the appending transaction commits. So appenders of one topic commit one after another,
 /// in offset order, from any node: offsets are dense, and a reader never sees offset n+1 before n (a consumer that
-/// committed past a gap would lose the event that later filled it).
+/// committed past a gap would lose the event that later filled it). Each append is announced to every node
+/// (``PostgresDatabase/relayAnnouncements(to:)``) when it commits.
 ///
 /// Tables: `aerie_event_topics`, `aerie_events`, `aerie_event_consumers`.
 public struct PostgresEventLog: EventLog {
@@ -73,6 +74,7 @@ public struct PostgresEventLog: EventLog {
             SELECT \(topic), \(first) + e.n - 1, CASE WHEN e.keyed THEN e.key END, e.payload, \(now.timeIntervalSince1970)
             FROM unnest(\(keys)::text[], \(keyed)::boolean[], \(payloads)::bytea[]) WITH ORDINALITY AS e(key, keyed, payload, n)
             """, logger: logger)
+        try await PostgresDatabase.announce(connection, topic: topic, logger: logger)
         return (0..<count).map { first + $0 }
     }
 

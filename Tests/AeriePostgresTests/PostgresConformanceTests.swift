@@ -142,6 +142,40 @@ struct PostgresDatabaseTests {
         #expect(try await sender.stats("jobs", now: Date()).visible == 1)
     }
 
+    @Test("An append on one node wakes the readers subscribed on another")
+    func announcementsCrossNodes() async throws {
+        let url = try ScratchPostgres.shared().createDatabase()
+        let writer = try await PostgresDatabase.open(url: url, migrations: PostgresEventLog.migrations)
+        let reader = try await PostgresDatabase.open(url: url, migrations: PostgresEventLog.migrations)
+        defer { writer.close(); reader.close() }
+        let signals = TopicSignals()
+        let relay = reader.relayAnnouncements(to: signals)
+        defer { relay.cancel() }
+        let (woken, wake) = AsyncStream<Void>.makeStream()
+        let subscription = signals.subscribe("orders") { wake.yield() }
+        defer { signals.unsubscribe(subscription) }
+        let log = PostgresEventLog(database: writer)
+        // The relay's LISTEN may start after the first append: append until a wake-up arrives (at most 10 s).
+        let arrived = try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                for await _ in woken { return true }
+                return false
+            }
+            group.addTask {
+                for n in 0..<100 {
+                    try await log.append(topic: "orders", key: nil, payload: Data("\(n)".utf8))
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                return false
+            }
+            let first = try await group.next() ?? false
+            group.cancelAll()
+            wake.finish()
+            return first
+        }
+        #expect(arrived)
+    }
+
     @Test("A malformed URL and an unreachable server are clear errors")
     func badURLs() async throws {
         await expectAerieError(.invalidArgument, mentioning: "postgres://USER") {

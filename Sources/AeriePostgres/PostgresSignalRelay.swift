@@ -1,0 +1,37 @@
+import AerieCore
+import Foundation
+import Logging
+import PostgresNIO
+
+extension PostgresDatabase {
+    /// The channel on which the PostgreSQL drivers announce appends: the payload is the topic's name.
+    static let topicsChannel = "aerie_topics"
+
+    /// Relays every node's appends into this process's `signals`, so a reader here (a trigger dispatcher) starts at
+    /// once when another node appends, as it does for appends made here. The drivers `NOTIFY` inside the appending
+    /// transaction, so the announcement arrives only once the append is visible. One pooled connection listens
+    /// until the returned task is cancelled; a lost connection is listened on again after a second (meanwhile the
+    /// readers' polls still find the appends: an announcement is only ever a hint).
+    public func relayAnnouncements(to signals: TopicSignals) -> Task<Void, Never> {
+        Task {
+            while !Task.isCancelled {
+                do {
+                    try await client.withConnection { connection in
+                        try await connection.listen(on: Self.topicsChannel) { notifications in
+                            for try await notification in notifications { signals.announce(notification.payload) }
+                        }
+                    }
+                } catch {
+                    if Task.isCancelled { return }
+                    logger.warning("Listening for other nodes' appends failed; trying again", metadata: ["error": "\(String(reflecting: error))"])
+                }
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+
+    /// Announces an append to `topic` to every node's relay when the caller's transaction commits.
+    static func announce(_ connection: PostgresConnection, topic: String, logger: Logger) async throws {
+        try await connection.query("SELECT pg_notify(\(topicsChannel), \(topic))", logger: logger)
+    }
+}
