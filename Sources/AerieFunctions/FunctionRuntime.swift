@@ -288,9 +288,10 @@ public final class FunctionRuntime: Service, Sendable {
     }
 
     private func runLoops() async {
+        let runsWorkers = configuration.runsWorkers
         let started = state.withLock { state in
-            state.loopsStarted = true
-            return state.order.compactMap { state.hosts[$0] }
+            state.loopsStarted = runsWorkers
+            return runsWorkers ? state.order.compactMap { state.hosts[$0] } : []
         }
         await withDiscardingTaskGroup { group in
             group.addTask { await self.sweepLoop() }

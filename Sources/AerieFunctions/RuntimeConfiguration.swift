@@ -36,6 +36,10 @@ public struct RuntimeConfiguration: Sendable {
     /// Whether a write in this process wakes the functions its topic triggers at once (true), or they wait for
     /// their next poll (false: only for benchmarks that show what waking buys).
     public var wakeTriggers = true
+    /// Whether this node takes work from the queues: async invocations, trigger deliveries, schedules (`aerie serve`
+    /// roles `all` and `worker`). A node without workers (role `gateway`) still runs sync invocations and queues async
+    /// ones and trigger deliveries for the nodes that have them.
+    public var runsWorkers = true
     /// Metrics backend; nil uses the one bootstrapped in `MetricsSystem` (the gateway installs Prometheus).
     public var metricsFactory: (any MetricsFactory)?
 

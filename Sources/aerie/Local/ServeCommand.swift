@@ -32,10 +32,18 @@ struct ServeCommand: AsyncParsableCommand {
           aerie serve
           aerie serve --data /var/lib/aerie --host 0.0.0.0 --port 9000 --durability strict
           aerie serve --s3-port 9000     # also the S3-compatible API (credentials: aerie s3 credentials create)
+
+        Roles (--role, repeatable; default all): a `gateway` serves the HTTP API, the pages and the S3 API, runs sync
+        invocations and queues async ones and trigger deliveries; a `worker` takes them from the queues (async
+        invocations, object and topic triggers, schedules) and serves only GET /health and GET /metrics on --port.
+        Processes with different roles share one data directory (or, later, the scale-out engines):
+          aerie serve --role gateway --port 8080 &
+          aerie serve --role worker --port 8081 &
         """
     )
 
     @OptionGroup var data: DataOptions
+    @Option(help: "What this process does: all (default), gateway or worker; repeatable (see above).") var role: [ServeRole] = []
     @Option(help: "The address to listen on.") var host = "127.0.0.1"
     @Option(help: "The port to listen on.") var port = 8080
     @Option(help: "Largest object upload accepted, in MiB.") var maxBodyMib = 100
@@ -122,8 +130,10 @@ struct ServeCommand: AsyncParsableCommand {
         let primitives = storage.primitives
         // Triggers of a newly enabled function start at the beginning of their topic: nothing uploaded before
         // the runtime first positioned its consumer groups can be skipped; idempotency keys prevent repeats.
+        let roles = ServeRole.effective(role)
         var runtimeConfiguration = RuntimeConfiguration(triggerStartPosition: .earliest)
         runtimeConfiguration.wakeTriggers = !pollTriggersOnly
+        runtimeConfiguration.runsWorkers = roles.contains(.worker)
         let runtime = FunctionRuntime(primitives: primitives, configuration: runtimeConfiguration, logger: Logger(label: "aerie.functions"))
         let apps = try enabledApps()
         for app in apps {
@@ -147,6 +157,24 @@ struct ServeCommand: AsyncParsableCommand {
             services.append(BenchNoop.bareApplication(host: host, port: benchPort))
         }
 
+        let shown = host == "0.0.0.0" ? "127.0.0.1" : host
+        if roles.contains(.gateway) {
+            try await addGateway(to: &services, primitives: primitives, runtime: runtime, runtimes: runtimes, apps: apps,
+                                 registry: registry, logger: logger)
+        } else {
+            services.append(WorkerStatus.application(host: host, port: port, registry: registry))
+            logger.notice("Aerie worker is running", metadata: ["health": "http://\(shown):\(port)/health", "data": "\(data.directory.path)"])
+            StandardError.write("\nAerie worker is running (health: http://\(shown):\(port)/health, data: \(data.directory.path))\n\n")
+        }
+        let serviceGroup = ServiceGroup(
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        )
+        try await serviceGroup.run()
+    }
+
+    /// The gateway role: the HTTP API, pages and console on --port, and the S3 API on --s3-port when given.
+    private func addGateway(to services: inout [any Service], primitives: Primitives, runtime: FunctionRuntime, runtimes: RuntimeManager,
+                            apps: [any AerieApp], registry: PrometheusCollectorRegistry, logger: Logger) async throws {
         let adminPassword = environmentSetting("AERIE_ADMIN_PASSWORD")
         var gatewayConfiguration = GatewayConfiguration(
             maxBodySize: Int64(maxBodyMib) * 1024 * 1024,
@@ -167,9 +195,6 @@ struct ServeCommand: AsyncParsableCommand {
                               configuration: S3Configuration(region: s3Region, domain: s3Domain), logger: Logger(label: "aerie.s3"))
             services.append(try s3.makeApplication(host: host, port: s3Port, tls: tls))
         }
-        let serviceGroup = ServiceGroup(
-            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-        )
         let shown = host == "0.0.0.0" ? "127.0.0.1" : host
         logger.notice("Aerie is running", metadata: [
             "url": "http://\(shown):\(port)", "console": "http://\(shown):\(port)/console", "data": "\(data.directory.path)",
@@ -180,7 +205,6 @@ struct ServeCommand: AsyncParsableCommand {
             logger.notice("S3 API is running", metadata: ["url": "\(scheme)://\(shown):\(s3Port)"])
             StandardError.write("S3 API at \(scheme)://\(shown):\(s3Port)  (credentials: aerie s3 credentials create)\n\n")
         }
-        try await serviceGroup.run()
     }
 
     private func enabledApps() throws -> [any AerieApp] {
