@@ -72,3 +72,5 @@ def test_an_unknown_role_is_a_usage_error():
     completed = subprocess.run([aerie_binary(), "serve", "--role", "janitor"], capture_output=True, text=True, timeout=30)
     assert completed.returncode == 64, completed
     assert "--role" in completed.stderr and "gateway" in completed.stderr
+    worker_s3 = subprocess.run([aerie_binary(), "serve", "--role", "worker", "--s3-port", "9000"], capture_output=True, text=True, timeout=30)
+    assert worker_s3.returncode == 64 and "--s3-port needs the gateway role" in worker_s3.stderr, worker_s3

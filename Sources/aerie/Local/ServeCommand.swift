@@ -91,6 +91,9 @@ struct ServeCommand: AsyncParsableCommand {
         if let s3Port, !(1...65535).contains(s3Port) { throw ValidationError("--s3-port must be between 1 and 65535.") }
         if (s3TLSCert == nil) != (s3TLSKey == nil) { throw ValidationError("--s3-tls-cert and --s3-tls-key go together.") }
         if s3Port == nil, s3TLSCert != nil || s3Domain != nil { throw ValidationError("--s3-tls-cert and --s3-domain need --s3-port.") }
+        if s3Port != nil, !ServeRole.effective(role).contains(.gateway) {
+            throw ValidationError("--s3-port needs the gateway role: a worker serves only /health and /metrics.")
+        }
     }
 
     /// The SMTP settings of --smtp-url and --smtp-from, or nil when mail is off.
