@@ -93,7 +93,8 @@ struct PostgresDatabaseTests {
             group.addTask {
                 var gaps = 0
                 var seen = 0
-                while seen < 180 {
+                let deadline = ContinuousClock.now + .seconds(60)  // no hang should an appender fail
+                while seen < 180, ContinuousClock.now < deadline {
                     let offsets = try await reader.read(topic: "t", from: 0, limit: 1000).map(\.offset)
                     if offsets != Array(0..<Int64(offsets.count)) { gaps += 1 }
                     seen = offsets.count
