@@ -1,5 +1,6 @@
 """Shared fixtures for the end-to-end tests: one real `aerie serve` process per test session."""
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -124,6 +125,22 @@ def admin(server, admin_token):
     session.headers["Authorization"] = f"Bearer {admin_token}"
     session.base = server.url
     return session
+
+
+def invocation_events(url, client=requests, headers=None, timeout=60):
+    """Follows an invocation's server-sent events (`GET …/invocations/{id}/events`) up to its `result` or `error`;
+    returns the (event, data) pairs in order. `client` may be a `requests.Session` carrying the credentials."""
+    events = []
+    with client.get(url, headers=headers, stream=True, timeout=timeout) as stream:
+        kind = None
+        for line in stream.iter_lines(decode_unicode=True):
+            if line.startswith("event: "):
+                kind = line[len("event: "):]
+            elif line.startswith("data: "):
+                events.append((kind, json.loads(line[len("data: "):])))
+                if kind in ("result", "error"):
+                    break
+    return events
 
 
 def wait_for(predicate, timeout=30.0, interval=0.1, what="condition"):

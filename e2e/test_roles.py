@@ -1,12 +1,11 @@
 """Process roles (`aerie serve --role gateway|worker`): two processes on one data directory, the gateway taking the
 requests and the worker doing the queued work (async invocations, object triggers)."""
-import json
 import subprocess
 import time
 
 import requests
 
-from conftest import Server, aerie_binary, wait_for
+from conftest import Server, aerie_binary, invocation_events, wait_for
 
 TEXT = b"roles split the work: the gateway takes it, the worker does it."
 
@@ -51,16 +50,7 @@ def test_gateway_queues_and_the_worker_runs(workdir):
             # Following, through the gateway, an invocation the worker runs: its stored events, then its result.
             followed = requests.post(f"{gateway.url}/v1/functions/wordcount/invocations", json={"key": "incoming/roles.txt"},
                                      headers=headers, timeout=30).json()["id"]
-            events = []
-            with requests.get(f"{gateway.url}/v1/invocations/{followed}/events", headers=headers, stream=True, timeout=60) as stream:
-                kind = None
-                for line in stream.iter_lines(decode_unicode=True):
-                    if line.startswith("event: "):
-                        kind = line[len("event: "):]
-                    elif line.startswith("data: "):
-                        events.append((kind, json.loads(line[len("data: "):])))
-                        if kind in ("result", "error"):
-                            break
+            events = invocation_events(f"{gateway.url}/v1/invocations/{followed}/events", headers=headers)
             assert events[-1][0] == "result" and events[-1][1]["total"] == 12, events
         finally:
             worker.stop()

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import REPO, Server, aerie_binary, wait_for
+from conftest import REPO, Server, aerie_binary, invocation_events, wait_for
 
 HERE = Path(__file__).parent / "runtimes"
 EXAMPLE = REPO / "examples" / "functions" / "wordcount-py"
@@ -353,16 +353,7 @@ def test_async_invocation_with_idempotency_and_sse_log_events(rt):
     again = s.post(s.base + "/v1/functions/sh-async/invocations", json={"a": 1}, headers=headers)
     assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
     invocation = first.json()["id"]
-    events = []
-    with s.get(s.base + f"/v1/invocations/{invocation}/events", stream=True, timeout=60) as stream:
-        kind = None
-        for line in stream.iter_lines(decode_unicode=True):
-            if line.startswith("event: "):
-                kind = line[len("event: "):]
-            elif line.startswith("data: "):
-                events.append((kind, json.loads(line[len("data: "):])))
-                if kind in ("result", "error"):
-                    break
+    events = invocation_events(s.base + f"/v1/invocations/{invocation}/events", client=s)
     logged = [data["message"] for kind, data in events if kind == "log"]
     assert f"got {invocation}" in logged and f"to stderr {invocation}" in logged
     assert events[-1][0] == "result" and events[-1][1]["echo"] == {"a": 1}
