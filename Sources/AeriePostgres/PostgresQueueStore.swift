@@ -68,7 +68,7 @@ public struct PostgresQueueStore: QueueStore {
 
     public func createQueue(_ configuration: QueueConfiguration) async throws {
         let text = String(decoding: try JSONCoding.encode(configuration), as: UTF8.self)
-        try await database.connection { connection in
+        _ = try await database.connection { connection in
             try await connection.query("""
                 INSERT INTO aerie_queue_configs (name, config) VALUES (\(configuration.name), \(text))
                 ON CONFLICT (name) DO UPDATE SET config = excluded.config

@@ -8,26 +8,16 @@ extension FileObjectStore {
     /// Returns how many files were deleted. Runs when the store opens; do not call it while puts are in progress.
     @discardableResult
     func removeOrphans() throws -> Int {
-        let fileManager = FileManager.default
-        var removed = 0
-        for name in (try? fileManager.contentsOfDirectory(atPath: temporaryDirectory.path)) ?? [] {
-            if (try? fileManager.removeItem(at: temporaryDirectory.appendingPathComponent(name))) != nil { removed += 1 }
-        }
+        var removed = bodies.removeTemporaryFiles()
         let referenced: Set<String>
         do {
             referenced = try database.pool.read { db in try Set(String.fetchAll(db, sql: "SELECT file FROM objects")) }
         } catch {
             throw SQLiteDatabase.translate(error)
         }
-        for bucket in (try? fileManager.contentsOfDirectory(atPath: directory.path)) ?? [] where !bucket.hasPrefix(".") {
-            let bucketURL = directory.appendingPathComponent(bucket, isDirectory: true)
-            for shard in (try? fileManager.contentsOfDirectory(atPath: bucketURL.path)) ?? [] {
-                let shardURL = bucketURL.appendingPathComponent(shard, isDirectory: true)
-                for file in (try? fileManager.contentsOfDirectory(atPath: shardURL.path)) ?? [] {
-                    guard !referenced.contains("\(bucket)/\(shard)/\(file)") else { continue }
-                    if (try? fileManager.removeItem(at: shardURL.appendingPathComponent(file))) != nil { removed += 1 }
-                }
-            }
+        for name in try bodies.orphanCandidates(olderThan: .distantFuture) where !referenced.contains(name) {
+            bodies.remove(name)
+            removed += 1
         }
         return removed
     }

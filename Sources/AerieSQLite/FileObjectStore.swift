@@ -1,5 +1,4 @@
 import AerieCore
-import Crypto
 import Foundation
 import Synchronization
 import GRDB
@@ -24,29 +23,21 @@ import Darwin
 /// in progress may copy. Tables: `object_buckets`, `objects`.
 public struct FileObjectStore: ObjectStore {
     let database: SQLiteDatabase
+    /// The object files.
+    let bodies: DirectoryBodyStore
     /// The folder holding the object files (`<data>/objects`).
-    public let directory: URL
-    /// `directory.path`, kept for joining paths on the read path.
-    let directoryPath: String
+    public var directory: URL { bodies.directory }
     let reaper: ObjectFileReaper
     /// Held shared while this store is open.
     private let presence: FileLock
 
-    /// The folder of files being written; everything in it is garbage after a restart.
-    var temporaryDirectory: URL { directory.appendingPathComponent(".tmp", isDirectory: true) }
     var backupLockURL: URL { directory.appendingPathComponent(".backup.lock") }
 
     /// Opens the store on `directory` and, when no other process has it open, deletes orphan files: temporary files
     /// and versions no metadata references. The database must be migrated.
     public init(database: SQLiteDatabase, directory: URL) throws {
         self.database = database
-        self.directory = directory
-        self.directoryPath = directory.path
-        do {
-            try FileManager.default.createDirectory(at: directory.appendingPathComponent(".tmp", isDirectory: true), withIntermediateDirectories: true)
-        } catch {
-            throw AerieError(.unavailable, "Cannot create the object folder \(directory.path): \(error). Check that the data directory is writable.")
-        }
+        bodies = try DirectoryBodyStore(directory: directory, syncsDirectories: database.configuration.durability == .strict)
         reaper = ObjectFileReaper(backupLockURL: directory.appendingPathComponent(".backup.lock"))
         presence = try FileLock(url: directory.appendingPathComponent(".open.lock"))
         if presence.tryLock(exclusive: true) {
@@ -128,21 +119,8 @@ public struct FileObjectStore: ObjectStore {
     ) async throws -> ObjectInfo where Body.Element == Data {
         try await database.read { db in _ = try Self.existingBucket(db, name: bucket) }
 
-        let written = try await writeTemporaryFile(body: body, maxSize: maxSize)
-        let relative = Self.relativePath(bucket: bucket, key: key, version: Self.newVersion())
-        let destination = directory.appendingPathComponent(relative)
-        do {
-            let shard = destination.deletingLastPathComponent()
-            try FileManager.default.createDirectory(at: shard, withIntermediateDirectories: true)
-            try FileManager.default.moveItem(at: written.url, to: destination)
-            if database.configuration.durability == .strict {
-                try Self.syncDirectory(shard)
-            }
-        } catch {
-            try? FileManager.default.removeItem(at: written.url)
-            if AerieError.isOutOfSpace(error) { throw AerieError.diskFull(directory.path) }
-            throw AerieError(.unavailable, "Cannot store the object's file: \(error). Check the disk space and permissions of \(directory.path).")
-        }
+        let written = try await bodies.write(bucket: bucket, key: key, body: body, maxSize: maxSize)
+        let relative = written.name
         CrashPoint.reach("object.put.file-placed", bucket)
 
         let metadata = Dictionary(attributes.completedMetadata.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { _, last in last })
@@ -183,7 +161,7 @@ public struct FileObjectStore: ObjectStore {
                 return (info, previous)
             }
         } catch {
-            try? FileManager.default.removeItem(at: destination)
+            bodies.remove(relative)
             throw refusal.withLock { $0 } ?? error
         }
         CrashPoint.reach("object.put.committed", bucket)
@@ -209,24 +187,10 @@ public struct FileObjectStore: ObjectStore {
                 }
                 resolved = satisfiable
             }
-            // A plain path join: URL.appendingPathComponent stats the file system to decide on a trailing slash.
-            let descriptor = open(directoryPath + "/" + relative, O_RDONLY | O_CLOEXEC)
-            guard descriptor >= 0 else {
-                if errno == ENOENT { continue }
-                let reason = String(cString: strerror(errno))
-                throw AerieError(.unavailable, "Cannot open the file of object \"\(key)\" in bucket \"\(bucket)\": \(reason). Retry; check the disk if it persists.")
+            guard let body = try bodies.open(relative, range: resolved, size: info.size, description: "object \"\(key)\" in bucket \"\(bucket)\"") else {
+                continue
             }
-            let start = resolved?.lowerBound ?? 0
-            let length = resolved.map { $0.upperBound - $0.lowerBound + 1 } ?? info.size
-            let name = "object \"\(key)\" in bucket \"\(bucket)\""
-            if length <= Int64(FileChunkReader.chunkSize) {
-                // Small objects (most of them) are read at once: no stream state to keep.
-                defer { _ = close(descriptor) }
-                let body = try FileChunkReader.read(descriptor, count: Int(length), at: start, name: name)
-                return ObjectStream(info: info, range: resolved, body: ObjectChunks(data: body))
-            }
-            let reader = FileChunkReader(descriptor: descriptor, offset: start, length: length, name: name)
-            return ObjectStream(info: info, range: resolved, body: ObjectChunks(length: length, reader: reader))
+            return ObjectStream(info: info, range: resolved, body: body)
         }
         throw AerieError(.unavailable, "Object \"\(key)\" in bucket \"\(bucket)\" kept changing while it was read. Retry.")
     }
@@ -251,17 +215,22 @@ public struct FileObjectStore: ObjectStore {
     }
 
     public func list(bucket: String, _ request: ListObjectsRequest) async throws -> ObjectListing {
-        var after: [UInt8]?
-        if let cursor = request.cursor {
-            guard let data = Base64URL.decode(cursor), String(data: data, encoding: .utf8) != nil else {
-                throw AerieError.invalid("The cursor is not one this store returned. Pass back nextCursor unchanged, or leave it out to start over.", field: "cursor")
-            }
-            after = Array(data)
-        }
-        let start = after
+        let start = try ObjectListingScan(request)
         return try await database.read { db in
             _ = try Self.existingBucket(db, name: bucket)
-            return try Self.scan(db, bucket: bucket, request: request, after: start)
+            var scan = start
+            let inclusive = try db.cachedStatement(sql: """
+                SELECT key, file, size, etag, content_type, metadata, last_modified FROM objects
+                WHERE bucket = ? AND key >= ? ORDER BY key LIMIT ?
+                """)
+            let exclusive = try db.cachedStatement(sql: """
+                SELECT key, file, size, etag, content_type, metadata, last_modified FROM objects
+                WHERE bucket = ? AND key > ? ORDER BY key LIMIT ?
+                """)
+            while try scan.consume(Row.fetchAll(scan.lower.inclusive ? inclusive : exclusive,
+                                                arguments: [bucket, scan.lower.key, ObjectListingScan.batch]),
+                                   key: { $0["key"] }, info: { try Self.objectInfo($0, bucket: bucket) }) {}
+            return scan.listing
         }
     }
 
@@ -291,122 +260,11 @@ public struct FileObjectStore: ObjectStore {
 
     // MARK: - Internals
 
-    /// Streams the body to a temporary file, computing size and MD5; syncs it. Deletes it on failure.
-    private func writeTemporaryFile<Body: AsyncSequence & Sendable>(body: Body, maxSize: Int64) async throws
-        -> (url: URL, size: Int64, etag: String) where Body.Element == Data {
-        let url = temporaryDirectory.appendingPathComponent(UUID().uuidString.lowercased())
-        guard FileManager.default.createFile(atPath: url.path, contents: nil),
-              let handle = FileHandle(forWritingAtPath: url.path) else {
-            if errno == ENOSPC { throw AerieError.diskFull(directory.path) }
-            throw AerieError(.unavailable, "Cannot create a temporary file in \(temporaryDirectory.path). Check the disk space and permissions.")
-        }
-        var md5 = Insecure.MD5()
-        var size: Int64 = 0
-        do {
-            for try await chunk in body {
-                size += Int64(chunk.count)
-                guard size <= maxSize else {
-                    throw AerieError(.tooLarge, "The object is larger than the limit of \(maxSize) bytes. Send a smaller object; nothing was stored.")
-                }
-                md5.update(data: chunk)
-                try handle.write(contentsOf: chunk)
-            }
-            try handle.synchronize()
-            try handle.close()
-        } catch {
-            try? handle.close()
-            try? FileManager.default.removeItem(at: url)
-            if error is AerieError || error is CancellationError { throw error }
-            if AerieError.isOutOfSpace(error) { throw AerieError.diskFull(directory.path) }
-            throw AerieError(.unavailable, "Cannot write the object's file: \(error). Check the disk space of \(directory.path).")
-        }
-        let etag = "\"" + md5.finalize().map { String(format: "%02x", $0) }.joined() + "\""
-        return (url, size, etag)
-    }
-
-    /// Lists keys in byte order from the prefix, rolling keys up to common prefixes at the delimiter.
-    private static func scan(_ db: Database, bucket: String, request: ListObjectsRequest, after: [UInt8]?) throws -> ObjectListing {
-        let prefix = Array(request.prefix.utf8)
-        let delimiter = request.delimiter.map { Array($0.utf8) }
-        let batch = 256
-        let inclusive = try db.cachedStatement(sql: """
-            SELECT key, file, size, etag, content_type, metadata, last_modified FROM objects
-            WHERE bucket = ? AND key >= ? ORDER BY key LIMIT ?
-            """)
-        let exclusive = try db.cachedStatement(sql: """
-            SELECT key, file, size, etag, content_type, metadata, last_modified FROM objects
-            WHERE bucket = ? AND key > ? ORDER BY key LIMIT ?
-            """)
-
-        var listing = ObjectListing(objects: [], commonPrefixes: [], nextCursor: nil)
-        var count = 0
-        var last: [UInt8]?
-        // Where the next batch starts: a key, and whether that key itself is included.
-        var lower = (key: request.prefix, inclusive: true)
-        if let after, after.lexicographicallyPrecedes(prefix) == false, let text = String(validating: after, as: UTF8.self) {
-            lower = (text, false)
-        }
-        scanning: while true {
-            let rows = try Row.fetchAll(lower.inclusive ? inclusive : exclusive, arguments: [bucket, lower.key, batch])
-            for row in rows {
-                let key: String = row["key"]
-                let bytes = Array(key.utf8)
-                guard bytes.starts(with: prefix) else { break scanning }
-                var entry = bytes
-                var isPrefix = false
-                if let delimiter, let range = bytes[prefix.count...].firstRange(of: delimiter) {
-                    entry = Array(bytes[..<range.upperBound])
-                    isPrefix = true
-                }
-                let skipped = (after.map { !$0.lexicographicallyPrecedes(entry) } ?? false) || last == entry
-                if !skipped {
-                    if count == request.limit {
-                        listing.nextCursor = last.map { Base64URL.encode(Data($0)) }
-                        break scanning
-                    }
-                    if isPrefix {
-                        listing.commonPrefixes.append(String(decoding: entry, as: UTF8.self))
-                    } else {
-                        listing.objects.append(try objectInfo(row, bucket: bucket))
-                    }
-                    last = entry
-                    count += 1
-                }
-                // Jump over every other key under a common prefix rather than reading them.
-                if isPrefix, let next = successor(of: entry) {
-                    lower = (next, true)
-                    continue scanning
-                }
-                lower = (key, false)
-            }
-            if rows.count < batch { break }
-        }
-        return listing
-    }
-
-    /// The smallest string greater than every string starting with `prefix`, when the prefix ends in an ASCII
-    /// byte below DEL (as common delimiters do); nil otherwise.
-    private static func successor(of prefix: [UInt8]) -> String? {
-        guard let lastByte = prefix.last, lastByte < 0x7F else { return nil }
-        var bytes = prefix
-        bytes[bytes.count - 1] = lastByte + 1
-        return String(validating: bytes, as: UTF8.self)
-    }
-
     /// Appends an object event to the event log in the caller's transaction.
     private static func record(_ db: Database, event: ObjectEvent) throws {
         let payload = try JSONCoding.encode(event)
         _ = try SQLiteEventLog.append(db, topic: ObjectEvent.topic,
                                       events: [OutgoingEvent(key: "\(event.bucket)/\(event.key)", payload: payload)], now: event.time)
-    }
-
-    static func relativePath(bucket: String, key: String, version: String) -> String {
-        let hash = SHA256.hash(data: Data(key.utf8)).map { String(format: "%02x", $0) }.joined()
-        return "\(bucket)/\(hash.prefix(2))/\(hash)-\(version)"
-    }
-
-    static func newVersion() -> String {
-        UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
     }
 
     private static func bucketRow(_ db: Database, name: String) throws -> BucketInfo? {
@@ -453,13 +311,5 @@ public struct FileObjectStore: ObjectStore {
         let metadata = fields.compactMapValues(\.stringValue)
         return ObjectInfo(bucket: bucket, key: row["key"], size: row["size"], etag: row["etag"], contentType: row["content_type"],
                           metadata: metadata, lastModified: Date(storedSeconds: row["last_modified"]))
-    }
-
-    /// Syncs a directory so a rename in it survives power loss.
-    static func syncDirectory(_ url: URL) throws {
-        let descriptor = open(url.path, O_RDONLY)
-        guard descriptor >= 0 else { throw AerieError(.unavailable, "Cannot open \(url.path) to sync it (errno \(errno)).") }
-        defer { close(descriptor) }
-        guard fsync(descriptor) == 0 else { throw AerieError(.unavailable, "Cannot sync \(url.path) (errno \(errno)).") }
     }
 }

@@ -4,7 +4,7 @@ import AerieTesting
 import Foundation
 import Testing
 
-/// The tables, queue and events conformance suites on PostgreSQL: each case on its own fresh database of a scratch server started from
+/// The tables, queue, events and objects conformance suites on PostgreSQL: each case on its own fresh database of a scratch server started from
 /// Debian's binaries (`ScratchPostgres`), the other primitives in memory. Skipped, saying why, where the server
 /// binaries are absent (`make test` installs them).
 @Suite(.enabled(if: ScratchPostgres.unavailableReason == nil, Comment(rawValue: ScratchPostgres.unavailableReason ?? "")))
@@ -22,6 +22,18 @@ struct PostgresConformanceTests {
     @Test(arguments: EventLogConformance.cases)
     func events(_ check: ConformanceCase) async throws {
         try await run(check, PostgresEventLog.migrations) { $0.events = PostgresEventLog(database: $1) }
+    }
+
+    @Test(arguments: ObjectStoreConformance.cases)
+    func objects(_ check: ConformanceCase) async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("aerie-pg-bodies-\(UUID().uuidString)", isDirectory: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let bodies = try DirectoryBodyStore(directory: folder)
+        // Object events are checked on `primitives.events`, so the event log is on the same database.
+        try await run(check, PostgresEventLog.migrations + PostgresObjectStore.migrations) {
+            $0.events = PostgresEventLog(database: $1)
+            $0.objects = PostgresObjectStore(database: $1, bodies: bodies)
+        }
     }
 
     /// Runs `check` on in-memory primitives with one of them replaced by its driver on a fresh database.
@@ -175,6 +187,26 @@ struct PostgresDatabaseTests {
             return first
         }
         #expect(arrived)
+    }
+
+    @Test("The sweeper removes bodies no object names, and only those")
+    func orphanSweep() async throws {
+        let database = try await PostgresDatabase.open(url: try ScratchPostgres.shared().createDatabase(),
+                                                       migrations: PostgresEventLog.migrations + PostgresObjectStore.migrations)
+        defer { database.close() }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("aerie-pg-sweep-\(UUID().uuidString)", isDirectory: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let bodies = try DirectoryBodyStore(directory: folder)
+        let store = PostgresObjectStore(database: database, bodies: bodies)
+        _ = try await store.createBucket("b")
+        try await store.put(bucket: "b", key: "kept", data: Data("kept".utf8))
+        // What a node killed between writing a body and committing its row leaves behind.
+        let orphan = try await bodies.write(bucket: "b", key: "lost", body: AsyncStream { $0.yield(Data("lost".utf8)); $0.finish() }, maxSize: 100)
+        #expect(try await store.sweepOrphans(olderThan: Date().addingTimeInterval(-3600)) == 0, "young bodies may belong to puts in flight")
+        #expect(try await store.sweepOrphans(olderThan: Date().addingTimeInterval(60)) == 1)
+        #expect(!FileManager.default.fileExists(atPath: bodies.url(of: orphan.name).path))
+        #expect(try await store.get(bucket: "b", key: "kept", range: nil).body == Data("kept".utf8))
+        #expect(try await store.sweepOrphans(olderThan: Date().addingTimeInterval(60)) == 0)
     }
 
     @Test("A malformed URL and an unreachable server are clear errors")

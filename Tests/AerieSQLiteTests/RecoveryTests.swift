@@ -21,9 +21,9 @@ import Testing
         // What a crash leaves: a half-written temporary file, and a version renamed into place whose transaction never committed.
         let temporaryFile = objectsFolder.appendingPathComponent(".tmp/\(UUID().uuidString)")
         try Data("partial".utf8).write(to: temporaryFile)
-        let orphan = objectsFolder.appendingPathComponent(FileObjectStore.relativePath(bucket: "photos", key: "kept", version: FileObjectStore.newVersion()))
+        let orphan = objectsFolder.appendingPathComponent(DirectoryBodyStore.bodyName(bucket: "photos", key: "kept", version: "fedcba9876543210"))
         try Data("uncommitted".utf8).write(to: orphan)
-        let unreferencedKey = objectsFolder.appendingPathComponent(FileObjectStore.relativePath(bucket: "photos", key: "other", version: "0123"))
+        let unreferencedKey = objectsFolder.appendingPathComponent(DirectoryBodyStore.bodyName(bucket: "photos", key: "other", version: "0123"))
         try FileManager.default.createDirectory(at: unreferencedKey.deletingLastPathComponent(), withIntermediateDirectories: true)
         try Data("unreferenced".utf8).write(to: unreferencedKey)
         #expect(filesUnder(objectsFolder).count == 4)

@@ -1,4 +1,3 @@
-import AerieCore
 import Foundation
 import Synchronization
 #if canImport(Glibc)
@@ -13,8 +12,8 @@ import Darwin
 ///
 /// Reads block the calling thread for one chunk (page-cache reads of 256 KiB take tens of microseconds); no
 /// file-I/O library in our dependencies offers a pull-based reader that is cheaper than that.
-final class FileChunkReader: ObjectChunkReader {
-    static let chunkSize = 256 * 1024
+public final class FileChunkReader: ObjectChunkReader {
+    public static let chunkSize = 256 * 1024
 
     private struct Position {
         var offset: Int64
@@ -30,7 +29,7 @@ final class FileChunkReader: ObjectChunkReader {
     private let name: String
 
     /// Takes ownership of `descriptor`.
-    init(descriptor: Int32, offset: Int64, length: Int64, name: String) {
+    public init(descriptor: Int32, offset: Int64, length: Int64, name: String) {
         self.descriptor = descriptor
         position = Mutex(Position(offset: offset, remaining: length))
         self.name = name
@@ -38,7 +37,7 @@ final class FileChunkReader: ObjectChunkReader {
 
     deinit { _ = close(descriptor) }
 
-    func next() async throws -> Data? {
+    public func next() async throws -> Data? {
         try position.withLock { position -> Data? in
             guard position.remaining > 0 else { return nil }
             let count = Int(min(Int64(Self.chunkSize), position.remaining))
@@ -51,7 +50,7 @@ final class FileChunkReader: ObjectChunkReader {
     }
 
     /// Exactly `count` bytes at `offset`; a file that ends early is an internal error (its metadata says more).
-    static func read(_ descriptor: Int32, count: Int, at offset: Int64, name: String) throws -> Data {
+    public static func read(_ descriptor: Int32, count: Int, at offset: Int64, name: String) throws -> Data {
         var data = Data(count: count)
         try read(descriptor, into: &data, at: offset, name: name)
         return data
