@@ -73,7 +73,7 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // The scale-out drivers on PostgreSQL (postgres-nio): tables so far (issue 16).
+        // The scale-out drivers on PostgreSQL (postgres-nio): tables, queue, event log, object metadata, shared counters.
         .target(
             name: "AeriePostgres",
             dependencies: [
@@ -250,7 +250,7 @@ let package = Package(
         .executableTarget(
             name: "aerie",
             dependencies: [
-                "AerieAuth", "AerieCore", "AerieSQLite", "AerieFunctions", "AerieHTTP", "Quickstart", "Pipeline", "AerieML", "AerieText", "AerieDiffusion", "Imagine", "Gallery", "Faces", "Lab", "AerieMail", "AerieFaces", "AerieVectors", "AerieImaging", "AerieVision", "NeuralBenchmarks", "AerieModels", "AerieS3", "AerieRuntimes",
+                "AerieAuth", "AerieCore", "AerieSQLite", "AeriePostgres", "AerieFunctions", "AerieHTTP", "Quickstart", "Pipeline", "AerieML", "AerieText", "AerieDiffusion", "Imagine", "Gallery", "Faces", "Lab", "AerieMail", "AerieFaces", "AerieVectors", "AerieImaging", "AerieVision", "NeuralBenchmarks", "AerieModels", "AerieS3", "AerieRuntimes",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

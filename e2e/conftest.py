@@ -58,12 +58,19 @@ class Server:
         self.process = None
 
     def start(self, timeout=60):
+        return self.launch().wait_ready(timeout)
+
+    def launch(self):
+        """Starts the process without waiting for it (several nodes starting at the same moment)."""
         env = {**os.environ, "AERIE_ADMIN_PASSWORD": ADMIN_PASSWORD, **self.extra_env}
         self.log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
             [aerie_binary(), "serve", "--data", str(self.data_dir), "--host", "127.0.0.1", "--port", str(self.port), *self.extra_args],
             stdout=self.log, stderr=subprocess.STDOUT, env=env, cwd=REPO,
         )
+        return self
+
+    def wait_ready(self, timeout=60):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -14,8 +14,9 @@ import Glibc
 public protocol AuthChangeCounter: Sendable {
     /// The counter's current value.
     func current() -> UInt64
-    /// Moves the counter forward (after the change is stored).
-    func advance()
+    /// Moves the counter forward (after the change is stored). A shared counter that cannot be moved (its database is
+    /// unreachable) logs it; this process's caches are emptied either way.
+    func advance() async
 }
 
 /// A counter for one process alone: for in-memory tables, which no other process can change.
@@ -34,7 +35,7 @@ public final class LocalAuthChangeCounter: AuthChangeCounter {
 ///
 /// Readers keep the file open and read its eight bytes with one `pread`; writers take an exclusive `flock`, read,
 /// add one and write back in place, so a reader sees either the old or the new value, and no advance is lost
-/// between processes. The file holds no secret. (Deployments on PostgreSQL will use a row and `LISTEN/NOTIFY`.)
+/// between processes. The file holds no secret. (Deployments on PostgreSQL use a row and `LISTEN/NOTIFY`: `PostgresChangeCounter`.)
 public final class FileAuthChangeCounter: AuthChangeCounter {
     public static let fileName = "auth-changes"
 
@@ -107,8 +108,8 @@ final class CredentialCache: Sendable {
     }
 
     /// Forgets everything (after a change made here; other processes see the counter move).
-    func changed() {
-        changes.advance()
+    func changed() async {
+        await changes.advance()
         entries.withLock { $0.removeAll(keepingCapacity: true) }
     }
 }

@@ -117,33 +117,63 @@ public final class AuthService: Sendable {
 
     /// On first start, creates the `admin` user with `password` (from `AERIE_ADMIN_PASSWORD`) or a generated one
     /// written to `<dataDirectory>/admin-password` with mode 0600 and mentioned once in the log.
+    ///
+    /// Nodes of one deployment may start at the same moment: the user is created with a create-only write, so exactly
+    /// one node creates it; the others find it existing. A generated password's file is written aside first and put
+    /// in place only by the node whose write won, so the file always holds the password that works.
     @discardableResult
     public func bootstrapAdmin(password: String?, dataDirectory: URL?) async throws -> AdminBootstrap {
         if try await user(Self.adminUsername) != nil { return .existing }
         if let password {
-            _ = try await createUser(Self.adminUsername, password: password, role: .admin)
+            guard try await createAdminUnlessPresent(password: password) else { return .existing }
             logger.notice("Created the first admin user \"admin\" with the password from AERIE_ADMIN_PASSWORD.")
             return .createdWithConfiguredPassword
         }
         let generated = Secrets.randomPassword()
         var file: URL?
+        var pending: URL?
         if let dataDirectory {
             try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
-            let url = dataDirectory.appendingPathComponent("admin-password")
+            let url = dataDirectory.appendingPathComponent(".admin-password-\(UUID().uuidString)")
             guard FileManager.default.createFile(atPath: url.path, contents: Data((generated + "\n").utf8),
                                                  attributes: [.posixPermissions: 0o600]) else {
                 throw AerieError(.internal, "Could not write \(url.path); check that the data directory is writable.")
             }
             try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: url.path)
-            file = url
+            pending = url
+            file = dataDirectory.appendingPathComponent("admin-password")
         }
-        _ = try await createUser(Self.adminUsername, password: generated, role: .admin)
+        let created: Bool
+        do {
+            created = try await createAdminUnlessPresent(password: generated)
+        } catch {
+            if let pending { try? FileManager.default.removeItem(at: pending) }
+            throw error
+        }
+        if let pending, let file {
+            guard created else {
+                try? FileManager.default.removeItem(at: pending)
+                return .existing
+            }
+            _ = rename(pending.path, file.path)
+        }
+        guard created else { return .existing }
         if let file {
             logger.notice("Created the first admin user \"admin\" with a generated password, written to \(file.path) (mode 0600). Sign in and change it, or set AERIE_ADMIN_PASSWORD before the first start.")
         } else {
             logger.notice("Created the first admin user \"admin\" with the generated password \(generated). It is shown only this once.")
         }
         return .createdWithGeneratedPassword(password: generated, file: file)
+    }
+
+    /// Creates the admin; false when another node created it first.
+    private func createAdminUnlessPresent(password: String) async throws -> Bool {
+        do {
+            _ = try await createUser(Self.adminUsername, password: password, role: .admin)
+            return true
+        } catch let error as AerieError where error.code == .alreadyExists {
+            return false
+        }
     }
 
     // MARK: Users
@@ -185,7 +215,7 @@ public final class AuthService: Sendable {
         }
         item["disabled"] = .bool(disabled)
         try await tables.put(table: Self.usersTable, item: item)
-        cache.changed()
+        await cache.changed()
         return Self.userRecord(item)
     }
 
@@ -201,7 +231,7 @@ public final class AuthService: Sendable {
         item["password_hash"] = .string(await hashPassword(password))
         item["password_changed_at"] = .number(Date().timeIntervalSince1970.rounded(.down))
         try await tables.put(table: Self.usersTable, item: item)
-        cache.changed()
+        await cache.changed()
     }
 
     /// Self sign-up: a new user with role `user` and a password of at least ``minimumChosenPasswordLength``
@@ -347,7 +377,7 @@ public final class AuthService: Sendable {
         if item["revoked_at"] == nil {
             item["revoked_at"] = .string(RFC3339.string(from: Date()))
             try await tables.put(table: Self.keysTable, item: item)
-            cache.changed()
+            await cache.changed()
         }
         return Self.keyRecord(item)
     }
@@ -401,7 +431,7 @@ public final class AuthService: Sendable {
     /// Ends a page session.
     public func endSession(_ token: String) async throws {
         try await tables.delete(table: Self.sessionsTable, key: ItemKey(partition: .string(Secrets.sha256Hex(token))))
-        cache.changed()
+        await cache.changed()
     }
 
     // MARK: Helpers

@@ -135,7 +135,7 @@ extension AuthService {
 
     /// Changes ``s3CredentialsGeneration()``.
     func invalidateS3Credentials() async throws {
-        cache.changed()
+        await cache.changed()
     }
 
     /// The secret and the user of an access key id, for verifying a signature; nil when the id is unknown or its user

@@ -49,7 +49,7 @@ public struct AerieGateway: Sendable {
             options: .init(bcryptCost: configuration.bcryptCost, tokenLifetime: configuration.tokenLifetime,
                            sessionLifetime: configuration.cookies.lifetime),
             logger: logger,
-            changes: try configuration.dataDirectory.map { try FileAuthChangeCounter(directory: $0) } ?? LocalAuthChangeCounter()
+            changes: try configuration.authChanges ?? configuration.dataDirectory.map { try FileAuthChangeCounter(directory: $0) } ?? LocalAuthChangeCounter()
         )
         try await auth.bootstrapAdmin(password: configuration.adminPassword, dataDirectory: configuration.dataDirectory)
         let httpApps = apps.compactMap { $0 as? any AerieHTTPApp }

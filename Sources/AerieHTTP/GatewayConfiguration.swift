@@ -49,6 +49,9 @@ public struct GatewayConfiguration: Sendable {
     /// The data directory: the generated admin password is written to `<dataDirectory>/admin-password`.
     /// Nil (tests) keeps nothing on disk.
     public var dataDirectory: URL?
+    /// The counter every process of the deployment moves when a credential ends; nil: a file in `dataDirectory`
+    /// (or, without one, this process alone).
+    public var authChanges: (any AuthChangeCounter)?
     /// The first admin's password (from `AERIE_ADMIN_PASSWORD`); nil generates one on first start.
     public var adminPassword: String?
     /// bcrypt cost (log2 rounds, 4…31). Keep it low in tests.

@@ -72,6 +72,31 @@ import Testing
             #expect(password.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) }, "\(password)")
         }
     }
+
+    @Test("Nodes that start at the same moment create the admin once; the password file holds the password that works")
+    func concurrentAdminBootstrap() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("aerie-bootstrap-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let tables = MemoryTableStore()
+        var services: [AuthService] = []
+        for _ in 0..<6 { services.append(try await Self.open(tables)) }
+        let outcomes = try await withThrowingTaskGroup(of: AuthService.AdminBootstrap.self) { group in
+            for service in services {
+                group.addTask { try await service.bootstrapAdmin(password: nil, dataDirectory: directory) }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        let created = outcomes.compactMap { outcome -> String? in
+            if case .createdWithGeneratedPassword(let password, _) = outcome { return password }
+            return nil
+        }
+        #expect(created.count == 1, "\(outcomes)")
+        #expect(outcomes.filter { $0 == .existing }.count == 5)
+        let stored = try String(contentsOf: directory.appendingPathComponent("admin-password"), encoding: .utf8)
+        #expect(stored == created.first.map { $0 + "\n" })
+        #expect(try await services[3].verifyPassword(username: "admin", password: stored.trimmingCharacters(in: .whitespacesAndNewlines)) != nil)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["admin-password"], "no stray pending files")
+    }
 }
 
 @Suite struct LoginThrottleTests {

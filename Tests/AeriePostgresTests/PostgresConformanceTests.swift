@@ -209,6 +209,29 @@ struct PostgresDatabaseTests {
         #expect(try await store.sweepOrphans(olderThan: Date().addingTimeInterval(60)) == 0)
     }
 
+    @Test("A counter moved on one node is seen moving on the others")
+    func sharedCounter() async throws {
+        let url = try ScratchPostgres.shared().createDatabase()
+        var databases: [PostgresDatabase] = []
+        for _ in 0..<3 { databases.append(try await PostgresDatabase.open(url: url, migrations: PostgresChangeCounter.migrations)) }
+        defer { databases.forEach { $0.close() } }
+        var counters: [PostgresChangeCounter] = []
+        for database in databases { counters.append(try await PostgresChangeCounter.open(name: "auth-changes", database: database)) }
+        defer { counters.forEach { $0.close() } }
+        let other = try await PostgresChangeCounter.open(name: "other", database: databases[0])
+        defer { other.close() }
+        #expect(counters.map { $0.current() } == [0, 0, 0])
+        await counters[0].advance()
+        await counters[2].advance()
+        #expect(counters[2].current() == 2, "the node that moved it sees its own change at once")
+        try await eventually("every node sees both changes") { counters.allSatisfy { $0.current() == 2 } }
+        #expect(other.current() == 0, "counters are independent")
+        // A node that opens later starts where the counter stands.
+        let late = try await PostgresChangeCounter.open(name: "auth-changes", database: databases[1])
+        defer { late.close() }
+        #expect(late.current() == 2)
+    }
+
     @Test("A malformed URL and an unreachable server are clear errors")
     func badURLs() async throws {
         await expectAerieError(.invalidArgument, mentioning: "postgres://USER") {

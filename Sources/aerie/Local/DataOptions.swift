@@ -1,10 +1,7 @@
-import AerieAuth
 import AerieCore
-import AerieHTTP
 import AerieSQLite
 import ArgumentParser
 import Foundation
-import Logging
 
 /// Where the data directory is, shared by the local commands.
 struct DataOptions: ParsableArguments {
@@ -18,14 +15,6 @@ struct DataOptions: ParsableArguments {
 
     func openStorage() throws -> EmbeddedStorage {
         try EmbeddedStorage(directory: directory, durability: durability.value)
-    }
-
-    /// Opens the auth service on the data directory's tables (for `users` and `keys`).
-    func openAuth() async throws -> AuthService {
-        let storage = try openStorage()
-        var logger = Logger(label: "aerie")
-        logger.logLevel = .warning
-        return try await AuthService.open(tables: storage.tables, logger: logger, changes: try FileAuthChangeCounter(directory: directory))
     }
 }
 

@@ -2,7 +2,9 @@ import AerieCore
 import AerieFunctions
 import AerieHTTP
 import AerieS3
+import AeriePostgres
 import AerieSQLite
+import AerieAuth
 import ArgumentParser
 import Foundation
 import Hummingbird
@@ -36,13 +38,20 @@ struct ServeCommand: AsyncParsableCommand {
         Roles (--role, repeatable; default all): a `gateway` serves the HTTP API, the pages and the S3 API, runs sync
         invocations and queues async ones and trigger deliveries; a `worker` takes them from the queues (async
         invocations, object and topic triggers, schedules) and serves only GET /health and GET /metrics on --port.
-        Processes with different roles share one data directory (or, later, the scale-out engines):
+        Processes with different roles share one data directory, or one PostgreSQL database:
           aerie serve --role gateway --port 8080 &
           aerie serve --role worker --port 8081 &
+
+        Scale-out (--database or AERIE_DATABASE_URL): tables, queue, event log, records, auth and object metadata on
+        PostgreSQL, object bytes in --object-store (a folder every node shares); any number of nodes with the same
+        options form one deployment. Set AERIE_ADMIN_PASSWORD on every node (a generated one is written only by the
+        node that created the admin):
+          aerie serve --database postgres://aerie:secret@db:5432/aerie --object-store file:///srv/aerie-objects
         """
     )
 
     @OptionGroup var data: DataOptions
+    @OptionGroup var deployment: DeploymentOptions
     @Option(help: "What this process does: all (default), gateway or worker; repeatable (see above).") var role: [ServeRole] = []
     @Option(help: "The address to listen on.") var host = "127.0.0.1"
     @Option(help: "The port to listen on.") var port = 8080
@@ -129,8 +138,18 @@ struct ServeCommand: AsyncParsableCommand {
         MetricsSystem.bootstrap(metricsFactory)
         let logger = Logger(label: "aerie")
 
-        let storage = try data.openStorage()
+        let storage = try await deployment.open(data: data, logger: logger)
         let primitives = storage.primitives
+        var background: [Task<Void, Never>] = []
+        if let postgres = storage.postgres {
+            // Other nodes' appends wake this node's trigger dispatchers at once, as appends made here do.
+            background.append(postgres.database.relayAnnouncements(to: primitives.signals))
+            background.append(Self.sweepOrphanBodies(postgres.objects, logger: logger))
+        }
+        defer {
+            background.forEach { $0.cancel() }
+            storage.postgres?.close()
+        }
         // Triggers of a newly enabled function start at the beginning of their topic: nothing uploaded before
         // the runtime first positioned its consumer groups can be skipped; idempotency keys prevent repeats.
         let roles = ServeRole.effective(role)
@@ -162,12 +181,12 @@ struct ServeCommand: AsyncParsableCommand {
 
         let shown = host == "0.0.0.0" ? "127.0.0.1" : host
         if roles.contains(.gateway) {
-            try await addGateway(to: &services, primitives: primitives, runtime: runtime, runtimes: runtimes, apps: apps,
-                                 registry: registry, logger: logger)
+            try await addGateway(to: &services, primitives: primitives, authChanges: storage.authChanges, runtime: runtime,
+                                 runtimes: runtimes, apps: apps, registry: registry, logger: logger)
         } else {
             services.append(WorkerStatus.application(host: host, port: port, registry: registry))
-            logger.notice("Aerie worker is running", metadata: ["health": "http://\(shown):\(port)/health", "data": "\(data.directory.path)"])
-            StandardError.write("\nAerie worker is running (health: http://\(shown):\(port)/health, data: \(data.directory.path))\n\n")
+            logger.notice("Aerie worker is running", metadata: ["health": "http://\(shown):\(port)/health", "storage": "\(storage.description)"])
+            StandardError.write("\nAerie worker is running (health: http://\(shown):\(port)/health, \(storage.description))\n\n")
         }
         let serviceGroup = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
@@ -175,8 +194,25 @@ struct ServeCommand: AsyncParsableCommand {
         try await serviceGroup.run()
     }
 
+    /// Removes, every hour, object bodies that no object names and that are older than an hour (left by a node that
+    /// crashed between writing a body and committing its metadata). Every node runs it: a body is removed once.
+    private static func sweepOrphanBodies(_ objects: PostgresObjectStore, logger: Logger) -> Task<Void, Never> {
+        Task {
+            while !Task.isCancelled {
+                do {
+                    let removed = try await objects.sweepOrphans(olderThan: Date().addingTimeInterval(-3600))
+                    if removed > 0 { logger.notice("Removed orphan object bodies", metadata: ["count": "\(removed)"]) }
+                } catch {
+                    logger.warning("Sweeping orphan object bodies failed; trying again in an hour", metadata: ["error": "\(error)"])
+                }
+                try? await Task.sleep(for: .seconds(3600))
+            }
+        }
+    }
+
     /// The gateway role: the HTTP API, pages and console on --port, and the S3 API on --s3-port when given.
-    private func addGateway(to services: inout [any Service], primitives: Primitives, runtime: FunctionRuntime, runtimes: RuntimeManager,
+    private func addGateway(to services: inout [any Service], primitives: Primitives, authChanges: any AuthChangeCounter,
+                            runtime: FunctionRuntime, runtimes: RuntimeManager,
                             apps: [any AerieApp], registry: PrometheusCollectorRegistry, logger: Logger) async throws {
         let adminPassword = environmentSetting("AERIE_ADMIN_PASSWORD")
         var gatewayConfiguration = GatewayConfiguration(
@@ -187,6 +223,7 @@ struct ServeCommand: AsyncParsableCommand {
             adminPassword: adminPassword
         )
         gatewayConfiguration.allowSignup = allowSignup
+        gatewayConfiguration.authChanges = authChanges
         gatewayConfiguration.maxEventStreamsPerUser = maxEventStreamsPerUser
         let gateway = try await AerieGateway.build(primitives: primitives, runtime: runtime, configuration: gatewayConfiguration,
                                                    registry: registry, apps: apps, extensions: [RuntimeRoutes(manager: runtimes)], logger: logger)

@@ -23,6 +23,7 @@ struct UsersCommand: AsyncParsableCommand {
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a user.")
         @OptionGroup var data: DataOptions
+        @OptionGroup var deployment: DeploymentOptions
         @Argument(help: "The user name.") var username: String
         @Option(help: "The password (default: $AERIE_NEW_PASSWORD).") var password: String?
         @Option(help: "admin or user.") var role = "user"
@@ -32,7 +33,7 @@ struct UsersCommand: AsyncParsableCommand {
             guard let password = password ?? environmentSetting("AERIE_NEW_PASSWORD") else {
                 throw CLIError("no password: pass --password or set AERIE_NEW_PASSWORD.")
             }
-            let auth = try await data.openAuth()
+            let auth = try await deployment.openAuth(data: data)
             let user = try await auth.createUser(username, password: password, role: role)
             print("created \(user.role.rawValue) \(user.username)")
         }
@@ -41,9 +42,10 @@ struct UsersCommand: AsyncParsableCommand {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List users.")
         @OptionGroup var data: DataOptions
+        @OptionGroup var deployment: DeploymentOptions
 
         func run() async throws {
-            let auth = try await data.openAuth()
+            let auth = try await deployment.openAuth(data: data)
             var cursor: String?
             repeat {
                 let page = try await auth.listUsers(limit: 100, cursor: cursor)
@@ -58,10 +60,11 @@ struct UsersCommand: AsyncParsableCommand {
     struct Disable: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Disable a user: their tokens, sessions and keys stop working.")
         @OptionGroup var data: DataOptions
+        @OptionGroup var deployment: DeploymentOptions
         @Argument(help: "The user name.") var username: String
 
         func run() async throws {
-            let auth = try await data.openAuth()
+            let auth = try await deployment.openAuth(data: data)
             _ = try await auth.setDisabled(username, true)
             print("disabled \(username)")
         }
@@ -87,12 +90,13 @@ struct KeysCommand: AsyncParsableCommand {
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a key and print it once.")
         @OptionGroup var data: DataOptions
+        @OptionGroup var deployment: DeploymentOptions
         @Argument(help: "A name for the key.") var name: String
         @Option(help: "The user the key acts for.") var owner = "admin"
         @Option(name: .customLong("scope"), help: "A scope (repeatable).") var scopes: [String] = []
 
         func run() async throws {
-            let auth = try await data.openAuth()
+            let auth = try await deployment.openAuth(data: data)
             let created = try await auth.createKey(name: name, owner: owner, scopes: scopes)
             print(created.key)
             FileHandle.standardError.write(Data("key \(created.record.id) for \(owner) with scopes [\(scopes.joined(separator: ", "))]; it is not shown again.\n".utf8))
@@ -102,9 +106,10 @@ struct KeysCommand: AsyncParsableCommand {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List keys (never their secrets).")
         @OptionGroup var data: DataOptions
+        @OptionGroup var deployment: DeploymentOptions
 
         func run() async throws {
-            let auth = try await data.openAuth()
+            let auth = try await deployment.openAuth(data: data)
             var cursor: String?
             repeat {
                 let page = try await auth.listKeys(limit: 100, cursor: cursor)
@@ -120,10 +125,11 @@ struct KeysCommand: AsyncParsableCommand {
     struct Revoke: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Revoke a key.")
         @OptionGroup var data: DataOptions
+        @OptionGroup var deployment: DeploymentOptions
         @Argument(help: "The key's id (from `aerie keys list`).") var id: String
 
         func run() async throws {
-            let auth = try await data.openAuth()
+            let auth = try await deployment.openAuth(data: data)
             _ = try await auth.revokeKey(id: id)
             print("revoked \(id)")
         }

@@ -1,0 +1,91 @@
+import AerieAuth
+import AerieCore
+import AeriePostgres
+import AerieSQLite
+import AerieVectors
+import ArgumentParser
+import Foundation
+import Logging
+
+/// Where a deployment keeps its state: the embedded default (SQLite and files in the data directory), or the
+/// scale-out engines that several nodes share (`--database postgres://…`).
+struct DeploymentOptions: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "Put tables, queue, event log, invocation records, auth and object metadata on PostgreSQL (postgres://USER:PASS@HOST:PORT/DB); also $AERIE_DATABASE_URL. Without it: the embedded SQLite database in --data.",
+        valueName: "url"))
+    var database: String?
+
+    @Option(help: ArgumentHelp(
+        "With --database, where object bytes go: file:///PATH (a folder every node shares; default <data>/objects); also $AERIE_OBJECT_STORE.",
+        valueName: "url"))
+    var objectStore: String?
+
+    /// --database, else $AERIE_DATABASE_URL.
+    var databaseURL: String? { database ?? environmentSetting("AERIE_DATABASE_URL") }
+    var objectStoreURL: String? { objectStore ?? environmentSetting("AERIE_OBJECT_STORE") }
+
+    func validate() throws {
+        if let url = databaseURL, !(url.hasPrefix("postgres://") || url.hasPrefix("postgresql://")) {
+            throw ValidationError("--database (or AERIE_DATABASE_URL) must be a postgres://USER:PASS@HOST:PORT/DB URL.")
+        }
+        if let store = objectStoreURL {
+            guard databaseURL != nil else {
+                throw ValidationError("--object-store (or AERIE_OBJECT_STORE) needs --database: the embedded default keeps objects in --data.")
+            }
+            if store.hasPrefix("s3://") {
+                throw ValidationError("s3:// object stores are not available yet; use file:///PATH (a folder every node shares).")
+            }
+            guard store.hasPrefix("file:///") else {
+                throw ValidationError("--object-store must be file:///PATH (an absolute folder path).")
+            }
+        }
+    }
+
+    /// Opens the deployment's storage: PostgreSQL when a database URL is given, else the embedded data directory.
+    func open(data: DataOptions, logger: Logger) async throws -> DeploymentStorage {
+        guard let url = databaseURL else {
+            let storage = try data.openStorage()
+            return DeploymentStorage(primitives: storage.primitives, authChanges: try FileAuthChangeCounter(directory: data.directory),
+                                     description: "embedded storage in \(data.directory.path)", postgres: nil)
+        }
+        let bodyFolder = objectStoreURL.map { URL(fileURLWithPath: String($0.dropFirst("file://".count)), isDirectory: true) }
+            ?? data.directory.appendingPathComponent(EmbeddedStorage.objectsFolder, isDirectory: true)
+        var postgresLogger = Logger(label: "aerie.postgres")
+        postgresLogger.logLevel = logger.logLevel
+        let postgres = try await PostgresStorage.open(url: url, bodies: try DirectoryBodyStore(directory: bodyFolder), logger: postgresLogger)
+        // Vector collections stay in this node's data directory (in-process indexes; see docs/scale-out.md).
+        let vectors = try FileVectorStore(directory: data.directory.appendingPathComponent(EmbeddedStorage.vectorsFolder, isDirectory: true))
+        let primitives = Primitives(objects: postgres.objects, tables: postgres.tables, queues: postgres.queues, events: postgres.events,
+                                    vectors: vectors)
+        return DeploymentStorage(primitives: primitives, authChanges: SharedAuthChanges(counter: postgres.authChanges),
+                                 description: "PostgreSQL at \(PostgresDatabase.redacted(url)), objects in \(bodyFolder.path)", postgres: postgres)
+    }
+}
+
+extension DeploymentOptions {
+    /// Opens the auth service on the deployment's tables (for `aerie users`).
+    func openAuth(data: DataOptions) async throws -> AuthService {
+        var logger = Logger(label: "aerie")
+        logger.logLevel = .warning
+        let storage = try await open(data: data, logger: logger)
+        return try await AuthService.open(tables: storage.primitives.tables, logger: logger, changes: storage.authChanges)
+    }
+}
+
+/// A deployment's opened storage.
+struct DeploymentStorage: Sendable {
+    let primitives: Primitives
+    /// What every process of the deployment moves when a credential ends (see ``AuthChangeCounter``).
+    let authChanges: any AuthChangeCounter
+    /// For the start-up line.
+    let description: String
+    /// The scale-out storage, when on PostgreSQL.
+    let postgres: PostgresStorage?
+}
+
+/// The auth service's view of the deployment's `auth-changes` counter on PostgreSQL.
+struct SharedAuthChanges: AuthChangeCounter {
+    let counter: PostgresChangeCounter
+    func current() -> UInt64 { counter.current() }
+    func advance() async { await counter.advance() }
+}
