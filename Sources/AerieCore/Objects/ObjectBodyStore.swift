@@ -13,6 +13,12 @@ public struct StoredBody: Sendable, Hashable {
     public var size: Int64
     /// Quoted hex MD5, as ``ObjectInfo/etag``.
     public var etag: String
+
+    public init(name: String, size: Int64, etag: String) {
+        self.name = name
+        self.size = size
+        self.etag = etag
+    }
 }
 
 /// Where object bytes live when their metadata lives elsewhere: the embedded store keeps metadata in SQLite, the

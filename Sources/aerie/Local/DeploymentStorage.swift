@@ -1,6 +1,7 @@
 import AerieAuth
 import AerieCore
 import AeriePostgres
+import AerieS3
 import AerieSQLite
 import AerieVectors
 import ArgumentParser
@@ -16,7 +17,7 @@ struct DeploymentOptions: ParsableArguments {
     var database: String?
 
     @Option(help: ArgumentHelp(
-        "With --database, where object bytes go: file:///PATH (a folder every node shares; default <data>/objects); also $AERIE_OBJECT_STORE.",
+        "With --database, where object bytes go: s3://BUCKET[/PREFIX] on any S3-compatible store (AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION), or file:///PATH (a folder every node shares; default <data>/objects); also $AERIE_OBJECT_STORE.",
         valueName: "url"))
     var objectStore: String?
 
@@ -33,10 +34,13 @@ struct DeploymentOptions: ParsableArguments {
                 throw ValidationError("--object-store (or AERIE_OBJECT_STORE) needs --database: the embedded default keeps objects in --data.")
             }
             if store.hasPrefix("s3://") {
-                throw ValidationError("s3:// object stores are not available yet; use file:///PATH (a folder every node shares).")
-            }
-            guard store.hasPrefix("file:///") else {
-                throw ValidationError("--object-store must be file:///PATH (an absolute folder path).")
+                do {
+                    _ = try S3BodyStore.Location.parse(store, environment: ProcessInfo.processInfo.environment)
+                } catch let error as AerieError {
+                    throw ValidationError(error.message)
+                }
+            } else if !store.hasPrefix("file:///") {
+                throw ValidationError("--object-store must be s3://BUCKET[/PREFIX] or file:///PATH (an absolute folder path).")
             }
         }
     }
@@ -48,17 +52,28 @@ struct DeploymentOptions: ParsableArguments {
             return DeploymentStorage(primitives: storage.primitives, authChanges: try FileAuthChangeCounter(directory: data.directory),
                                      description: "embedded storage in \(data.directory.path)", postgres: nil)
         }
-        let bodyFolder = objectStoreURL.map { URL(fileURLWithPath: String($0.dropFirst("file://".count)), isDirectory: true) }
-            ?? data.directory.appendingPathComponent(EmbeddedStorage.objectsFolder, isDirectory: true)
+        let bodies: any ObjectBodyStore
+        let bodiesDescription: String
+        if let store = objectStoreURL, store.hasPrefix("s3://") {
+            let s3 = S3BodyStore(location: try S3BodyStore.Location.parse(store, environment: ProcessInfo.processInfo.environment))
+            try await s3.check()  // a wrong endpoint, bucket or key fails the start, not the first upload
+            bodies = s3
+            bodiesDescription = s3.location.description
+        } else {
+            let folder = objectStoreURL.map { URL(fileURLWithPath: String($0.dropFirst("file://".count)), isDirectory: true) }
+                ?? data.directory.appendingPathComponent(EmbeddedStorage.objectsFolder, isDirectory: true)
+            bodies = try DirectoryBodyStore(directory: folder)
+            bodiesDescription = folder.path
+        }
         var postgresLogger = Logger(label: "aerie.postgres")
         postgresLogger.logLevel = logger.logLevel
-        let postgres = try await PostgresStorage.open(url: url, bodies: try DirectoryBodyStore(directory: bodyFolder), logger: postgresLogger)
+        let postgres = try await PostgresStorage.open(url: url, bodies: bodies, logger: postgresLogger)
         // Vector collections stay in this node's data directory (in-process indexes; see docs/scale-out.md).
         let vectors = try FileVectorStore(directory: data.directory.appendingPathComponent(EmbeddedStorage.vectorsFolder, isDirectory: true))
         let primitives = Primitives(objects: postgres.objects, tables: postgres.tables, queues: postgres.queues, events: postgres.events,
                                     vectors: vectors)
         return DeploymentStorage(primitives: primitives, authChanges: SharedAuthChanges(counter: postgres.authChanges),
-                                 description: "PostgreSQL at \(PostgresDatabase.redacted(url)), objects in \(bodyFolder.path)", postgres: postgres)
+                                 description: "PostgreSQL at \(PostgresDatabase.redacted(url)), objects in \(bodiesDescription)", postgres: postgres)
     }
 }
 
