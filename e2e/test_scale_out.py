@@ -38,6 +38,13 @@ def test_two_nodes_form_one_deployment(workdir):
         assert requests.get(b.url + "/v1/buckets", headers=bearer, timeout=10).status_code == 200, "a token from node a works on b"
         assert b.login()  # and the admin's password, stored once, works on both
 
+        # The console's nodes panel, on either node, lists the whole deployment from the heartbeats.
+        def listed(node):
+            response = requests.get(node.url + "/v1/nodes", headers=bearer, timeout=10)
+            assert response.status_code == 200, response.text
+            return sorted(n["address"] for n in response.json()["items"] if n["alive"])
+        wait_for(lambda: listed(b) == sorted([a.url, b.url]), timeout=15, what="both nodes in GET /v1/nodes")
+
         created = requests.post(a.url + "/v1/keys", json={"name": "spread", "scopes": ["objects:read", "objects:write"]},
                                 headers=bearer, timeout=10)
         assert created.status_code == 201, created.text
@@ -56,17 +63,21 @@ def test_two_nodes_form_one_deployment(workdir):
             result = wait_for(lambda: (lambda r: r.json() if r.status_code == 200 else None)(
                 requests.get(result_url, headers=key, timeout=10)), timeout=60, what=f"the word count of spread-{n}.txt")
             assert result["total"] == n + 1, result
-        listing = requests.get(f"{a.url}/v1/invocations", params={"function": "wordcount", "limit": 1000}, headers=bearer, timeout=10)
-        assert listing.status_code == 200, listing.text
-        records = listing.json()["items"]
-        assert len(records) == UPLOADS, f"one invocation per upload, not {len(records)}: {[r['status'] for r in records]}"
-        assert all(r["status"] == "succeeded" for r in records), records
+        # The result is written during the invocation; its record ends a moment later.
+        records = wait_for(lambda: (lambda items: items if all(r["status"] == "succeeded" for r in items) else None)(
+            requests.get(f"{a.url}/v1/invocations", params={"function": "wordcount", "limit": 1000}, headers=bearer, timeout=10).json()["items"]),
+            timeout=60, what="every word count's record to end succeeded")
+        assert len(records) == UPLOADS, f"one invocation per upload, not {len(records)}"
 
         # A key revoked on node a stops working on node b (it had been cached there).
         assert requests.delete(f"{a.url}/v1/keys/{created.json()['id']}", headers=bearer, timeout=10).status_code == 204
         wait_for(lambda: requests.get(b.url + "/v1/buckets/quickstart/objects", headers=key, timeout=10).status_code == 401,
                  timeout=10, what="node b refusing the key revoked on node a")
         assert requests.get(a.url + "/v1/buckets/quickstart/objects", headers=key, timeout=10).status_code == 401
+
+        # A node stopped cleanly leaves the list at once.
+        b.stop()
+        assert [n["address"] for n in requests.get(a.url + "/v1/nodes", headers=bearer, timeout=10).json()["items"]] == [a.url]
     finally:
         for node in nodes:
             node.stop()

@@ -1,5 +1,7 @@
 import AerieAuth
 import AerieCore
+import Logging
+import AerieFunctions
 import AerieHTTPTesting
 import Foundation
 import HTTPTypes
@@ -188,6 +190,39 @@ struct ConsoleTests {
             // The console's own polling is left out.
             #expect(!routes.contains { $0["route"] == "/console/api/latency" })
         }
+    }
+
+    @Test("GET /v1/nodes lists every node's heartbeat, live or silent, to admins only; a stopped node leaves the list")
+    func nodesEndpoint() async throws {
+        let harness = try await ConsoleHarness.make()
+        let a = NodeHeartbeat(tables: harness.primitives.tables, runtime: harness.harness.runtime, roles: ["gateway"],
+                              address: "http://10.0.0.1:8080", logger: Logger(label: "test"))
+        let b = NodeHeartbeat(tables: harness.primitives.tables, runtime: harness.harness.runtime, roles: ["worker"],
+                              address: "http://10.0.0.2:8081", logger: Logger(label: "test"))
+        try await NodeHeartbeat.ensureTable(harness.primitives.tables)
+        try await a.beat()
+        try await b.beat(now: Date().addingTimeInterval(-30))  // missed its last heartbeats
+        try await harness.run { client in
+            #expect(try await client.send(.get, "/v1/nodes").status == .unauthorized)
+            let session = try await client.signIn("ann", "ann-password")
+            #expect(try await client.get("/v1/nodes", session: session).status == .forbidden)
+            let admin = try await client.signIn("admin", "admin-password")
+            let response = try await client.get("/v1/nodes", session: admin)
+            #expect(response.status == .ok)
+            let body = try JSONValue.parse(Data(response.text.utf8))
+            guard case .array(let nodes)? = body["items"] else {
+                Issue.record("no items in \(response.text)")
+                return
+            }
+            let byAddress = Dictionary(uniqueKeysWithValues: nodes.compactMap { node in node["address"]?.stringValue.map { ($0, node) } })
+            #expect(byAddress["http://10.0.0.1:8080"]?["alive"] == .bool(true))
+            #expect(byAddress["http://10.0.0.1:8080"]?["roles"] == .array(["gateway"]))
+            #expect(byAddress["http://10.0.0.2:8081"]?["alive"] == .bool(false))
+            #expect(byAddress["http://10.0.0.2:8081"]?["heartbeat_at"]?.stringValue != nil, "\(response.text)")
+        }
+        // Expired rows (a minute past the last heartbeat) leave the list.
+        #expect(try await harness.primitives.tables.purgeExpired(now: Date().addingTimeInterval(120)) == 2)
+        #expect(try await NodeHeartbeat.nodes(tables: harness.primitives.tables).isEmpty)
     }
 
     @Test("The topics endpoint lists each topic's next offset and its consumer groups with their lag")

@@ -173,7 +173,10 @@ struct ServeCommand: AsyncParsableCommand {
                                  idleTimeout: .milliseconds(Int64(max(0.1, functionIdleSeconds) * 1000))),
             runtime: runtime, logger: Logger(label: "aerie.runtimes"))
         try await runtimes.registerStored()
-        var services: [any Service] = [runtime, expiry, runtimes]
+        // Every node says it is there, so the console on any node lists the whole deployment.
+        let heartbeat = NodeHeartbeat(tables: primitives.tables, runtime: runtime, roles: roles.map(\.rawValue).sorted(),
+                                      address: "http://\(shownHost):\(port)", logger: Logger(label: "aerie.nodes"))
+        var services: [any Service] = [runtime, expiry, runtimes, heartbeat]
         if let benchPort {
             try runtime.register(BenchNoop())
             services.append(BenchNoop.bareApplication(host: host, port: benchPort))

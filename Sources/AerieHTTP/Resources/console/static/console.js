@@ -97,8 +97,17 @@
       }
       charts.line($('latency-history'), series, 'Collecting samples…', { format: ms, label: 'latency over time' });
     };
+    const nodes = async () => {
+      const list = items(await api('GET', '/v1/nodes'));
+      fill($('nodes'), list.map((node) => el('tr', { 'data-node': node.id },
+        el('td', {}, el('code', {}, node.address)), el('td', {}, (node.roles || []).join(', ')), el('td', {}, `${node.host} (pid ${node.pid})`),
+        el('td', {}, node.load1 === null || node.load1 === undefined ? '–' : node.load1.toFixed(2)), el('td', {}, String(node.running)),
+        el('td', {}, when(pick(node, 'started_at', 'startedAt'))), el('td', {}, when(pick(node, 'heartbeat_at', 'heartbeatAt'))),
+        el('td', {}, node.alive ? badge('alive') : badge('silent')))), 'No node has reported yet.');
+    };
     every(5, counts);
     every(5, latency);
+    every(5, nodes);
   };
 
   pages.functions = () => {
