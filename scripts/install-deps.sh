@@ -12,8 +12,9 @@ cd "$(dirname "$0")/.."
 packages=(libsqlite3-dev libopenblas-dev libdlib-dev zlib1g-dev libjpeg62-turbo-dev libpng-dev libwebp-dev libexif-dev curl jq python3-venv ca-certificates util-linux)
 case "$level" in
   # openssl, s3cmd: the S3 tests (self-signed certificate, a second client); gcc: the runtimes test compiles a C bootstrap;
-  # postgresql: the server binaries (initdb, pg_ctl) the PostgreSQL driver tests start a scratch server with
-  test) packages+=(chromium chromium-driver procps openssl s3cmd gcc postgresql) ;;
+  # postgresql: the server binaries (initdb, pg_ctl) the PostgreSQL driver tests start a scratch server with;
+  # nginx-light: the load balancer of the multi-node tests and of make run-cluster
+  test) packages+=(chromium chromium-driver procps openssl s3cmd gcc postgresql nginx-light) ;;
   bench) packages+=(chromium chromium-driver procps wrk rabbitmq-server gcc) ;;
   load) packages+=(chromium chromium-driver procps) ;;
 esac

@@ -75,7 +75,7 @@ def start_seaweedfs(directory, identities=None, volume_args=("-volume.max=100", 
     if not os.access(weed, os.X_OK):
         return None
     directory = Path(directory)
-    (directory / "weed").mkdir()
+    (directory / "weed").mkdir(exist_ok=True)  # a kept folder (make run-cluster) is reused
     s3_port = free_port()
     ports = {name: free_port() for name in ["master", "volume", "filer"]}
     grpc = {name: free_port() for name in ["master", "volume", "filer", "s3"]}
