@@ -14,7 +14,7 @@ SWIFT_JOBS ?= $(shell nproc)
 RELEASE_BIN = .build/release/aerie
 DEBUG_BIN = .build/debug/aerie
 
-.PHONY: run run-cluster run-models build build-release deps deps-test deps-bench test test-swift test-e2e bench bench-s3 clean help
+.PHONY: run run-cluster run-models build build-release deps deps-test deps-bench test test-swift test-e2e bench bench-s3 bench-scale clean help
 
 help:
 	@echo "make run    - install, build (release) and start Aerie at http://$(HOST):$(PORT) (S3 API at :$(S3_PORT))"
@@ -76,6 +76,12 @@ bench-s3: deps-bench
 bench: deps-bench
 	swift build -c release -j $(SWIFT_JOBS) --product aerie
 	.venv/bin/python bench/bench_platform.py --bin $(RELEASE_BIN)
+
+# Scale-out: the queue on PostgreSQL vs RabbitMQ, the S3 object driver vs boto3 on one SeaweedFS, gateway requests/s
+# with 1, 2 and 3 nodes behind nginx: bench/results/scale.md.
+bench-scale: deps-bench
+	swift build -c release -j $(SWIFT_JOBS) --product aerie
+	.venv/bin/python bench/bench_scale.py --bin $(RELEASE_BIN)
 
 clean:
 	rm -rf .build

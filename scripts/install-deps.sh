@@ -15,7 +15,7 @@ case "$level" in
   # postgresql: the server binaries (initdb, pg_ctl) the PostgreSQL driver tests start a scratch server with;
   # nginx-light: the load balancer of the multi-node tests and of make run-cluster
   test) packages+=(chromium chromium-driver procps openssl s3cmd gcc postgresql nginx-light) ;;
-  bench) packages+=(chromium chromium-driver procps wrk rabbitmq-server gcc) ;;
+  bench) packages+=(chromium chromium-driver procps wrk rabbitmq-server gcc postgresql nginx-light) ;;
   load) packages+=(chromium chromium-driver procps) ;;
 esac
 
