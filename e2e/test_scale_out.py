@@ -65,6 +65,17 @@ def test_two_nodes_form_one_deployment(workdir):
             timeout=60, what="every word count's record to end succeeded")
         assert len(records) == UPLOADS, f"one invocation per upload, not {len(records)}"
 
+        # Vector collections are kept in step through the event log: made on a, written on b, found on a.
+        collection = "/v1/vectors/scale-out-notes"
+        assert requests.put(a.url + collection, json={"dimensions": 3, "metric": "cosine"}, headers=bearer, timeout=10).status_code == 201
+        for item, vector in (("red", [1, 0, 0]), ("blue", [0, 0, 1])):
+            stored = requests.put(f"{b.url}{collection}/items/{item}", json={"vector": vector}, headers=bearer, timeout=10)
+            assert stored.status_code == 200, stored.text
+        found = wait_for(lambda: (lambda items: items if len(items) == 2 else None)(requests.post(
+            f"{a.url}{collection}/query", json={"vector": [1, 0.1, 0], "k": 2}, headers=bearer, timeout=10).json()["items"]),
+            timeout=10, what="node a to find node b's vectors")
+        assert [item["id"] for item in found] == ["red", "blue"]
+
         # A key revoked on node a stops working on node b (it had been cached there).
         assert requests.delete(f"{a.url}/v1/keys/{created.json()['id']}", headers=bearer, timeout=10).status_code == 204
         wait_for(lambda: requests.get(b.url + "/v1/buckets/quickstart/objects", headers=key, timeout=10).status_code == 401,

@@ -142,6 +142,11 @@ struct DataPlaneRoutesTests {
             #expect(read["items"]?.arrayValue?.first?["offset"] == .number(1))
             let page = try await client.send(.get, "/v1/topics/orders/events?limit=1", token: token).json()
             #expect(page["next_cursor"] == "1")
+            // The platform's topics are read-only here: an append would fire triggers or change every node's vectors.
+            for topic in ["aerie.objects", "aerie.vectors"] {
+                try await client.send(.post, "/v1/topics/\(topic)/events", token: token, json: #"{"events": [{"payload": {}}]}"#)
+                    .expectProblem("forbidden", status: 403)
+            }
             let topics = try await client.send(.get, "/v1/topics", token: token).json()
             #expect(topics["items"]?.arrayValue?.contains { $0["name"] == "orders" && $0["next_offset"] == .number(2) } == true)
 

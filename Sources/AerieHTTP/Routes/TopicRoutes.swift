@@ -56,6 +56,11 @@ struct TopicRoutes {
                          request: .json("AppendEvents"), status: 201, response: .json("Offsets")) { [events] request, context in
                 let topic = try context.pathParameter("topic")
                 try EventLogName.validate(topic)
+                // The platform's own topics (object events, replicated vector writes) are written by the platform only:
+                // an event appended there would fire triggers or change every node's vector index.
+                guard !topic.hasPrefix("aerie.") else {
+                    throw AerieError(.forbidden, "Topic \(topic) belongs to the platform; it is read-only through the API. Append to a topic of your own.")
+                }
                 let body = try await request.decodeJSON(AppendBody.self, limit: limit)
                 guard !body.events.isEmpty, body.events.count <= 1000 else {
                     throw AerieError.invalid("Append 1 to 1000 events at a time.", field: "/events")

@@ -68,10 +68,14 @@ struct DeploymentOptions: ParsableArguments {
         var postgresLogger = Logger(label: "aerie.postgres")
         postgresLogger.logLevel = logger.logLevel
         let postgres = try await PostgresStorage.open(url: url, bodies: bodies, logger: postgresLogger)
-        // Vector collections stay in this node's data directory (in-process indexes; see docs/scale-out.md).
-        let vectors = try FileVectorStore(directory: data.directory.appendingPathComponent(EmbeddedStorage.vectorsFolder, isDirectory: true))
-        let primitives = Primitives(objects: postgres.objects, tables: postgres.tables, queues: postgres.queues, events: postgres.events,
-                                    vectors: vectors)
+        // Each node keeps its vector index in its data directory, kept in step with every other node's through the
+        // event log (writes go through topic aerie.vectors and every node applies them in the same order).
+        let vectorsFolder = data.directory.appendingPathComponent(EmbeddedStorage.vectorsFolder, isDirectory: true)
+        let local = try FileVectorStore(directory: vectorsFolder)
+        var primitives = Primitives(objects: postgres.objects, tables: postgres.tables, queues: postgres.queues, events: postgres.events,
+                                    vectors: local)
+        primitives.vectors = ReplicatedVectorStore(local: local, events: primitives.events, signals: primitives.signals,
+                                                   checkpoint: vectorsFolder.appendingPathComponent(".replicated-offset"))
         return DeploymentStorage(primitives: primitives, authChanges: SharedAuthChanges(counter: postgres.authChanges),
                                  description: "PostgreSQL at \(PostgresDatabase.redacted(url)), objects in \(bodiesDescription)", postgres: postgres)
     }

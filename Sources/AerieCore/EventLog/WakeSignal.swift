@@ -1,8 +1,8 @@
 import Synchronization
 
-/// Wakes one polling loop early: `wait(upTo:)` returns after the interval, on `signal()`, or on cancellation.
+/// Wakes one polling loop early (a trigger dispatcher, the vector follower): `wait(upTo:)` returns after the interval, on `signal()`, or on cancellation.
 /// A signal sent while nobody waits is remembered once.
-final class WakeSignal: Sendable {
+public final class WakeSignal: Sendable {
     private struct State {
         var pending = false
         var waiter: CheckedContinuation<Void, Never>?
@@ -10,7 +10,9 @@ final class WakeSignal: Sendable {
 
     private let state = Mutex(State())
 
-    func signal() {
+    public init() {}
+
+    public func signal() {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
             if let waiter = state.waiter {
                 state.waiter = nil
@@ -30,7 +32,7 @@ final class WakeSignal: Sendable {
         waiter?.resume()
     }
 
-    func wait(upTo interval: Duration) async {
+    public func wait(upTo interval: Duration) async {
         let consumed = state.withLock { state -> Bool in
             if state.pending {
                 state.pending = false
@@ -63,29 +65,5 @@ final class WakeSignal: Sendable {
             self.fire()
         }
         timer.cancel()
-    }
-}
-
-/// Generates invocation ids that sort by creation time: 12 hex digits of milliseconds since 1970, a per-process
-/// counter within the millisecond, then random hex so ids from different nodes never collide.
-final class InvocationIdGenerator: Sendable {
-    private let state = Mutex<(lastMillis: UInt64, counter: UInt32)>((0, 0))
-
-    func next(now: UInt64) -> String {
-        let (millis, counter) = state.withLock { state -> (UInt64, UInt32) in
-            if now > state.lastMillis {
-                state = (now, 0)
-            } else {
-                state.counter &+= 1
-            }
-            return (state.lastMillis, state.counter)
-        }
-        let random = UInt64.random(in: 0..<(1 << 40))
-        return "inv_" + hex(millis, digits: 12) + hex(UInt64(counter), digits: 6) + hex(random, digits: 10)
-    }
-
-    private func hex(_ value: UInt64, digits: Int) -> String {
-        let text = String(value, radix: 16)
-        return String(repeating: "0", count: max(0, digits - text.count)) + text
     }
 }
