@@ -19,6 +19,9 @@ extension FunctionRuntime {
 
     func consume(_ host: FunctionHost, queue: String, source: DeliverySource, reconcile: Bool) async {
         let wake = makeWakeSignal(host.name)
+        // A send made by another node (announced by the PostgreSQL driver and relayed here) wakes this loop at once.
+        let subscription = primitives.signals.subscribe(TopicSignals.queueKey(queue)) { wake.signal() }
+        defer { primitives.signals.unsubscribe(subscription) }
         let fence = ReceiveFence()
         var lastReconcile: ContinuousClock.Instant?
         await withDiscardingTaskGroup { group in

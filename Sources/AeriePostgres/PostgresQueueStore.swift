@@ -171,6 +171,8 @@ public struct PostgresQueueStore: QueueStore {
                     FROM unnest(\(messageIds)::text[], \(bodies)::bytea[], \(visibleAt)::double precision[]) WITH ORDINALITY AS m(id, body, visible_at, n)
                     ORDER BY m.n
                     """, logger: logger)
+                // Workers on other nodes wake at once rather than at their next poll.
+                try await PostgresDatabase.announce(connection, topic: TopicSignals.queueKey(name), logger: logger)
             }
             return ids
         }

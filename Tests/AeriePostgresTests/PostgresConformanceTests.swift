@@ -157,26 +157,42 @@ struct PostgresDatabaseTests {
 
     @Test("An append on one node wakes the readers subscribed on another")
     func announcementsCrossNodes() async throws {
+        #expect(try await wakesAcrossNodes(key: "orders") { writer in
+            try await PostgresEventLog(database: writer).append(topic: "orders", key: nil, payload: Data("x".utf8))
+        })
+    }
+
+    @Test("A send on one node wakes the queue's consumers on another")
+    func queueSendsCrossNodes() async throws {
+        #expect(try await wakesAcrossNodes(key: TopicSignals.queueKey("jobs")) { writer in
+            let queues = PostgresQueueStore(database: writer)
+            try await queues.createQueue(QueueConfiguration(name: "jobs"))
+            try await queues.send(queue: "jobs", [OutgoingMessage(body: Data("x".utf8))])
+        })
+    }
+
+    /// Whether `write` through one pool wakes a subscriber of `key` on another pool's relay. The relay's LISTEN may
+    /// start after the first write: writes every 100 ms until a wake-up arrives (at most 10 s).
+    private func wakesAcrossNodes(key: String, write: @escaping @Sendable (PostgresDatabase) async throws -> Void) async throws -> Bool {
         let url = try ScratchPostgres.shared().createDatabase()
-        let writer = try await PostgresDatabase.open(url: url, migrations: PostgresEventLog.migrations)
-        let reader = try await PostgresDatabase.open(url: url, migrations: PostgresEventLog.migrations)
+        let migrations = PostgresEventLog.migrations + PostgresQueueStore.migrations
+        let writer = try await PostgresDatabase.open(url: url, migrations: migrations)
+        let reader = try await PostgresDatabase.open(url: url, migrations: migrations)
         defer { writer.close(); reader.close() }
         let signals = TopicSignals()
         let relay = reader.relayAnnouncements(to: signals)
         defer { relay.cancel() }
         let (woken, wake) = AsyncStream<Void>.makeStream()
-        let subscription = signals.subscribe("orders") { wake.yield() }
+        let subscription = signals.subscribe(key) { wake.yield() }
         defer { signals.unsubscribe(subscription) }
-        let log = PostgresEventLog(database: writer)
-        // The relay's LISTEN may start after the first append: append until a wake-up arrives (at most 10 s).
-        let arrived = try await withThrowingTaskGroup(of: Bool.self) { group in
+        return try await withThrowingTaskGroup(of: Bool.self) { group in
             group.addTask {
                 for await _ in woken { return true }
                 return false
             }
             group.addTask {
-                for n in 0..<100 {
-                    try await log.append(topic: "orders", key: nil, payload: Data("\(n)".utf8))
+                for _ in 0..<100 {
+                    try await write(writer)
                     try await Task.sleep(for: .milliseconds(100))
                 }
                 return false
@@ -186,7 +202,6 @@ struct PostgresDatabaseTests {
             wake.finish()
             return first
         }
-        #expect(arrived)
     }
 
     @Test("The sweeper removes bodies no object names, and only those")

@@ -37,6 +37,10 @@ public final class TopicSignals: Sendable {
         }
     }
 
+    /// The key under which sends to `queue` are announced (by the PostgreSQL queue driver, relayed from other nodes),
+    /// for the queue's consumers to subscribe to. No topic name contains `:`, so it names no topic.
+    public static func queueKey(_ queue: String) -> String { "queue:" + queue }
+
     /// Tells the readers of `topic` that something was appended.
     public func announce(_ topic: String) {
         let handlers = state.withLock { Array(($0.handlers[topic] ?? [:]).values) }
