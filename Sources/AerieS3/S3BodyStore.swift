@@ -129,8 +129,7 @@ public struct S3BodyStore: ObjectBodyStore {
             if let upload { await abort(upload) }
             throw error
         }
-        let etag = "\"" + md5.finalize().map { String(format: "%02x", $0) }.joined() + "\""
-        return StoredBody(name: name, size: size, etag: etag)
+        return StoredBody(name: name, size: size, etag: StoredBody.etag(md5.finalize()))
     }
 
     public func open(_ name: String, range: ClosedRange<Int64>?, size: Int64, description: String) async throws -> ObjectChunks? {

@@ -172,27 +172,9 @@ public struct FileObjectStore: ObjectStore {
     }
 
     public func read(bucket: String, key: String, range: ByteRange?) async throws -> ObjectStream {
-        // A concurrent put or delete may remove the file between reading the row and opening it: read the row again.
-        for _ in 0..<5 {
-            let found = try await database.readPoint { db in try Self.objectRowInExistingBucket(db, bucket: bucket, key: key) }
-            guard let (info, relative) = found else {
-                throw AerieError.notFound("Object \"\(key)\" does not exist in bucket \"\(bucket)\".")
-            }
-            var resolved: ClosedRange<Int64>?
-            if let range {
-                guard let satisfiable = range.resolve(size: info.size) else {
-                    throw AerieError.invalid(
-                        "The range is not satisfiable for an object of \(info.size) bytes. Ask for bytes within the object.",
-                        field: "range")
-                }
-                resolved = satisfiable
-            }
-            guard let body = try bodies.open(relative, range: resolved, size: info.size, description: "object \"\(key)\" in bucket \"\(bucket)\"") else {
-                continue
-            }
-            return ObjectStream(info: info, range: resolved, body: body)
+        try await bodies.openObject(bucket: bucket, key: key, range: range) {
+            try await database.readPoint { db in try Self.objectRowInExistingBucket(db, bucket: bucket, key: key) }
         }
-        throw AerieError(.unavailable, "Object \"\(key)\" in bucket \"\(bucket)\" kept changing while it was read. Retry.")
     }
 
     public func head(bucket: String, key: String) async throws -> ObjectInfo? {

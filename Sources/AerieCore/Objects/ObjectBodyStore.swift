@@ -43,6 +43,42 @@ public protocol ObjectBodyStore: Sendable {
     func orphanCandidates(olderThan date: Date) async throws -> [String]
 }
 
+extension ObjectBodyStore {
+    /// Opens the object `key` of `bucket` for reading `range`, with its metadata row from `row` (the object's info and
+    /// its body's name; nil when there is no such object). A body removed between reading the row and opening it (a
+    /// put or delete of the same key in between) makes it read the row again. Throws `.notFound`, or
+    /// `.invalidArgument` (field `range`) for a range the object cannot satisfy.
+    public func openObject(bucket: String, key: String, range: ByteRange?,
+                           row: () async throws -> (info: ObjectInfo, body: String)?) async throws -> ObjectStream {
+        for _ in 0..<5 {
+            guard let (info, name) = try await row() else {
+                throw AerieError.notFound("Object \"\(key)\" does not exist in bucket \"\(bucket)\".")
+            }
+            var resolved: ClosedRange<Int64>?
+            if let range {
+                guard let satisfiable = range.resolve(size: info.size) else {
+                    throw AerieError.invalid(
+                        "The range is not satisfiable for an object of \(info.size) bytes. Ask for bytes within the object.",
+                        field: "range")
+                }
+                resolved = satisfiable
+            }
+            guard let body = try await open(name, range: resolved, size: info.size, description: "object \"\(key)\" in bucket \"\(bucket)\"") else {
+                continue
+            }
+            return ObjectStream(info: info, range: resolved, body: body)
+        }
+        throw AerieError(.unavailable, "Object \"\(key)\" in bucket \"\(bucket)\" kept changing while it was read. Retry.")
+    }
+}
+
+extension StoredBody {
+    /// An ETag as S3 writes it: the quoted lower-case hex of an MD5 digest.
+    public static func etag(_ digest: some Sequence<UInt8>) -> String {
+        "\"" + digest.map { String(format: "%02x", $0) }.joined() + "\""
+    }
+}
+
 /// Bodies as files in a folder: `<folder>/<bucket>/<first 2 hex of sha256(key)>/<sha256(key)>-<version>`.
 ///
 /// Names come from a hash of the key, never from its text, so no key can reach outside its bucket. A write streams
@@ -171,8 +207,7 @@ public struct DirectoryBodyStore: ObjectBodyStore {
             if AerieError.isOutOfSpace(error) { throw AerieError.diskFull(directory.path) }
             throw AerieError(.unavailable, "Cannot write the object's file: \(error). Check the disk space of \(directory.path).")
         }
-        let etag = "\"" + md5.finalize().map { String(format: "%02x", $0) }.joined() + "\""
-        return (url, size, etag)
+        return (url, size, StoredBody.etag(md5.finalize()))
     }
 
     /// `<bucket>/<2 hex>/<sha256 hex of the key>-<version>`.
