@@ -101,30 +101,14 @@ public final class PostgresChangeCounter: Sendable {
     private func follow() -> Task<Void, Never> {
         let prefix = name + ":"
         return Task {
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    while !Task.isCancelled {
-                        do {
-                            try await self.database.client.withConnection { connection in
-                                try await connection.listen(on: Self.channel) { notifications in
-                                    for try await notification in notifications where notification.payload.hasPrefix(prefix) {
-                                        if let value = UInt64(notification.payload.dropFirst(prefix.count)) { self.raise(to: value) }
-                                    }
-                                }
-                            }
-                        } catch {
-                            if Task.isCancelled { return }
-                        }
-                        try? await Task.sleep(for: .seconds(1))
-                    }
-                }
-                group.addTask {
-                    while !Task.isCancelled {
-                        try? await Task.sleep(for: Self.pollInterval)
-                        try? await self.poll()
-                    }
-                }
+            let listener = database.listen(on: Self.channel) { payload in
+                if payload.hasPrefix(prefix), let value = UInt64(payload.dropFirst(prefix.count)) { self.raise(to: value) }
             }
+            while !Task.isCancelled {
+                try? await Task.sleep(for: Self.pollInterval)
+                try? await self.poll()
+            }
+            listener.cancel()
         }
     }
 }

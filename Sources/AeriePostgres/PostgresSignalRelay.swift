@@ -9,21 +9,26 @@ extension PostgresDatabase {
 
     /// Relays every node's appends into this process's `signals`, so a reader here (a trigger dispatcher) starts at
     /// once when another node appends, as it does for appends made here. The drivers `NOTIFY` inside the appending
-    /// transaction, so the announcement arrives only once the append is visible. One pooled connection listens
-    /// until the returned task is cancelled; a lost connection is listened on again after a second (meanwhile the
-    /// readers' polls still find the appends: an announcement is only ever a hint).
+    /// transaction, so the announcement arrives only once the append is visible (an announcement is only ever a hint:
+    /// the readers' polls still find the appends while the connection is down).
     public func relayAnnouncements(to signals: TopicSignals) -> Task<Void, Never> {
+        listen(on: Self.topicsChannel) { payload in signals.announce(payload) }
+    }
+
+    /// Calls `handle` with the payload of every notification on `channel`, on one pooled connection, until the
+    /// returned task is cancelled; a lost connection is listened on again after a second.
+    func listen(on channel: String, _ handle: @escaping @Sendable (String) -> Void) -> Task<Void, Never> {
         Task {
             while !Task.isCancelled {
                 do {
                     try await client.withConnection { connection in
-                        try await connection.listen(on: Self.topicsChannel) { notifications in
-                            for try await notification in notifications { signals.announce(notification.payload) }
+                        try await connection.listen(on: channel) { notifications in
+                            for try await notification in notifications { handle(notification.payload) }
                         }
                     }
                 } catch {
                     if Task.isCancelled { return }
-                    logger.warning("Listening for other nodes' appends failed; trying again", metadata: ["error": "\(String(reflecting: error))"])
+                    logger.warning("Listening on \(channel) failed; trying again", metadata: ["error": "\(String(reflecting: error))"])
                 }
                 try? await Task.sleep(for: .seconds(1))
             }

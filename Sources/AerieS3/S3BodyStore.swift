@@ -1,6 +1,5 @@
 import AerieCore
 import AsyncHTTPClient
-import Crypto
 import Foundation
 import Logging
 import NIOCore
@@ -98,18 +97,13 @@ public struct S3BodyStore: ObjectBodyStore {
 
     public func write<Body: AsyncSequence & Sendable>(bucket: String, key: String, body: Body, maxSize: Int64) async throws -> StoredBody
         where Body.Element == Data {
-        let name = DirectoryBodyStore.bodyName(bucket: bucket, key: key, version: UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: ""))
-        var md5 = Insecure.MD5()
-        var size: Int64 = 0
+        let name = DirectoryBodyStore.newBodyName(bucket: bucket, key: key)
+        var meter = BodyMeter(maxSize: maxSize)
         var buffer = Data()
         var upload: MultipartUpload?
         do {
             for try await chunk in body {
-                size += Int64(chunk.count)
-                guard size <= maxSize else {
-                    throw AerieError(.tooLarge, "The object is larger than the limit of \(maxSize) bytes. Send a smaller object; nothing was stored.")
-                }
-                md5.update(data: chunk)
+                try meter.count(chunk)
                 buffer.append(chunk)
                 while buffer.count >= Self.partSize {
                     if upload == nil { upload = try await startMultipart(name) }
@@ -129,7 +123,7 @@ public struct S3BodyStore: ObjectBodyStore {
             if let upload { await abort(upload) }
             throw error
         }
-        return StoredBody(name: name, size: size, etag: StoredBody.etag(md5.finalize()))
+        return StoredBody(name: name, size: meter.size, etag: meter.etag())
     }
 
     public func open(_ name: String, range: ClosedRange<Int64>?, size: Int64, description: String) async throws -> ObjectChunks? {

@@ -79,6 +79,29 @@ extension StoredBody {
     }
 }
 
+/// What every body store counts while a body streams in: its size, refused past the limit, and its MD5 (the ETag).
+public struct BodyMeter {
+    public let maxSize: Int64
+    public private(set) var size: Int64 = 0
+    private var md5 = Insecure.MD5()
+
+    public init(maxSize: Int64) {
+        self.maxSize = maxSize
+    }
+
+    /// Counts one chunk; throws `.tooLarge` once the body passes `maxSize`.
+    public mutating func count(_ chunk: Data) throws {
+        size += Int64(chunk.count)
+        guard size <= maxSize else {
+            throw AerieError(.tooLarge, "The object is larger than the limit of \(maxSize) bytes. Send a smaller object; nothing was stored.")
+        }
+        md5.update(data: chunk)
+    }
+
+    /// The ETag of what was counted.
+    public func etag() -> String { StoredBody.etag(md5.finalize()) }
+}
+
 /// Bodies as files in a folder: `<folder>/<bucket>/<first 2 hex of sha256(key)>/<sha256(key)>-<version>`.
 ///
 /// Names come from a hash of the key, never from its text, so no key can reach outside its bucket. A write streams
@@ -113,7 +136,7 @@ public struct DirectoryBodyStore: ObjectBodyStore {
     public func write<Body: AsyncSequence & Sendable>(bucket: String, key: String, body: Body, maxSize: Int64) async throws -> StoredBody
         where Body.Element == Data {
         let written = try await writeTemporaryFile(body: body, maxSize: maxSize)
-        let name = Self.bodyName(bucket: bucket, key: key, version: Self.newVersion())
+        let name = Self.newBodyName(bucket: bucket, key: key)
         let destination = url(of: name)
         do {
             let shard = destination.deletingLastPathComponent()
@@ -187,15 +210,10 @@ public struct DirectoryBodyStore: ObjectBodyStore {
             if errno == ENOSPC { throw AerieError.diskFull(directory.path) }
             throw AerieError(.unavailable, "Cannot create a temporary file in \(temporaryDirectory.path). Check the disk space and permissions.")
         }
-        var md5 = Insecure.MD5()
-        var size: Int64 = 0
+        var meter = BodyMeter(maxSize: maxSize)
         do {
             for try await chunk in body {
-                size += Int64(chunk.count)
-                guard size <= maxSize else {
-                    throw AerieError(.tooLarge, "The object is larger than the limit of \(maxSize) bytes. Send a smaller object; nothing was stored.")
-                }
-                md5.update(data: chunk)
+                try meter.count(chunk)
                 try handle.write(contentsOf: chunk)
             }
             try handle.synchronize()
@@ -207,7 +225,7 @@ public struct DirectoryBodyStore: ObjectBodyStore {
             if AerieError.isOutOfSpace(error) { throw AerieError.diskFull(directory.path) }
             throw AerieError(.unavailable, "Cannot write the object's file: \(error). Check the disk space of \(directory.path).")
         }
-        return (url, size, StoredBody.etag(md5.finalize()))
+        return (url, meter.size, meter.etag())
     }
 
     /// `<bucket>/<2 hex>/<sha256 hex of the key>-<version>`.
@@ -216,8 +234,9 @@ public struct DirectoryBodyStore: ObjectBodyStore {
         return "\(bucket)/\(hash.prefix(2))/\(hash)-\(version)"
     }
 
-    static func newVersion() -> String {
-        UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+    /// A name no body has had: ``bodyName(bucket:key:version:)`` with a random version.
+    public static func newBodyName(bucket: String, key: String) -> String {
+        bodyName(bucket: bucket, key: key, version: UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: ""))
     }
 
     /// Syncs a directory so a rename in it survives power loss.
