@@ -282,7 +282,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AeriePostgresTests",
-            dependencies: ["AerieCore", "AeriePostgres", "AerieTesting", "AerieS3", "AerieAuth",
+            dependencies: ["AerieCore", "AeriePostgres", "AerieSQLite", "AerieTesting", "AerieS3", "AerieAuth",
                            .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict
         ),

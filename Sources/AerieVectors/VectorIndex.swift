@@ -124,6 +124,14 @@ public actor VectorIndex: Vectors {
         return VectorRecord(id: id, vector: Array(state.vector(at: row).prefix(dimensions)), metadata: state.metadata[row])
     }
 
+    /// Every stored vector (normalised for `.cosine`) with its id and metadata, in row order: for copying a collection.
+    public func allRecords() throws -> [VectorRecord] {
+        try checkNotDropped()
+        return state.ids.indices.map { row in
+            VectorRecord(id: state.ids[row], vector: Array(state.vector(at: row).prefix(dimensions)), metadata: state.metadata[row])
+        }
+    }
+
     /// Marks the collection dropped (``FileVectorStore`` then deletes its files): later calls fail.
     func markDropped() {
         dropped = true

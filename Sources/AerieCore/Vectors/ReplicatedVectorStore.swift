@@ -86,6 +86,19 @@ public final class ReplicatedVectorStore: VectorStore {
         return try await follower.outcome(of: offset).get()
     }
 
+    /// The events that recreate a collection in a deployment's log: its creation, then its records in batches. For
+    /// `aerie migrate --to`, which moves an embedded deployment's collections into the log every node replays.
+    public static func copyEvents(of collection: VectorCollectionInfo, records: [VectorRecord]) throws -> [OutgoingEvent] {
+        var operations: [VectorOperation] = [.create(collection: collection.name, dimensions: collection.dimensions, metric: collection.metric)]
+        var start = records.startIndex
+        while start < records.endIndex {
+            let end = min(start + 256, records.endIndex)
+            operations.append(.upsert(collection: collection.name, records: Array(records[start..<end])))
+            start = end
+        }
+        return try operations.map { OutgoingEvent(key: $0.collection, payload: try $0.encoded()) }
+    }
+
     /// Waits until this node has applied every operation appended so far.
     public func catchUp() async throws {
         guard let end = try await events.topic(Self.topic)?.nextOffset, end > 0 else { return }

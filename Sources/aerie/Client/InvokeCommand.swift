@@ -125,25 +125,6 @@ struct EventFollower {
     }
 }
 
-/// A one-line progress bar redrawn in place on stderr.
-enum ProgressLine {
-    static func draw(fraction: Double, message: String) {
-        let width = 30
-        let filled = Int((min(max(fraction, 0), 1) * Double(width)).rounded())
-        let bar = String(repeating: "#", count: filled) + String(repeating: " ", count: width - filled)
-        let percent = Int((fraction * 100).rounded())
-        FileHandle.standardError.write(Data("\r[\(bar)] \(String(format: "%3d", percent))% \(message.prefix(60))\u{1B}[K".utf8))
-    }
-
-    static func clear() {
-        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
-    }
-
-    static func finish() {
-        FileHandle.standardError.write(Data("\n".utf8))
-    }
-}
-
 extension String {
     /// The string escaped for use as one URL path segment.
     var urlPathEscaped: String {

@@ -52,19 +52,8 @@ struct DeploymentOptions: ParsableArguments {
             return DeploymentStorage(primitives: storage.primitives, authChanges: try FileAuthChangeCounter(directory: data.directory),
                                      description: "embedded storage in \(data.directory.path)", postgres: nil)
         }
-        let bodies: any ObjectBodyStore
-        let bodiesDescription: String
-        if let store = objectStoreURL, store.hasPrefix("s3://") {
-            let s3 = S3BodyStore(location: try S3BodyStore.Location.parse(store, environment: ProcessInfo.processInfo.environment))
-            try await s3.check()  // a wrong endpoint, bucket or key fails the start, not the first upload
-            bodies = s3
-            bodiesDescription = s3.location.description
-        } else {
-            let folder = objectStoreURL.map { URL(fileURLWithPath: String($0.dropFirst("file://".count)), isDirectory: true) }
-                ?? data.directory.appendingPathComponent(EmbeddedStorage.objectsFolder, isDirectory: true)
-            bodies = try DirectoryBodyStore(directory: folder)
-            bodiesDescription = folder.path
-        }
+        let (bodies, bodiesDescription) = try await openBodies(
+            default: data.directory.appendingPathComponent(EmbeddedStorage.objectsFolder, isDirectory: true))
         var postgresLogger = Logger(label: "aerie.postgres")
         postgresLogger.logLevel = logger.logLevel
         let postgres = try await PostgresStorage.open(url: url, bodies: bodies, logger: postgresLogger)
@@ -78,6 +67,25 @@ struct DeploymentOptions: ParsableArguments {
                                                    checkpoint: vectorsFolder.appendingPathComponent(".replicated-offset"))
         return DeploymentStorage(primitives: primitives, authChanges: SharedAuthChanges(counter: postgres.authChanges),
                                  description: "PostgreSQL at \(PostgresDatabase.redacted(url)), objects in \(bodiesDescription)", postgres: postgres)
+    }
+}
+
+extension DeploymentOptions {
+    /// The body store --object-store names (a folder, `defaultFolder` when none is given), checked, with a description.
+    func openBodies(default defaultFolder: URL) async throws -> (store: any ObjectBodyStore, description: String) {
+        if let store = objectStoreURL, store.hasPrefix("s3://") {
+            let s3 = S3BodyStore(location: try S3BodyStore.Location.parse(store, environment: ProcessInfo.processInfo.environment))
+            try await s3.check()  // a wrong endpoint, bucket or key fails the start, not the first upload
+            return (s3, s3.location.description)
+        }
+        let folder = objectFolder ?? defaultFolder
+        return (try DirectoryBodyStore(directory: folder), folder.path)
+    }
+
+    /// The folder of a `file:///PATH` object store.
+    var objectFolder: URL? {
+        guard let store = objectStoreURL, store.hasPrefix("file:///") else { return nil }
+        return URL(fileURLWithPath: String(store.dropFirst("file://".count)), isDirectory: true).standardizedFileURL
     }
 }
 

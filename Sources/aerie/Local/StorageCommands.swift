@@ -1,20 +1,83 @@
 import AerieCore
+import AeriePostgres
 import AerieSQLite
 import ArgumentParser
 import Foundation
+import Logging
 
 struct MigrateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "migrate",
-        abstract: "Apply pending database migrations to a data directory and list them.",
-        discussion: "`serve` migrates on start too; run this to upgrade ahead of time.\n\nExample:\n  aerie migrate --data ./aerie-data"
+        abstract: "Apply pending database migrations to a data directory, or move its deployment onto PostgreSQL and an object store (--to).",
+        discussion: """
+        `serve` migrates on start too; run this to upgrade ahead of time.
+
+        With --to, the deployment in --data moves to PostgreSQL (an empty database) and an object store: users, keys,
+        sessions, the token secret, tables, queued messages, the event log with the triggers' positions, invocation
+        records, app state, object bodies and vector collections. Stop the server first. The data directory is only
+        read: start the new deployment's nodes with the same --database and --object-store, and keep the directory
+        until you are satisfied. Deployed functions' packages and model files stay per node (copy `functions/`).
+
+        Examples:
+          aerie migrate --data ./aerie-data
+          aerie migrate --data ./aerie-data --to postgres://aerie:secret@db:5432/aerie --object-store s3://aerie-objects/prod
+        """
     )
     @OptionGroup var data: DataOptions
+    @Option(help: ArgumentHelp("Move the deployment to this PostgreSQL database (postgres://USER:PASS@HOST:PORT/DB, empty).", valueName: "url"))
+    var to: String?
+    @Option(help: ArgumentHelp(
+        "With --to, where object bytes go: s3://BUCKET[/PREFIX] (AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION) or file:///PATH (a folder other than --data's objects).",
+        valueName: "url"))
+    var objectStore: String?
+
+    /// The target as `serve` would read it.
+    private var target: DeploymentOptions {
+        get throws {
+            var arguments = ["--database", to ?? ""]
+            if let objectStore { arguments += ["--object-store", objectStore] }
+            return try DeploymentOptions.parse(arguments)
+        }
+    }
+
+    func validate() throws {
+        guard to != nil else {
+            if objectStore != nil { throw ValidationError("--object-store goes with --to (the database to move to).") }
+            return
+        }
+        guard let objectStore else {
+            throw ValidationError("--to needs --object-store: s3://BUCKET[/PREFIX], or file:///PATH for a folder every node shares.")
+        }
+        try target.validate()
+        if objectStore.hasPrefix("file:///"), let folder = try target.objectFolder,
+           folder == data.directory.appendingPathComponent(EmbeddedStorage.objectsFolder, isDirectory: true).standardizedFileURL {
+            throw ValidationError("--object-store is --data's own objects folder: give the new deployment a folder of its own.")
+        }
+    }
 
     func run() async throws {
-        let applied = try EmbeddedStorage.migrate(directory: data.directory)
-        print("\(data.directory.path): \(applied.count) migrations applied")
-        for migration in applied { print("  \(migration)") }
+        guard let to else {
+            let applied = try EmbeddedStorage.migrate(directory: data.directory)
+            print("\(data.directory.path): \(applied.count) migrations applied")
+            for migration in applied { print("  \(migration)") }
+            return
+        }
+        let source = try EmbeddedExport(directory: data.directory)
+        let options = try target
+        let (bodies, bodiesDescription) = try await options.openBodies(default: data.directory)
+        var logger = Logger(label: "aerie.postgres")
+        logger.logLevel = .warning
+        let storage = try await PostgresStorage.open(url: to, bodies: bodies, logger: logger)
+        defer { storage.close() }
+        let progress = ProgressLine()
+        let summary = try await DeploymentMigration(source: source, target: storage, bodies: bodies, progress: progress).run()
+        progress.finish("moved \(summary)")
+        print("""
+            \(data.directory.path) moved to PostgreSQL at \(PostgresDatabase.redacted(to)), objects in \(bodiesDescription): \(summary).
+            Start the new deployment's nodes with:
+              aerie serve --database '\(PostgresDatabase.redacted(to))' --object-store '\(objectStore ?? "")'
+            The data directory was only read; keep it until you are satisfied with the new deployment.
+            """)
     }
 }
 
