@@ -2,19 +2,22 @@
 object store with everything a user put in it (users, keys, objects with their metadata, tables, queued messages,
 topics, vector collections, invocation records) and its triggers carry on where they were: nothing fires twice."""
 import hashlib
+import os
 import subprocess
 import time
 
+import pytest
 import requests
 
 from conftest import ADMIN_PASSWORD, Server, aerie_binary, wait_for
-from postgres_support import ScratchPostgres
+from postgres_support import ScratchPostgres, seaweedfs
 
 UPLOADS = 6
 
 
-def migrate(*args):
-    return subprocess.run([aerie_binary(), "migrate", *args], capture_output=True, text=True, timeout=300)
+def migrate(*args, env=None):
+    return subprocess.run([aerie_binary(), "migrate", *args], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, **(env or {})})
 
 
 def word_count_records(url, headers):
@@ -23,14 +26,21 @@ def word_count_records(url, headers):
     return response.json()["items"]
 
 
-def test_an_embedded_deployment_moves_to_postgres(workdir):
+@pytest.mark.parametrize("store", ["folder", "seaweedfs"])
+def test_an_embedded_deployment_moves_to_postgres(workdir, store):
     postgres = ScratchPostgres()
-    (workdir / "migrate").mkdir(parents=True, exist_ok=True)
-    embedded = Server(workdir / "migrate" / "embedded", extra_args=["--apps", "quickstart", "--rate-limit", "0"])
-    node = None
+    folder = workdir / f"migrate-{store}"
+    folder.mkdir(parents=True, exist_ok=True)
+    embedded = Server(folder / "embedded", extra_args=["--apps", "quickstart", "--rate-limit", "0"])
+    node = weed = None
     try:
         url = postgres.create_database("moved")
-        objects = workdir / "migrate" / "objects"
+        if store == "folder":
+            target_env, object_store = {}, f"file://{folder / 'objects'}"
+        else:
+            weed = seaweedfs(folder / "seaweedfs")
+            target_env = weed.environment(prefix="moved")
+            object_store = target_env.pop("AERIE_OBJECT_STORE")
         embedded.start()
         admin = {"Authorization": f"Bearer {embedded.login()}"}
 
@@ -66,20 +76,20 @@ def test_an_embedded_deployment_moves_to_postgres(workdir):
         assert before.status_code == 200
 
         # Refused while the server runs: nothing is copied from a deployment that is still being written to.
-        refused = migrate("--data", str(embedded.data_dir), "--to", url, "--object-store", f"file://{objects}")
+        refused = migrate("--data", str(embedded.data_dir), "--to", url, "--object-store", object_store, env=target_env)
         assert refused.returncode != 0 and "Stop it first" in refused.stderr, refused.stderr
         embedded.stop()
 
-        moved = migrate("--data", str(embedded.data_dir), "--to", url, "--object-store", f"file://{objects}")
+        moved = migrate("--data", str(embedded.data_dir), "--to", url, "--object-store", object_store, env=target_env)
         assert moved.returncode == 0, moved.stderr
         assert f"{UPLOADS * 2 + 1} objects" in moved.stdout and "1 vector collections (2 vectors)" in moved.stdout, moved.stdout
         # Twice is refused: the target now holds a deployment.
-        again = migrate("--data", str(embedded.data_dir), "--to", url, "--object-store", f"file://{objects}")
+        again = migrate("--data", str(embedded.data_dir), "--to", url, "--object-store", object_store, env=target_env)
         assert again.returncode != 0 and "already holds a deployment" in again.stderr, again.stderr
 
         # A node of the new deployment, with a data directory of its own.
-        node = Server(workdir / "migrate" / "node", extra_env={"AERIE_DATABASE_URL": url},
-                      extra_args=["--object-store", f"file://{objects}", "--apps", "quickstart", "--rate-limit", "0"])
+        node = Server(folder / "node", extra_env={"AERIE_DATABASE_URL": url, **target_env},
+                      extra_args=["--object-store", object_store, "--apps", "quickstart", "--rate-limit", "0"])
         node.start(timeout=90)
         admin = {"Authorization": f"Bearer {node.login()}"}
         assert node.login("carol", "carol-password-1")
@@ -113,6 +123,8 @@ def test_an_embedded_deployment_moves_to_postgres(workdir):
         embedded.stop()
         if node:
             node.stop()
+        if weed:
+            weed.stop()
         postgres.stop()
 
 
