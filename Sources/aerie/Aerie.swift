@@ -40,8 +40,11 @@ struct Aerie: AsyncParsableCommand {
 
     /// Prints `error: …` and exits non-zero for the CLI's own errors instead of a stack of Swift type names.
     static func main() async {
+        let given = Array(CommandLine.arguments.dropFirst())
+        var arguments = given
         do {
-            var command = try parseAsRoot()
+            arguments = try ConfigFile.expand(given, environment: ProcessInfo.processInfo.environment)
+            var command = try parseAsRoot(arguments)
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
@@ -53,7 +56,13 @@ struct Aerie: AsyncParsableCommand {
         } catch let error as any AerieErrorConvertible {
             FileHandle.standardError.write(Data("error: \(error.cliMessage)\n".utf8))
             Foundation.exit(1)
+        } catch let error as ConfigFile.Error {
+            FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
+            Foundation.exit(1)
         } catch {
+            if arguments != given {
+                FileHandle.standardError.write(Data("note: these options came from the config file: \(arguments.dropFirst(given.count).map { $0.split(separator: "=", maxSplits: 1)[0] }.joined(separator: ", "))\n".utf8))
+            }
             exit(withError: error)
         }
     }

@@ -21,6 +21,11 @@ struct DeploymentOptions: ParsableArguments {
         valueName: "url"))
     var objectStore: String?
 
+    @Option(help: ArgumentHelp(
+        "A YAML (or JSON) file of settings: each key an option's long name (port: 8080, database: postgres://…, role: [gateway]); options and the environment win over it; also $AERIE_CONFIG.",
+        valueName: "file"))
+    var config: String?
+
     /// --database, else $AERIE_DATABASE_URL.
     var databaseURL: String? { database ?? environmentSetting("AERIE_DATABASE_URL") }
     var objectStoreURL: String? { objectStore ?? environmentSetting("AERIE_OBJECT_STORE") }
