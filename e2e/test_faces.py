@@ -263,3 +263,53 @@ def test_readme_faces_runs_word_for_word(workdir):
         assert set(json.loads(lines[3])) == {"x", "y", "width", "height"}, lines
     finally:
         server.stop()
+
+
+def test_split_deployment_on_postgres(workdir):
+    """The seed's second deployment: roles as separate processes on the scale-out engines, sharing one settings file.
+    Two gateways and one worker on one PostgreSQL: a face enrolled through one gateway is recognized through the
+    other (the vector index is kept in step through the event log), and the watch's email is sent by the worker (a
+    gateway runs no queue work)."""
+    from postgres_support import ScratchPostgres
+    postgres = ScratchPostgres()
+    folder = workdir / "faces-split"
+    folder.mkdir()
+    mail = MailSink(folder, free_port()).start()
+    nodes = []
+    try:
+        config = folder / "aerie.yaml"
+        config.write_text("\n".join([
+            f"database: {postgres.create_database('faces_split')}",
+            f"object-store: file://{folder / 'objects'}",
+            "apps: faces", "allow-signup: true", "rate-limit: 0",
+            f"smtp-url: smtp://mailer:mail-pass@127.0.0.1:{mail.port}?tls=starttls&ca_file={mail.cert}",
+            "smtp-from: faces@aerie.test", ""]))
+        for name, role in (("gateway-1", "gateway"), ("gateway-2", "gateway"), ("worker", "worker")):
+            nodes.append(Server(link_models(folder / name), extra_args=["--config", str(config), "--role", role]))
+        for node in nodes:
+            node.launch()
+        for node in nodes:
+            node.wait_ready(timeout=120)
+        one, two, _ = nodes
+        assert requests.post(one.url + "/v1/auth/signup", json={"username": "sam", "password": "sam-long-password"}, timeout=10).status_code == 201
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {two.login('sam', 'sam-long-password')}"
+        person = session.post(one.url + BASE + "/people", json={"name": "Barack Obama"}, timeout=10).json()
+        enrolled = session.post(one.url + BASE + f"/people/{person['id']}/faces", data=photo("obama.jpg"),
+                                headers={"Content-Type": "image/jpeg"}, timeout=60)
+        assert enrolled.status_code == 201, enrolled.text
+        watch = session.post(two.url + BASE + "/watches", json={"person_id": person["id"], "email": "sam@example.com"}, timeout=10)
+        assert watch.status_code == 201, watch.text
+
+        seen = wait_for(lambda: (lambda body: body if body["faces"] and body["faces"][0]["person"] else None)(
+            session.post(two.url + BASE + "/recognize", data=photo("obama2.jpg"), headers={"Content-Type": "image/jpeg"}, timeout=60).json()),
+            timeout=15, what="the other gateway to recognize the enrolled face")
+        assert seen["faces"][0]["person"]["name"] == "Barack Obama"
+        wait_for(lambda: mail.messages, timeout=30, what="the worker's email")
+        recipients, message = mail.messages[0]
+        assert recipients == ["sam@example.com"] and message["Subject"] == "Faces: Barack Obama was recognized"
+    finally:
+        for node in nodes:
+            node.stop()
+        mail.stop()
+        postgres.stop()

@@ -16,7 +16,8 @@ case "$level" in
   # nginx-light: the load balancer of the multi-node tests and of make run-cluster
   test) packages+=(chromium chromium-driver procps openssl s3cmd gcc postgresql nginx-light) ;;
   bench) packages+=(chromium chromium-driver procps wrk rabbitmq-server gcc postgresql nginx-light) ;;
-  load) packages+=(chromium chromium-driver procps) ;;
+  # load: the split deployment of make loadtest-faces runs on PostgreSQL behind nginx
+  load) packages+=(chromium chromium-driver procps postgresql nginx-light) ;;
 esac
 
 missing=()
