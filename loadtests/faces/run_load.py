@@ -283,9 +283,13 @@ def report(path: Path, summary: dict) -> None:
         lines.append(f"| {run['deployment']} | {run['processes']} | {float(total.get('Requests/s', 0)):.1f} | {total.get('Failure Count', '')} | "
                      f"{run['aerie_cpu_pct_mean']:.0f}% | {run['aerie_rss_mib_max']:.0f} | {run['machine_cpu_pct_mean'] or 0:.0f}% | {run['emails_received']} | "
                      f"{run['notify_ms']['p50'] or 0:.0f} / {run['notify_ms']['p95'] or 0:.0f} ms (n={run['notify_ms']['n']}) |")
-    lines += ["", "On one machine the split deployment pays for its separation (nginx, PostgreSQL, several processes on the same two cores) "
-              "and gains nothing from it: its point is that each role scales by count on machines of its own. Compare its shape, not its "
-              "speed, with the seed's EKS build.", "", "![response times](faces-load.png)", ""]
+    by_name = {run["deployment"]: rows_of(run).get("/facerec (recognize)") for run in runs}
+    if by_name.get("all-in-one") and by_name.get("split"):
+        ratio = float(by_name["split"]["50%"]) / max(1.0, float(by_name["all-in-one"]["50%"]))
+        lines += ["", f"Recognize p50, split / all-in-one: {ratio:.2f}. Both ran on the same {summary['cores']} cores, the split one also "
+                  "carrying nginx and PostgreSQL, so this compares the two shapes on one machine, not their capacity: the split "
+                  "deployment's point is that each role scales by count on machines of its own."]
+    lines += ["", "![response times](faces-load.png)", ""]
     for run in runs:
         lines += [f"## {run['deployment']}", "", run["description"] + ".", "", "### Request Statistics", "",
                   "| Method | Name | # Requests | # Fails | Average (ms) | Min (ms) | Max (ms) | Average size (bytes) | RPS | Failures/s |",
