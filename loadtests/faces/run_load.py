@@ -252,7 +252,7 @@ def chart(path: Path, runs: list) -> None:
     axis.set_yscale("log")
     axis.set_ylabel("ms (log scale)")
     axis.set_title("Faces under load: response times per request, by deployment")
-    axis.legend(fontsize=7, ncol=2)
+    axis.legend(fontsize=7, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.1))
     figure.tight_layout()
     figure.savefig(path, dpi=110)
 
