@@ -1,8 +1,5 @@
 import Foundation
 import Synchronization
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// A vector store kept in step across the nodes of a deployment through the event log: each node holds its own
 /// in-process index (`local`, a `FileVectorStore` in its data directory) and every write goes through topic
@@ -24,7 +21,7 @@ public final class ReplicatedVectorStore: VectorStore {
 
     let local: any VectorStore
     let events: any EventLog
-    private let follower: VectorLogFollower
+    private let follower: LogFollower<VectorOutcome>
     private let task: Mutex<Task<Void, Never>?> = Mutex(nil)
 
     /// Starts following the topic from the checkpoint in `checkpoint` (from the start when there is none, or when
@@ -32,16 +29,12 @@ public final class ReplicatedVectorStore: VectorStore {
     public init(local: any VectorStore, events: any EventLog, signals: TopicSignals, checkpoint: URL?) {
         self.local = local
         self.events = events
-        follower = VectorLogFollower(local: local, checkpoint: checkpoint)
-        let wake = WakeSignal()
-        let subscription = signals.subscribe(Self.topic) { wake.signal() }
-        let follower = self.follower
-        task.withLock {
-            $0 = Task {
-                await follower.run(events: events, wake: wake)
-                signals.unsubscribe(subscription)
-            }
-        }
+        follower = LogFollower(
+            topic: Self.topic, checkpoint: checkpoint, pollInterval: Self.pollInterval, appliedEarlier: VectorOutcome(),
+            stopped: "This node stopped before applying the vector write; it is stored and applies when the node starts again."
+        ) { record in await Self.apply(record, to: local) }
+        let started = follower.start(events: events, signals: signals)
+        task.withLock { $0 = started }
     }
 
     /// Stops following the topic.
@@ -101,8 +94,29 @@ public final class ReplicatedVectorStore: VectorStore {
 
     /// Waits until this node has applied every operation appended so far.
     public func catchUp() async throws {
-        guard let end = try await events.topic(Self.topic)?.nextOffset, end > 0 else { return }
-        _ = await follower.outcome(of: end - 1)
+        try await follower.catchUp(events: events)
+    }
+
+    /// Applies one operation of the log to the local store. The same on every node: an error (a collection dropped
+    /// before an upsert to it, a conflicting definition) is every node's outcome.
+    private static func apply(_ record: EventRecord, to local: any VectorStore) async -> Result<VectorOutcome, AerieError> {
+        do {
+            switch try VectorOperation.decode(record.payload) {
+            case .create(let name, let dimensions, let metric):
+                return .success(VectorOutcome(created: try await local.createCollection(name, dimensions: dimensions, metric: metric)))
+            case .drop(let name):
+                return .success(VectorOutcome(created: try await local.dropCollection(name)))
+            case .upsert(let name, let records):
+                try await local.collection(name).upsert(records)
+                return .success(VectorOutcome())
+            case .remove(let name, let ids):
+                return .success(VectorOutcome(removed: try await local.collection(name).remove(ids: ids)))
+            }
+        } catch let error as AerieError {
+            return .failure(error)
+        } catch {
+            return .failure(AerieError(.internal, "Applying a vector write failed: \(error)"))
+        }
     }
 }
 
@@ -213,90 +227,4 @@ enum VectorOperation: Sendable {
 struct VectorOutcome: Sendable {
     var created = false
     var removed = 0
-}
-
-/// Applies the log to the local store, in offset order, and hands each writer its operation's outcome.
-actor VectorLogFollower {
-    private let local: any VectorStore
-    private let checkpoint: URL?
-    private var next: Int64 = 0
-    /// Outcomes of recent operations, for writers that ask after their operation was applied.
-    private var recent: [Int64: Result<VectorOutcome, AerieError>] = [:]
-    private var waiters: [Int64: [CheckedContinuation<Result<VectorOutcome, AerieError>, Never>]] = [:]
-
-    init(local: any VectorStore, checkpoint: URL?) {
-        self.local = local
-        self.checkpoint = checkpoint
-        if let checkpoint, let text = try? String(contentsOf: checkpoint, encoding: .utf8),
-           let stored = Int64(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
-            next = stored
-        }
-    }
-
-    /// The outcome of the operation at `offset`, once this node has applied it.
-    func outcome(of offset: Int64) async -> Result<VectorOutcome, AerieError> {
-        if let known = recent[offset] { return known }
-        if offset < next { return .success(VectorOutcome()) }  // applied long ago; its outcome is no longer kept
-        return await withCheckedContinuation { continuation in waiters[offset, default: []].append(continuation) }
-    }
-
-    func run(events: any EventLog, wake: WakeSignal) async {
-        while !Task.isCancelled {
-            do {
-                let batch = try await events.read(topic: ReplicatedVectorStore.topic, from: next, limit: 256)
-                if batch.isEmpty {
-                    await wake.wait(upTo: ReplicatedVectorStore.pollInterval)
-                    continue
-                }
-                for record in batch {
-                    let outcome = await apply(record)
-                    next = record.offset + 1
-                    recent[record.offset] = outcome
-                    for waiter in waiters.removeValue(forKey: record.offset) ?? [] { waiter.resume(returning: outcome) }
-                }
-                if recent.count > 4096 {
-                    let cutoff = next - 2048
-                    recent = recent.filter { $0.key >= cutoff }
-                }
-                saveCheckpoint()
-            } catch {
-                if Task.isCancelled { break }
-                await wake.wait(upTo: .seconds(1))
-            }
-        }
-        // Writers still waiting get an answer: their operation is in the log and will apply when a follower runs.
-        for (_, list) in waiters {
-            for waiter in list { waiter.resume(returning: .failure(AerieError(.unavailable, "This node stopped before applying the vector write; it is stored and applies when the node starts again."))) }
-        }
-        waiters = [:]
-    }
-
-    private func apply(_ record: EventRecord) async -> Result<VectorOutcome, AerieError> {
-        do {
-            switch try VectorOperation.decode(record.payload) {
-            case .create(let name, let dimensions, let metric):
-                return .success(VectorOutcome(created: try await local.createCollection(name, dimensions: dimensions, metric: metric)))
-            case .drop(let name):
-                return .success(VectorOutcome(created: try await local.dropCollection(name)))
-            case .upsert(let name, let records):
-                try await local.collection(name).upsert(records)
-                return .success(VectorOutcome())
-            case .remove(let name, let ids):
-                return .success(VectorOutcome(removed: try await local.collection(name).remove(ids: ids)))
-            }
-        } catch let error as AerieError {
-            // The same on every node (a collection dropped before an upsert to it, a conflicting definition).
-            return .failure(error)
-        } catch {
-            return .failure(AerieError(.internal, "Applying a vector write failed: \(error)"))
-        }
-    }
-
-    private func saveCheckpoint() {
-        guard let checkpoint else { return }
-        let temporary = checkpoint.appendingPathExtension("tmp")
-        // A failure is not fatal: after a restart the operations since the last checkpoint apply again, to the same effect.
-        guard (try? Data(String(next).utf8).write(to: temporary)) != nil else { return }
-        _ = rename(temporary.path, checkpoint.path)
-    }
 }
