@@ -4,10 +4,12 @@ folder: they start at the same moment, a token or key from one works on the othe
 on the other, and uploads spread over both fire their trigger once each."""
 import requests
 
-from conftest import Server, wait_for
+from conftest import REPO, Server, wait_for
+from test_runtimes import zip_dir
 from postgres_support import ScratchPostgres, seaweedfs
 
 UPLOADS = 24
+RUNTIMES = REPO / "e2e" / "runtimes"
 KILLED_UPLOADS = 40
 
 
@@ -81,6 +83,21 @@ def test_two_nodes_form_one_deployment(workdir):
         wait_for(lambda: requests.get(b.url + "/v1/buckets/quickstart/objects", headers=key, timeout=10).status_code == 401,
                  timeout=10, what="node b refusing the key revoked on node a")
         assert requests.get(a.url + "/v1/buckets/quickstart/objects", headers=key, timeout=10).status_code == 401
+
+        # A function deployed through node a runs on node b; versions, aliases and a delete through either hold on both.
+        package = zip_dir(RUNTIMES / "shell")
+        deployed = requests.put(f"{a.url}/v1/functions/everywhere", params={"runtime": "provided"}, data=package, headers={**bearer, "Content-Type": "application/zip"}, timeout=120)
+        assert deployed.status_code in (200, 201), deployed.text
+        answer = wait_for(lambda: (lambda r: r if r.status_code == 200 else None)(requests.post(
+            f"{b.url}/v1/functions/everywhere/invoke", json={"n": 1}, headers=bearer, timeout=30)), timeout=20, what="node b to run a's deploy")
+        assert answer.json()["echo"] == {"n": 1}
+        assert requests.put(f"{b.url}/v1/functions/everywhere", params={"runtime": "provided"}, data=package, headers={**bearer, "Content-Type": "application/zip"},
+                            timeout=120).json()["version"] == 2
+        wait_for(lambda: [v["version"] for v in requests.get(f"{a.url}/v1/functions/everywhere/versions", headers=bearer, timeout=10).json()["items"]] == [1, 2],
+                 timeout=20, what="node a to list b's version 2")
+        assert requests.delete(f"{b.url}/v1/functions/everywhere", headers=bearer, timeout=30).status_code == 204
+        wait_for(lambda: requests.post(f"{a.url}/v1/functions/everywhere/invoke", json={}, headers=bearer, timeout=30).status_code == 404,
+                 timeout=20, what="node a to drop the function deleted on b")
 
         # A node stopped cleanly leaves the list at once.
         b.stop()

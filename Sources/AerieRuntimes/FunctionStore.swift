@@ -87,17 +87,35 @@ struct FunctionStore: Sendable {
         return url
     }
 
-    /// Moves a staged version into place as the next number; returns it.
-    func commit(staging: URL, name: String, settings: FunctionSettings, sha256: String, size: Int, deployedBy: String) throws -> FunctionVersion {
+    /// Moves a staged version into place as version `number`; returns it.
+    func commit(staging: URL, name: String, number: Int, settings: FunctionSettings, sha256: String, size: Int, deployedBy: String,
+                createdAt: Date) throws -> FunctionVersion {
         let versionsDirectory = functionDirectory(name).appendingPathComponent("versions", isDirectory: true)
         try FileManager.default.createDirectory(at: versionsDirectory, withIntermediateDirectories: true)
-        let existing = ((try? FileManager.default.contentsOfDirectory(atPath: versionsDirectory.path)) ?? []).compactMap(Int.init)
-        let number = (existing.max() ?? 0) + 1
-        let version = FunctionVersion(function: name, version: number, settings: settings, createdAt: Date(), sha256: sha256, size: size,
+        let version = FunctionVersion(function: name, version: number, settings: settings, createdAt: createdAt, sha256: sha256, size: size,
                                       deployedBy: deployedBy)
         try write(JSONCoding.encode(version), to: staging.appendingPathComponent("version.json"))
         try FileManager.default.moveItem(at: staging, to: versionDirectory(name, number))
         return version
+    }
+
+    /// Where a function stands in the functions log on this node: the last version number given (also to a deploy
+    /// that failed here, so every node numbers the same deploy alike) and the last operation applied.
+    struct LogState: Codable {
+        var lastVersion: Int
+        var applied: Int64
+    }
+
+    func logState(_ name: String) -> LogState {
+        let stored = (try? Data(contentsOf: functionDirectory(name).appendingPathComponent("log.json")))
+            .flatMap { try? JSONCoding.decode(LogState.self, from: $0) }
+        // Versions deployed before the log existed count too.
+        let highest = versions(name).map(\.version).max() ?? 0
+        return LogState(lastVersion: max(stored?.lastVersion ?? 0, highest), applied: stored?.applied ?? -1)
+    }
+
+    func setLogState(_ name: String, _ state: LogState) throws {
+        try write(JSONCoding.encode(state), to: functionDirectory(name).appendingPathComponent("log.json"))
     }
 
     func delete(_ name: String) throws {

@@ -36,15 +36,47 @@ public final class RuntimeManager: Service, Sendable {
     public let python: PythonEnvironment
     let logger: Logger
     private let pools = Mutex<[ObjectIdentifier: ProcessPool]>([:])
-    /// Deploys and deletes of one function run one at a time.
+    /// This node's deploys, alias moves and deletes are checked and appended one at a time.
     private let deployLock = AsyncLock()
+    /// Applies the functions log to this node's copy (see ``FunctionOperation``).
+    private let follower: LogFollower<FunctionOutcome>
+    private let following = Mutex<Task<Void, Never>?>(nil)
+
+    /// The event log topic every deploy, alias move and delete goes through.
+    public static let logTopic = "aerie.functions"
+    /// The bucket holding deployed packages (`<function>/<sha256>.zip`).
+    public static let packagesBucket = "aerie-functions"
 
     public init(configuration: Configuration, runtime: FunctionRuntime, logger: Logger) {
         self.configuration = configuration
         self.runtime = runtime
-        self.store = FunctionStore(dataDirectory: configuration.dataDirectory)
+        let store = FunctionStore(dataDirectory: configuration.dataDirectory)
+        self.store = store
         self.python = PythonEnvironment(dataDirectory: configuration.dataDirectory)
         self.logger = logger
+        let applier = LogApplier()
+        follower = LogFollower(
+            topic: Self.logTopic, checkpoint: store.root.appendingPathComponent(".log-offset"), pollInterval: .milliseconds(250),
+            appliedEarlier: .done,
+            stopped: "This node stopped before applying the change; it is stored and applies when the node starts again."
+        ) { record in await applier.apply(record) }
+        applier.manager.withLock { $0.manager = self }
+    }
+
+    /// Starts applying the functions log (once; ``registerStored()`` does it).
+    func startFollowing() {
+        following.withLock { task in
+            guard task == nil else { return }
+            try? FileManager.default.createDirectory(at: store.root, withIntermediateDirectories: true)
+            task = follower.start(events: runtime.primitives.events, signals: runtime.primitives.signals)
+        }
+    }
+
+    /// Appends `operation` to the functions log and waits until this node has applied it.
+    private func append(_ operation: FunctionOperation) async throws -> FunctionOutcome {
+        startFollowing()
+        let offset = try await runtime.primitives.events.append(topic: Self.logTopic, key: operation.function, payload: try operation.encoded())
+        return try await follower.outcome(of: offset).get()
     }
 
     /// The scopes of the key a function's processes get.
@@ -64,6 +96,7 @@ public final class RuntimeManager: Service, Sendable {
             guard let latest = store.versions(name).last else { continue }
             try await register(latest)
         }
+        startFollowing()
     }
 
     /// Whether `name` is a deployed function (not a built-in one).
@@ -78,37 +111,47 @@ public final class RuntimeManager: Service, Sendable {
 
     // MARK: Deploy
 
-    /// Deploys a zip as the function's next version and makes it the one invoked by name. Throws `.unprocessable`
-    /// (422) for a bad package or settings, `.tooLarge` (413), `.conflict` (409) for the name of a built-in function.
+    /// Deploys a zip as the function's next version and makes it the one invoked by name, on every node. Throws
+    /// `.unprocessable` (422) for a bad package or settings, `.tooLarge` (413), `.conflict` (409) for the name of a
+    /// built-in function.
+    ///
+    /// The package is checked here (it unpacks safely, its entry point is there), stored in the object store, and the
+    /// deploy appended to the functions log; it returns once this node has installed it. Every other node installs it
+    /// from the log in the same order.
     public func deploy(name: String, zip: Data, settings: FunctionSettings, deployedBy: String, auth: AuthService) async throws -> FunctionVersion {
         try Self.validateName(name)
         return try await deployLock.withLock {
             if await runtime.function(name) != nil, !isDeployed(name) {
                 throw AerieError(.conflict, "\(name) is a built-in function; deploy under another name.")
             }
-            let staging = try store.makeStaging(name)
+            let check = FileManager.default.temporaryDirectory.appendingPathComponent("aerie-package-check-\(UUID().uuidString)", isDirectory: true)
+            defer { try? FileManager.default.removeItem(at: check) }
             do {
-                let code = staging.appendingPathComponent("code")
-                try FunctionPackage(limits: configuration.limits).unpack(zip, into: code)
-                try checkEntryPoint(settings, code: code)
-                let requirements = code.appendingPathComponent("requirements.txt")
-                if settings.runtime == .python3, FileManager.default.fileExists(atPath: requirements.path) {
-                    try await python.installRequirements(requirements, into: staging.appendingPathComponent("deps"))
-                }
-                if store.key(name) == nil {
-                    let created = try await auth.createKey(name: "function \(name)", owner: deployedBy, scopes: Self.functionKeyScopes)
-                    try store.setKey(name, FunctionKey(id: created.record.id, secret: created.key, owner: deployedBy))
-                }
-                let version = try store.commit(staging: staging, name: name, settings: settings, sha256: FunctionStore.sha256(zip),
-                                               size: zip.count, deployedBy: deployedBy)
-                try await register(version)
-                logger.info("Function deployed", metadata: ["function": "\(name)", "version": "\(version.version)", "runtime": "\(settings.runtime.rawValue)"])
-                return version
+                try FunctionPackage(limits: configuration.limits).unpack(zip, into: check)
+            } catch let error as AerieError {
+                throw error
             } catch {
-                try? FileManager.default.removeItem(at: staging)
-                if let error = error as? AerieError { throw error }
                 throw AerieError(.unprocessable, "The package could not be unpacked: \(error).")
             }
+            try checkEntryPoint(settings, code: check)
+            let sha256 = FunctionStore.sha256(zip)
+            let package = "\(name)/\(sha256).zip"
+            let objects = runtime.primitives.objects
+            try await objects.ensureBucket(Self.packagesBucket)
+            try await objects.put(bucket: Self.packagesBucket, key: package, data: zip,
+                                  attributes: ObjectAttributes(contentType: "application/zip"))
+            var key: FunctionKey?
+            if store.key(name) == nil {
+                let created = try await auth.createKey(name: "function \(name)", owner: deployedBy, scopes: Self.functionKeyScopes)
+                key = FunctionKey(id: created.record.id, secret: created.key, owner: deployedBy)
+            }
+            let deployment = FunctionDeployment(function: name, settings: settings, sha256: sha256, size: zip.count, deployedBy: deployedBy,
+                                                createdAt: Date(), package: package, key: key)
+            guard case .deployed(let version) = try await append(.deploy(deployment)) else {
+                throw AerieError(.internal, "The deploy of \(name) was applied without a version.")
+            }
+            logger.info("Function deployed", metadata: ["function": "\(name)", "version": "\(version.version)", "runtime": "\(settings.runtime.rawValue)"])
+            return version
         }
     }
 
@@ -166,9 +209,7 @@ public final class RuntimeManager: Service, Sendable {
             guard versions.contains(where: { $0.version == version }) else {
                 throw AerieError(.unprocessable, "Function \(name) has no version \(version) (it has \(versions.map { String($0.version) }.joined(separator: ", "))).", field: "version")
             }
-            var aliases = store.aliases(name)
-            aliases[alias] = version
-            try store.setAliases(name, aliases)
+            _ = try await append(.alias(function: name, alias: alias, version: version))
         }
     }
 
@@ -198,10 +239,78 @@ public final class RuntimeManager: Service, Sendable {
                 }
                 throw Self.unknown(name)
             }
-            await runtime.remove(name)
-            for version in store.versions(name) { await runtime.remove(DeployedFunction.qualifiedName(name, version.version)) }
             if let key = store.key(name) { _ = try? await auth.revokeKey(id: key.id) }
-            try store.delete(name)
+            _ = try await append(.delete(function: name))
+            // Its packages go too (every node has installed or skipped them by now, or will skip them: the delete
+            // follows them in the log).
+            let objects = runtime.primitives.objects
+            if let listing = try? await objects.list(bucket: Self.packagesBucket, ListObjectsRequest(prefix: name + "/")) {
+                for object in listing.objects { _ = try? await objects.delete(bucket: Self.packagesBucket, key: object.key) }
+            }
+        }
+    }
+
+    // MARK: Applying the functions log
+
+    /// Applies one operation of the functions log to this node's copy. The same on every node; an error (a package
+    /// whose requirements fail to install here) is this node's outcome, and the next operations still apply.
+    func apply(_ record: EventRecord) async -> Result<FunctionOutcome, AerieError> {
+        do {
+            switch try FunctionOperation.decode(record.payload) {
+            case .deploy(let deployment):
+                return try await applyDeploy(deployment, offset: record.offset)
+            case .alias(let name, let alias, let version):
+                guard store.versions(name).contains(where: { $0.version == version }) else {
+                    throw AerieError(.unprocessable, "Function \(name) has no version \(version) on this node.", field: "version")
+                }
+                var aliases = store.aliases(name)
+                aliases[alias] = version
+                try store.setAliases(name, aliases)
+                return .success(.done)
+            case .delete(let name):
+                await runtime.remove(name)
+                for version in store.versions(name) { await runtime.remove(DeployedFunction.qualifiedName(name, version.version)) }
+                try store.delete(name)
+                return .success(.done)
+            }
+        } catch let error as AerieError {
+            logger.warning("A functions log operation failed on this node", metadata: ["offset": "\(record.offset)", "error": "\(error.message)"])
+            return .failure(error)
+        } catch {
+            logger.warning("A functions log operation failed on this node", metadata: ["offset": "\(record.offset)", "error": "\(error)"])
+            return .failure(AerieError(.internal, "Applying a function change failed: \(error)"))
+        }
+    }
+
+    /// Installs a deployed version from its package: unpacked, its requirements installed, numbered as on every node.
+    private func applyDeploy(_ deployment: FunctionDeployment, offset: Int64) async throws -> Result<FunctionOutcome, AerieError> {
+        let name = deployment.function
+        var state = store.logState(name)
+        if offset <= state.applied, let latest = store.versions(name).last {
+            return .success(.deployed(latest))  // applied before a restart cut the checkpoint short
+        }
+        let number = state.lastVersion + 1
+        state.lastVersion = number
+        state.applied = offset
+        // The number is taken even if installing fails here, so every node gives the next deploy the same one.
+        try store.setLogState(name, state)
+        let staging = try store.makeStaging(name)
+        do {
+            let zip = try await runtime.primitives.objects.get(bucket: Self.packagesBucket, key: deployment.package, range: nil).body
+            let code = staging.appendingPathComponent("code")
+            try FunctionPackage(limits: configuration.limits).unpack(zip, into: code)
+            let requirements = code.appendingPathComponent("requirements.txt")
+            if deployment.settings.runtime == .python3, FileManager.default.fileExists(atPath: requirements.path) {
+                try await python.installRequirements(requirements, into: staging.appendingPathComponent("deps"))
+            }
+            if store.key(name) == nil, let key = deployment.key { try store.setKey(name, key) }
+            let version = try store.commit(staging: staging, name: name, number: number, settings: deployment.settings, sha256: deployment.sha256,
+                                           size: deployment.size, deployedBy: deployment.deployedBy, createdAt: deployment.createdAt)
+            try await register(version)
+            return .success(.deployed(version))
+        } catch {
+            try? FileManager.default.removeItem(at: staging)
+            throw error
         }
     }
 
@@ -297,8 +406,12 @@ public final class RuntimeManager: Service, Sendable {
         await stopAll()
     }
 
-    /// Stops every process this manager started.
+    /// Stops every process this manager started, and following the functions log.
     public func stopAll() async {
+        following.withLock { task in
+            task?.cancel()
+            task = nil
+        }
         let all = pools.withLock { pools -> [ProcessPool] in
             defer { pools = [:] }
             return Array(pools.values)
@@ -361,5 +474,19 @@ actor AsyncLock {
             if waiters.isEmpty { locked = false } else { waiters.removeFirst().resume() }
         }
         return try await body()
+    }
+}
+
+/// Hands the functions log's operations to the manager (which owns the follower, so it is set after both exist).
+/// Holds it weakly: the manager owns the follower that owns this.
+final class LogApplier: Sendable {
+    struct Reference { weak var manager: RuntimeManager? }
+    let manager = Mutex(Reference())
+
+    func apply(_ record: EventRecord) async -> Result<FunctionOutcome, AerieError> {
+        guard let manager = manager.withLock({ $0.manager }) else {
+            return .failure(AerieError(.unavailable, "The functions runtime is not ready."))
+        }
+        return await manager.apply(record)
     }
 }

@@ -1,5 +1,6 @@
 import AerieAuth
 import AerieCore
+import AerieTesting
 @testable import AerieFunctions
 @testable import AerieRuntimes
 import Foundation
@@ -16,15 +17,19 @@ struct ProcessRuntimeTests {
         let manager: RuntimeManager
         let auth: AuthService
 
-        init(idle: Duration = .seconds(60)) async throws {
+        /// A node of its own, or (`sharing`) another node of the same deployment: the same primitives, its own data
+        /// directory and runtime.
+        init(idle: Duration = .seconds(60), sharing other: Harness? = nil) async throws {
             root = FileManager.default.temporaryDirectory.appendingPathComponent("aerie-rt-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-            let primitives = Primitives.memory()
+            let primitives = other?.runtime.primitives ?? Primitives.memory()
             runtime = FunctionRuntime(primitives: primitives, logger: Logger(label: "test"))
             manager = RuntimeManager(configuration: .init(dataDirectory: root, gatewayURL: "http://127.0.0.1:1", idleTimeout: idle),
                                      runtime: runtime, logger: Logger(label: "test"))
             auth = try await AuthService.open(tables: primitives.tables, options: .init(bcryptCost: 4), logger: Logger(label: "test"))
-            _ = try await auth.createUser("admin", password: "runtime-tests-password", role: .admin)
+            if other == nil {
+                _ = try await auth.createUser("admin", password: "runtime-tests-password", role: .admin)
+            }
             try await manager.registerStored()
         }
 
@@ -75,6 +80,39 @@ struct ProcessRuntimeTests {
         let secondLogs = try await harness.logs(second.record.id)
         #expect(secondLogs.contains("got \(second.record.id)") && !secondLogs.contains { $0.hasPrefix("init") })
         #expect(await harness.manager.processCount() == 1)
+    }
+
+    @Test("A function deployed through one node runs on every node; versions, aliases and deletes hold on all of them")
+    func deploysReachEveryNode() async throws {
+        let a = try await Harness()
+        let b = try await Harness(sharing: a)
+        defer { Task { await a.close(); await b.close() } }
+        let first = try await a.deploy("shared")
+        #expect(first.version == 1)
+        try await eventually("node b to install the deploy") { await b.runtime.function("shared") != nil }
+        let ran = try await b.invoke("shared", #"{"n":1}"#)
+        #expect(ran.output["echo"] == .object(["n": 1]))
+        #expect(ran.output["key"]?.stringValue == "set", "node b's process got the function's key from the log")
+        #expect(b.manager.store.key("shared")?.id == a.manager.store.key("shared")?.id)
+
+        let second = try await b.deploy("shared", env: ["FLAVOUR": "b"])
+        #expect(second.version == 2)
+        try await eventually("node a to install version 2") { (try? a.manager.versions("shared").map(\.version)) == [1, 2] }
+        #expect(try a.manager.versions("shared").last?.settings.env["FLAVOUR"] == "b")
+
+        try await a.manager.setAlias("shared", alias: "stable", version: 1)
+        try await eventually("node b to see the alias") { b.manager.aliases("shared")["stable"] == 1 }
+        #expect(try b.manager.resolve("shared", qualifier: "stable").version == 1)
+
+        try await b.manager.delete("shared", auth: b.auth)
+        try await eventually("node a to remove it") { await a.runtime.function("shared") == nil && !a.manager.isDeployed("shared") }
+        #expect(try await a.runtime.primitives.objects.list(bucket: RuntimeManager.packagesBucket, ListObjectsRequest(prefix: "shared/")).objects.isEmpty)
+        // A node that joins later installs what the log holds, numbered alike.
+        let third = try await a.deploy("later")
+        let c = try await Harness(sharing: a)
+        defer { Task { await c.close() } }
+        try await eventually("a new node to catch up") { (try? c.manager.versions("later").map(\.version)) == [third.version] }
+        #expect(!c.manager.isDeployed("shared"))
     }
 
     @Test func aHandlerErrorFailsTheInvocationAndKeepsTheProcessWarm() async throws {
