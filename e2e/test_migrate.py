@@ -9,7 +9,8 @@ import time
 import pytest
 import requests
 
-from conftest import ADMIN_PASSWORD, Server, aerie_binary, wait_for
+from conftest import REPO, Server, aerie_binary, wait_for
+from test_runtimes import zip_dir
 from postgres_support import ScratchPostgres, seaweedfs
 
 UPLOADS = 6
@@ -72,6 +73,9 @@ def test_an_embedded_deployment_moves_to_postgres(workdir, store):
         for item, vector in (("red", [1, 0, 0]), ("blue", [0, 0, 1])):
             assert requests.put(f"{embedded.url}/v1/vectors/notes/items/{item}", json={"vector": vector, "metadata": {"colour": item}},
                                 headers=admin, timeout=10).status_code == 200
+        deployed = requests.put(f"{embedded.url}/v1/functions/moving", params={"runtime": "provided"}, data=zip_dir(REPO / "e2e" / "runtimes" / "shell"),
+                                headers={**admin, "Content-Type": "application/zip"}, timeout=120)
+        assert deployed.status_code in (200, 201), deployed.text
         before = requests.get(f"{embedded.url}/v1/buckets/quickstart/objects/results/move-3.json", headers=key, timeout=10)
         assert before.status_code == 200
 
@@ -82,7 +86,7 @@ def test_an_embedded_deployment_moves_to_postgres(workdir, store):
 
         moved = migrate("--data", str(embedded.data_dir), "--to", url, "--object-store", object_store, env=target_env)
         assert moved.returncode == 0, moved.stderr
-        assert f"{UPLOADS * 2 + 1} objects" in moved.stdout and "1 vector collections (2 vectors)" in moved.stdout, moved.stdout
+        assert f"{UPLOADS * 2 + 2} objects" in moved.stdout and "1 vector collections (2 vectors)" in moved.stdout, moved.stdout
         # Twice is refused: the target now holds a deployment.
         again = migrate("--data", str(embedded.data_dir), "--to", url, "--object-store", object_store, env=target_env)
         assert again.returncode != 0 and "already holds a deployment" in again.stderr, again.stderr
@@ -110,6 +114,11 @@ def test_an_embedded_deployment_moves_to_postgres(workdir, store):
         found = requests.post(f"{node.url}/v1/vectors/notes/query", json={"vector": [1, 0.1, 0], "k": 2}, headers=admin, timeout=10)
         assert found.status_code == 200, found.text
         assert [(i["id"], i["metadata"]) for i in found.json()["items"]] == [("red", {"colour": "red"}), ("blue", {"colour": "blue"})]
+
+        # The deployed function moved too: the new node installs it from the functions log and the package's object.
+        ran = wait_for(lambda: (lambda r: r if r.status_code == 200 else None)(requests.post(
+            f"{node.url}/v1/functions/moving/invoke", json={"n": 7}, headers=admin, timeout=30)), timeout=30, what="the moved function to run")
+        assert ran.json()["echo"] == {"n": 7}
 
         # The triggers carry on where they were: the moved uploads do not fire again, a new one fires once.
         assert requests.put(f"{node.url}/v1/buckets/quickstart/objects/incoming/after-move.txt", data=b"one two",

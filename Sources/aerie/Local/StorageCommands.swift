@@ -12,7 +12,7 @@ struct MigrateCommand: AsyncParsableCommand {
         discussion: """
         `serve` migrates on start too; run this to upgrade ahead of time.
 
-        With --to, the deployment in --data moves to PostgreSQL (an empty database) and an object store: users, keys, sessions, the token secret, tables, queued messages, the event log with the triggers' positions, invocation records, app state, object bodies and vector collections. Stop the server first. The data directory is only read: start the new deployment's nodes with the same --database and --object-store, and keep the directory until you are satisfied. Deployed functions' packages and model files stay per node (copy `functions/`).
+        With --to, the deployment in --data moves to PostgreSQL (an empty database) and an object store: users, keys, sessions, the token secret, tables, queued messages, the event log with the triggers' positions, invocation records, app state, object bodies and vector collections. Stop the server first. The data directory is only read: start the new deployment's nodes with the same --database and --object-store, and keep the directory until you are satisfied. Model files stay per node; deployed functions move with the log and the objects.
 
         Examples:
           aerie migrate --data ./aerie-data
