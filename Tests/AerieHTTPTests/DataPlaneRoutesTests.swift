@@ -147,6 +147,17 @@ struct DataPlaneRoutesTests {
                 try await client.send(.post, "/v1/topics/\(topic)/events", token: token, json: #"{"events": [{"payload": {}}]}"#)
                     .expectProblem("forbidden", status: 403)
             }
+            // Reading them, or moving their consumer groups (the triggers), is for admins: a key with only the topics
+            // scope would otherwise see every user's object events and vectors, and other functions' keys.
+            let scoped = try await harness.gateway.auth.createKey(name: "reader", owner: "ann", scopes: [APIKeyScope.topics]).key
+            #expect(try await client.send(.put, "/v1/buckets/platform-topic", token: token).status == .created)
+            #expect(try await client.send(.put, "/v1/buckets/platform-topic/objects/a.txt", token: token, body: Data("a".utf8)).status == .created)
+            #expect(try await client.send(.get, "/v1/topics/aerie.objects/events", token: token).status == .ok)
+            try await client.send(.get, "/v1/topics/aerie.objects/events", token: scoped).expectProblem("forbidden", status: 403)
+            try await client.send(.get, "/v1/topics/aerie.objects/consumers/fn.x", token: scoped).expectProblem("forbidden", status: 403)
+            try await client.send(.put, "/v1/topics/aerie.objects/consumers/fn.x", token: scoped, json: #"{"offset": 0}"#)
+                .expectProblem("forbidden", status: 403)
+            #expect(try await client.send(.get, "/v1/topics/orders/events", token: scoped).status == .ok)
             let topics = try await client.send(.get, "/v1/topics", token: token).json()
             #expect(topics["items"]?.arrayValue?.contains { $0["name"] == "orders" && $0["next_offset"] == .number(2) } == true)
 

@@ -44,6 +44,14 @@ struct TopicRoutes {
         }
     }
 
+    /// The platform's topics hold every user's events (object events, vector writes, function deploys with their
+    /// keys) and drive its consumer groups (triggers): only admins read them or move their groups, not a key that
+    /// merely has the `topics` scope.
+    static func checkPlatformTopic(_ topic: String, _ identity: Identity?) throws {
+        guard topic.hasPrefix("aerie."), identity?.isAdmin != true else { return }
+        throw AerieError(.forbidden, "Topic \(topic) belongs to the platform and holds every user's events; only an admin (or a key with the admin scope) reads it or moves its consumer groups.")
+    }
+
     var routes: [GatewayRoute] {
         let access = Access.platform(scope: APIKeyScope.topics)
         let limit = configuration.maxJSONBodySize
@@ -72,6 +80,7 @@ struct TopicRoutes {
                          response: .json("EventList"),
                          query: [("from", "First offset to read (default 0); or a previous page's next_cursor."), ("limit", "1–1000, default 100.")]) { [events] request, context in
                 let topic = try context.pathParameter("topic")
+                try Self.checkPlatformTopic(topic, context.identity)
                 guard try await events.topic(topic) != nil else {
                     throw AerieError.notFound("No topic named \"\(topic)\"; topics exist once an event is appended.")
                 }
@@ -86,6 +95,7 @@ struct TopicRoutes {
                          access: access, response: .json("ConsumerOffset")) { [events] _, context in
                 let topic = try context.pathParameter("topic")
                 let group = try context.pathParameter("group")
+                try Self.checkPlatformTopic(topic, context.identity)
                 guard let offset = try await events.consumerOffsets(topic: topic).first(where: { $0.group == group }) else {
                     throw AerieError.notFound("Consumer group \"\(group)\" has not committed an offset on topic \"\(topic)\".")
                 }
@@ -96,6 +106,7 @@ struct TopicRoutes {
                 let topic = try context.pathParameter("topic")
                 let group = try context.pathParameter("group")
                 try EventLogName.validate(topic)
+                try Self.checkPlatformTopic(topic, context.identity)
                 try TableSchema.validateName(group, what: "Consumer group name", field: "group")
                 let body = try await request.decodeJSON(OffsetBody.self, limit: limit)
                 guard body.offset >= 0 else { throw AerieError.invalid("offset must be 0 or more.", field: "/offset") }
