@@ -4,7 +4,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -16,6 +15,8 @@ import requests
 
 REPO = Path(__file__).resolve().parents[1]
 ADMIN_PASSWORD = "e2e-admin-password"
+sys.path.insert(0, str(REPO / "scripts"))
+import s3servers  # noqa: E402
 
 
 def aerie_binary() -> str:
@@ -25,10 +26,7 @@ def aerie_binary() -> str:
     return path
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+free_port = s3servers.free_port
 
 
 MODELS = REPO / "aerie-data" / "models"
@@ -71,18 +69,12 @@ class Server:
         return self
 
     def wait_ready(self, timeout=60):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"aerie serve exited with {self.process.returncode}; log:\n{self.log_path.read_text()[-4000:]}")
-            try:
-                if requests.get(self.url + "/health", timeout=1).status_code == 200:
-                    return self
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"aerie serve did not become healthy in {timeout}s; log:\n{self.log_path.read_text()[-4000:]}")
+        try:
+            s3servers.wait_healthy(self.process, self.url, "aerie serve", timeout)
+        except s3servers.NotHealthy as error:
+            self.stop()
+            raise RuntimeError(f"{error}; log:\n{self.log_path.read_text()[-4000:]}") from None
+        return self
 
     def kill(self):
         """kill -9: no chance to flush or clean up."""

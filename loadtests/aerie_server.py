@@ -2,8 +2,8 @@
 port, its own data directory, a known admin password, a log file beside the data directory, SIGTERM on exit."""
 import os
 import signal
-import socket
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -11,13 +11,13 @@ from pathlib import Path
 import requests
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "scripts"))
+import s3servers  # noqa: E402
+
 ADMIN_PASSWORD = "load-admin-password"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+free_port = s3servers.free_port
 
 
 class AerieServer:
@@ -38,18 +38,12 @@ class AerieServer:
         self.log = open(self.log_path, "ab")
         command = [self.binary, "serve", "--data", str(self.data), "--host", "127.0.0.1", "--port", str(self.port), *self.args]
         self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT, env=env, cwd=REPO)
-        deadline = time.monotonic() + self.timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"aerie serve exited with {self.process.returncode}; see {self.log_path}:\n{self.log_path.read_text()[-2000:]}")
-            try:
-                if requests.get(self.url + "/health", timeout=1).status_code == 200:
-                    return self
-            except requests.RequestException:
-                pass
-            time.sleep(0.2)
-        self.__exit__(None, None, None)
-        raise RuntimeError(f"aerie serve did not become healthy in {self.timeout:.0f} s; see {self.log_path}")
+        try:
+            s3servers.wait_healthy(self.process, self.url, "aerie serve", self.timeout, interval=0.2)
+        except s3servers.NotHealthy as error:
+            self.__exit__(None, None, None)
+            raise RuntimeError(f"{error}; see {self.log_path}:\n{self.log_path.read_text()[-2000:]}") from None
+        return self
 
     def __exit__(self, *exc):
         if self.process and self.process.poll() is None:

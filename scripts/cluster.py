@@ -136,17 +136,11 @@ class Node:
         return self
 
     def wait_ready(self, timeout=90):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"node {self.url} exited with {self.process.returncode}; see {self.directory}.log")
-            try:
-                if requests.get(self.url + "/health", timeout=1).status_code == 200:
-                    return self
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"node {self.url} did not become healthy in {timeout}s")
+        try:
+            s3servers.wait_healthy(self.process, self.url, f"node {self.url}", timeout)
+        except s3servers.NotHealthy as error:
+            raise RuntimeError(f"{error}; see {self.directory}.log") from None
+        return self
 
     def stop(self, timeout=30):
         """SIGTERM: in-flight requests finish first."""

@@ -32,6 +32,26 @@ def wait_port(port, process, what, timeout=90):
     raise RuntimeError(f"{what} did not listen on {port} in {timeout}s")
 
 
+class NotHealthy(RuntimeError):
+    """A server process that exited, or did not answer GET /health with 200 in time."""
+
+
+def wait_healthy(process, url, what, timeout=90, interval=0.1):
+    """Polls `url`/health until it answers 200; raises NotHealthy naming `what` when `process` exits or `timeout`
+    seconds pass (the caller adds where its log is)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise NotHealthy(f"{what} exited with {process.returncode}")
+        try:
+            if requests.get(url + "/health", timeout=1).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(interval)
+    raise NotHealthy(f"{what} did not become healthy in {timeout:.0f}s")
+
+
 class AerieS3:
     """`aerie serve --apps none --s3-port …` on free ports, signed in as the admin."""
 

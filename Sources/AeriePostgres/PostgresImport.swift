@@ -31,11 +31,12 @@ extension PostgresStorage {
     }
 
     /// Runs `fill` in one transaction that it fills through a ``PostgresRowImporter``: all its rows commit, or none.
-    public func importRows(_ fill: @Sendable (PostgresRowImporter) async throws -> Void) async throws {
+    /// Returns what `fill` returned.
+    public func importRows<Result: Sendable>(_ fill: @Sendable (PostgresRowImporter) async throws -> Result) async throws -> Result {
         let logger = database.logger
-        try await database.transaction { connection in
+        return try await database.transaction { connection in
             let importer = PostgresRowImporter(connection: connection, logger: logger)
-            try await fill(importer)
+            let result = try await fill(importer)
             // Sequences continue after the copied rows, so new messages sort after them.
             for table in StorageRows.tables {
                 guard let serial = table.serial else { continue }
@@ -44,6 +45,7 @@ extension PostgresStorage {
                                   GREATEST((SELECT max(\(serial)) FROM \(table.targetName)), 1))
                     """), logger: logger)
             }
+            return result
         }
     }
 }

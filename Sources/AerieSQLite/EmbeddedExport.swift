@@ -53,7 +53,7 @@ public final class EmbeddedExport: Sendable {
 
     /// Up to `limit` rows of `table` in key order, after the row whose key is `after` (nil: from the first), with
     /// their values in `table.columns`' order (times in seconds since 1970).
-    public func rows(_ table: StorageRows.Table, after: [StorageRows.Value]?, limit: Int) async throws -> [[StorageRows.Value]] {
+    func rows(_ table: StorageRows.Table, after: [StorageRows.Value]?, limit: Int) async throws -> [[StorageRows.Value]] {
         let columns = table.columns.map(\.sourceName).joined(separator: ", ")
         let key = table.key.joined(separator: ", ")
         let placeholders = table.key.map { _ in "?" }.joined(separator: ", ")
@@ -67,9 +67,17 @@ public final class EmbeddedExport: Sendable {
         }
     }
 
-    /// The key of `row` (a row of `table` as ``rows(_:after:limit:)`` returns it), to continue after it.
-    public static func key(of row: [StorageRows.Value], in table: StorageRows.Table) -> [StorageRows.Value] {
-        table.key.map { name in row[table.columns.firstIndex { $0.sourceName == name }!] }
+    /// Calls `body` with every row of `table`, a page of up to `pageSize` rows at a time, in key order.
+    public func forEachPage(of table: StorageRows.Table, pageSize: Int = 1_000,
+                            _ body: ([[StorageRows.Value]]) async throws -> Void) async throws {
+        let keyColumns = table.key.map { name in table.columns.firstIndex { $0.sourceName == name }! }
+        var after: [StorageRows.Value]?
+        while true {
+            let page = try await rows(table, after: after, limit: pageSize)
+            guard let last = page.last else { return }
+            after = keyColumns.map { last[$0] }
+            try await body(page)
+        }
     }
 
     private static func value(_ stored: DatabaseValue, kind: StorageRows.Kind) -> StorageRows.Value {

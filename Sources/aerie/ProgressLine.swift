@@ -1,29 +1,29 @@
 import AerieCore
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// A progress line on standard error for long local commands: redrawn in place on a terminal (at most ten times a
 /// second), a plain line every few seconds otherwise (a log file, CI).
-final class ProgressLine: @unchecked Sendable {
+final class ProgressLine: Sendable {
     private let terminal = isatty(STDERR_FILENO) != 0
-    private var lastDrawn = ContinuousClock.now - .seconds(60)
-    private let lock = NSLock()
+    private let lastDrawn = Mutex(ContinuousClock.now - .seconds(60))
 
     func update(_ text: @autoclosure () -> String) {
-        lock.lock()
-        defer { lock.unlock() }
         let now = ContinuousClock.now
-        guard now - lastDrawn >= (terminal ? .milliseconds(100) : .seconds(5)) else { return }
-        lastDrawn = now
+        let due = lastDrawn.withLock { last in
+            guard now - last >= (terminal ? .milliseconds(100) : .seconds(5)) else { return false }
+            last = now
+            return true
+        }
+        guard due else { return }
         StandardError.write(terminal ? "\r\u{1B}[K" + text() : text() + "\n")
     }
 
     /// Ends the line with `text`.
     func finish(_ text: String) {
-        lock.lock()
-        defer { lock.unlock() }
         StandardError.write(terminal ? "\r\u{1B}[K" + text + "\n" : text + "\n")
     }
 }

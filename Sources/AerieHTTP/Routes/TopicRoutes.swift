@@ -44,11 +44,14 @@ struct TopicRoutes {
         }
     }
 
+    /// Topics the platform writes (object events, replicated vector writes, function deploys).
+    static func isPlatformTopic(_ topic: String) -> Bool { topic.hasPrefix("aerie.") }
+
     /// The platform's topics hold every user's events (object events, vector writes, function deploys with their
     /// keys) and drive its consumer groups (triggers): only admins read them or move their groups, not a key that
     /// merely has the `topics` scope.
     static func checkPlatformTopic(_ topic: String, _ identity: Identity?) throws {
-        guard topic.hasPrefix("aerie."), identity?.isAdmin != true else { return }
+        guard isPlatformTopic(topic), identity?.isAdmin != true else { return }
         throw AerieError(.forbidden, "Topic \(topic) belongs to the platform and holds every user's events; only an admin (or a key with the admin scope) reads it or moves its consumer groups.")
     }
 
@@ -66,7 +69,7 @@ struct TopicRoutes {
                 try EventLogName.validate(topic)
                 // The platform's own topics (object events, replicated vector writes) are written by the platform only:
                 // an event appended there would fire triggers or change every node's vector index.
-                guard !topic.hasPrefix("aerie.") else {
+                guard !Self.isPlatformTopic(topic) else {
                     throw AerieError(.forbidden, "Topic \(topic) belongs to the platform; it is read-only through the API. Append to a topic of your own.")
                 }
                 let body = try await request.decodeJSON(AppendBody.self, limit: limit)

@@ -30,8 +30,6 @@ struct DeploymentMigration {
         }
     }
 
-    private static let pageSize = 1_000
-
     func run() async throws -> Summary {
         let occupied = try await target.tablesWithRows()
         guard occupied.isEmpty else {
@@ -69,11 +67,7 @@ struct DeploymentMigration {
         var rows: [[StorageRows.Value]] = []
         var written: [String] = []
         do {
-            var after: [StorageRows.Value]?
-            while true {
-                let page = try await source.rows(table, after: after, limit: Self.pageSize)
-                guard let last = page.last else { break }
-                after = EmbeddedExport.key(of: last, in: table)
+            try await source.forEachPage(of: table) { page in
                 for var row in page {
                     guard let file = row[bodyColumn].text, let size = row[sizeColumn].integer,
                           let bucket = row[bucketColumn].text, let key = row[keyColumn].text else {
@@ -121,38 +115,26 @@ struct DeploymentMigration {
     /// Copies every table's rows (objects: `objects`) and appends `vectors`, in one transaction; returns the row count.
     private func copyRows(objects: [[StorageRows.Value]], vectors: [OutgoingEvent]) async throws -> Int {
         let source = self.source, progress = self.progress
-        let copied = Counter()
-        try await target.importRows { importer in
+        return try await target.importRows { importer in
+            var copied = 0
             for table in StorageRows.tables {
                 if table.name == StorageRows.objectsTable {
                     try await importer.insert(table, rows: objects)
-                    copied.add(objects.count)
+                    copied += objects.count
                     continue
                 }
-                var after: [StorageRows.Value]?
-                while true {
-                    let page = try await source.rows(table, after: after, limit: Self.pageSize)
-                    guard let last = page.last else { break }
-                    after = EmbeddedExport.key(of: last, in: table)
+                try await source.forEachPage(of: table) { page in
                     try await importer.insert(table, rows: page)
-                    copied.add(page.count)
-                    progress.update("rows \(copied.value) (\(table.name))")
+                    copied += page.count
+                    progress.update("rows \(copied) (\(table.name))")
                 }
             }
             if !vectors.isEmpty {
                 try await importer.append(topic: ReplicatedVectorStore.topic, events: vectors)
             }
+            return copied
         }
-        return copied.value
     }
-}
-
-/// A count kept across the import's `@Sendable` closure.
-private final class Counter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var count = 0
-    func add(_ n: Int) { lock.withLock { count += n } }
-    var value: Int { lock.withLock { count } }
 }
 
 /// Bytes for people: 1.5 MB, 320 kB, 12 B.

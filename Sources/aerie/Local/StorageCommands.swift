@@ -45,8 +45,9 @@ struct MigrateCommand: AsyncParsableCommand {
         guard let objectStore else {
             throw ValidationError("--to needs --object-store: s3://BUCKET[/PREFIX], or file:///PATH for a folder every node shares.")
         }
+        let target = try self.target
         try target.validate()
-        if objectStore.hasPrefix("file:///"), let folder = try target.objectFolder,
+        if let folder = target.objectFolder,
            folder == data.directory.appendingPathComponent(EmbeddedStorage.objectsFolder, isDirectory: true).standardizedFileURL {
             throw ValidationError("--object-store is --data's own objects folder: give the new deployment a folder of its own.")
         }
