@@ -97,6 +97,9 @@ actor RuntimeProcess: RuntimeAPIBackend {
     private var serverTask: Task<Void, Never>?
     private var processTask: Task<Void, Never>?
     private var reporter: (any InvocationReporter)?
+    /// The invocation that just ended, and until when its lines may still arrive: a line the handler wrote just before
+    /// it answered can be read from the pipe after the answer ended the invocation.
+    private var finished: (reporter: any InvocationReporter, until: ContinuousClock.Instant)?
     private var stopping = false
     /// When the process was started and when it last finished an invocation (for the idle reaper).
     let startedAt = ContinuousClock.now
@@ -187,8 +190,11 @@ actor RuntimeProcess: RuntimeAPIBackend {
         readyAt.map { ($0 - startedAt).inMillis }
     }
 
+    /// How long after an invocation ends its process's lines still go to its log (lines in the pipe at its answer).
+    static let lateLineGrace: Duration = .seconds(1)
+
     private func captured(_ line: String, level: Logger.Level) async {
-        if let reporter {
+        if let reporter = reporter ?? finished.flatMap({ ContinuousClock.now < $0.until ? $0.reporter : nil }) {
             await reporter.log(level: level, message: line)
         } else {
             logger.log(level: level, "\(line)", metadata: ["function": "\(spec.function)", "version": "\(spec.version)"])
@@ -205,8 +211,10 @@ actor RuntimeProcess: RuntimeAPIBackend {
             throw AerieError(.internal, "Function \(spec.function): a process was given two invocations at once.")
         }
         self.reporter = reporter
+        finished = nil
         defer {
             self.reporter = nil
+            finished = (reporter, .now + Self.lateLineGrace)
             lastUsed = .now
         }
         return try await withTaskCancellationHandler {

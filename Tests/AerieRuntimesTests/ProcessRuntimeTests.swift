@@ -115,6 +115,16 @@ struct ProcessRuntimeTests {
         #expect(!c.manager.isDeployed("shared"))
     }
 
+    @Test("A line read from the process just after its answer still goes to that invocation's log")
+    func aLateLineGoesToTheInvocationItFollows() async throws {
+        let harness = try await Harness()
+        defer { Task { await harness.close() } }
+        _ = try await harness.deploy("late")
+        // The bootstrap prints "late <id>" only after it has posted the response.
+        let ran = try await harness.invoke("late", #""late""#)
+        try await eventually("the late line in the invocation's log") { try await harness.logs(ran.record.id).contains("late \(ran.record.id)") }
+    }
+
     @Test func aHandlerErrorFailsTheInvocationAndKeepsTheProcessWarm() async throws {
         let harness = try await Harness()
         defer { Task { await harness.close() } }

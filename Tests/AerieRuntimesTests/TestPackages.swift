@@ -51,6 +51,7 @@ enum TestZip {
         *escape*) setsid sh -c "$RECORD_PID; exec sleep 300" & sleep 0.3; exit 5 ;;
         *) curl -sS -X POST "$API/invocation/$ID/response" -d "{\"echo\":$BODY,\"id\":\"$ID\",\"deadline\":$DEADLINE,\"fn\":\"$AWS_LAMBDA_FUNCTION_NAME\",\"key\":\"${AERIE_API_KEY:+set}\"}" >/dev/null ;;
       esac
+      case "$BODY" in *late*) echo "late $ID" ;; esac
     done
     """#
 }
