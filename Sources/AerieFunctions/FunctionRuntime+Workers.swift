@@ -258,8 +258,11 @@ extension FunctionRuntime {
         stored.leaseMessage = nil
         stored.leaseUntil = nil
         stored.cancelRequested = false
-        await reporter.emit(terminal.kind, terminal.data)
+        // The record first, then the terminal event: a client that sees the result (live, or by polling the
+        // events) then reads a finished record. A crash between the two leaves a finished record without the event,
+        // which readers build from the record (followEvents) and a redelivery skips.
         try await store.write(stored, condition: .none)
+        await reporter.emit(terminal.kind, terminal.data)
         CrashPoint.reach("invocation.finished", host.name)
         hub.end(id)
         await host.recordOutcome(stored.record.status, durationMs: attempt.durationMs)
