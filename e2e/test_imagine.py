@@ -59,3 +59,21 @@ def test_imagine_without_models_answers_503_naming_the_command(server, admin_tok
     assert response.status_code == 503, response.text
     assert response.headers["Content-Type"] == "application/problem+json"
     assert "make imagine-models" in response.json()["detail"]
+
+
+def test_imagine_without_wordnet_answers_503_naming_the_package(workdir):
+    """The learned matcher needs WordNet (Debian's wordnet-base): without it Imagine answers 503 with the package's
+    name, and the rest of the server runs."""
+    data = workdir / "imagine-no-wordnet" / "aerie-data"
+    link_models(data)
+    server = Server(data, extra_env={"AERIE_WORDNET": str(workdir / "no-wordnet-here")}).start(timeout=120)
+    try:
+        token = server.login()
+        response = requests.post(f"{server.url}/v1/apps/imagine/images", json={"prompt": "a cat on a sofa"},
+                                 headers={"Authorization": f"Bearer {token}"}, timeout=30)
+        assert response.status_code == 503, response.text
+        assert response.headers["Content-Type"] == "application/problem+json"
+        assert "wordnet-base" in response.json()["detail"]
+        assert requests.get(server.url + "/health", timeout=10).status_code == 200
+    finally:
+        server.stop()

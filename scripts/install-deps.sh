@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 
 # libdlib-dev: the face engine (AerieFaces); dlib's headers call BLAS and LAPACK, which libopenblas-dev provides
 # (as libblas.so and liblapack.so). util-linux: setpriv and prlimit start deployed functions' processes (issue 18).
-packages=(libsqlite3-dev libopenblas-dev libdlib-dev zlib1g-dev libjpeg62-turbo-dev libpng-dev libwebp-dev libexif-dev curl jq python3-venv ca-certificates util-linux)
+# wordnet-base: WordNet 3.0, which Imagine's prompt matcher asks about the words two prompts do not share (issue 12).
+packages=(libsqlite3-dev libopenblas-dev libdlib-dev zlib1g-dev libjpeg62-turbo-dev libpng-dev libwebp-dev libexif-dev curl jq python3-venv ca-certificates util-linux wordnet-base)
 case "$level" in
   # openssl, s3cmd: the S3 tests (self-signed certificate, a second client); gcc: the runtimes test compiles a C bootstrap;
   # postgresql: the server binaries (initdb, pg_ctl) the PostgreSQL driver tests start a scratch server with;

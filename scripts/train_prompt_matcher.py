@@ -5,10 +5,13 @@ regression on the features `aerie imagine calibrate --features` writes for label
     .venv/bin/python scripts/train_prompt_matcher.py              # writes Sources/AerieText/Resources/prompt-matcher.json
     .venv/bin/python scripts/train_prompt_matcher.py --out x.json # elsewhere (the Swift test compares it with the shipped file)
 
-The features come from the training sets only (never data/imagine/paraphrase-holdout.csv):
+The features come from the training sets only: the three written for training and the first three holdouts, retired
+into training once scored (never paraphrase-holdout-4.csv or paraphrase-holdout-5.csv). Writing them needs MiniLM and
+Debian's WordNet (wordnet-base):
 
     aerie imagine calibrate data/imagine/calibration-pairs.csv data/imagine/calibration-holdout.csv \\
-        data/imagine/paraphrase-training.csv --features data/imagine/matcher-features.csv
+        data/imagine/paraphrase-training.csv data/imagine/paraphrase-holdout.csv data/imagine/paraphrase-holdout-2.csv \\
+        data/imagine/paraphrase-holdout-3.csv --features data/imagine/matcher-features.csv
 
 Pairs a hard rule vetoes (column `veto`) never reach the scorer and are left out of the fit; they count as misses
 when the cut is chosen. Deterministic: Newton's method (IRLS) on standardised features with an L2 penalty, fixed
@@ -30,6 +33,7 @@ NAMES = [
     "cosine", "align_min", "align_second_min", "align_mean", "align_f1", "length_difference",
     "relation_one", "style_both", "style_one", "attribute_one", "substitution", "differing_words",
     "content_min", "content_mean", "mutual_substitution", "substitution_similarity", "unaligned_words",
+    "lexical_antonym", "lexical_covered", "lexical_hypernym", "lexical_sibling", "lexical_unknown",
 ]
 L2 = 1.0  # penalty on the standardised weights (the intercept is free)
 FOLDS = 5

@@ -6,11 +6,12 @@ import Foundation
 /// Three methods, for comparison (`aerie imagine calibrate` reports them side by side):
 /// - ``Method/learned`` (the default): the hard rules of ``PromptGuard/veto(_:_:)`` (negation, counts, colours bound to
 ///   objects, roles swapped by word order), then a logistic regression on what MiniLM itself says about the pair
-///   (``features(_:_:_:_:)``: sentence cosine, how well each token of one prompt aligns with some token of the other,
+///   (``features(_:_:_:_:lexicon:)``: sentence cosine, how well each token of one prompt aligns with some token of the other,
 ///   the length difference, whether the prompts differ by one substituted word and how many words differ, the
 ///   one-sided relation, style and attribute signals of ``PromptGuard/signals(_:_:)``, and the same alignment over
-///   whole content words, with whether a word was put in place of another and how close the two are). A hit
-///   when its probability reaches the model's cut. The weights (`Resources/prompt-matcher.json`) are trained by
+///   whole content words, with whether a word was put in place of another and how close the two are) and on what
+///   ``WordNet`` says of the words only one prompt writes (``lexicalSignals(_:_:lexicon:)``: opposites, synonyms,
+///   kinds). A hit when its probability reaches the model's cut. The weights (`Resources/prompt-matcher.json`) are trained by
 ///   `scripts/train_prompt_matcher.py` on `data/imagine/matcher-features.csv`.
 /// - ``Method/guarded``: cosine ≥ `threshold` and ``PromptGuard/compatible(_:_:)`` (the cache before the learned method).
 /// - ``Method/similarity``: cosine ≥ `threshold` alone.
@@ -55,27 +56,36 @@ public struct PromptMatcher: Sendable {
         "cosine", "align_min", "align_second_min", "align_mean", "align_f1", "length_difference",
         "relation_one", "style_both", "style_one", "attribute_one", "substitution", "differing_words",
         "content_min", "content_mean", "mutual_substitution", "substitution_similarity", "unaligned_words",
+        "lexical_antonym", "lexical_covered", "lexical_hypernym", "lexical_sibling", "lexical_unknown",
     ]
 
     public var method: Method
     /// The cosine threshold of ``Method/guarded`` and ``Method/similarity``.
     public var threshold: Double
     public let model: Model
+    /// What the learned method asks about the words only one prompt writes (required by ``Method/learned``).
+    public let lexicon: WordNet?
 
-    public init(method: Method = .learned, threshold: Double = 0.90, model: Model) throws {
+    public init(method: Method = .learned, threshold: Double = 0.90, model: Model, lexicon: WordNet?) throws {
         guard model.features == Self.featureNames, model.weights.count == Self.featureNames.count else {
             throw AerieError.invalid(
                 "The prompt matcher's weights are for the features \(model.features), not \(Self.featureNames); "
                     + "retrain them with scripts/train_prompt_matcher.py.")
         }
+        guard method != .learned || lexicon != nil else {
+            throw AerieError.invalid("The learned prompt matcher needs WordNet (Debian's wordnet-base).")
+        }
         self.method = method
         self.threshold = threshold
         self.model = model
+        self.lexicon = lexicon
     }
 
-    /// The matcher with the weights shipped in this module.
+    /// The matcher with the weights shipped in this module and the system's WordNet (``WordNet/system(environment:)``;
+    /// only ``Method/learned`` needs it).
     public static func bundled(method: Method = .learned, threshold: Double = 0.90) throws -> PromptMatcher {
-        try PromptMatcher(method: method, threshold: threshold, model: bundledModel())
+        try PromptMatcher(method: method, threshold: threshold, model: bundledModel(),
+                          lexicon: method == .learned ? WordNet.system() : try? WordNet.system())
     }
 
     public static func bundledModel() throws -> Model {
@@ -107,7 +117,8 @@ public struct PromptMatcher: Sendable {
             }
             guard similarity >= model.minimumSimilarity else { return Decision(isMatch: false, similarity: similarity) }
             let (ea, eb) = try embeddings()
-            let probability = probability(Self.features(a, ea, b, eb))
+            guard let lexicon else { return Decision(isMatch: false, similarity: similarity) }
+            let probability = probability(Self.features(a, ea, b, eb, lexicon: lexicon))
             return Decision(isMatch: probability >= model.cut, similarity: similarity, probability: probability)
         }
     }
@@ -123,8 +134,9 @@ public struct PromptMatcher: Sendable {
     /// token of the other (cosine of the last-layer token vectors, both directions): a changed word leaves a token
     /// without a close partner, which the minimum, the second smallest, the mean and their F1 (as BERTScore) show.
     /// Embeddings without token vectors align by their sentence vector. The last five features align whole content
-    /// words (``wordAlignment(_:_:)``).
-    public static func features(_ a: String, _ ea: TokenEmbeddings, _ b: String, _ eb: TokenEmbeddings) -> [Double] {
+    /// words (``wordAlignment(_:_:)``); the five after them ask WordNet about the words one side writes alone
+    /// (``lexicalSignals(_:_:lexicon:)``).
+    public static func features(_ a: String, _ ea: TokenEmbeddings, _ b: String, _ eb: TokenEmbeddings, lexicon: WordNet) -> [Double] {
         let cosine = dot(ea.sentence[...], eb.sentence[...])
         let left = ea.count > 0 ? ea : TokenEmbeddings(sentence: ea.sentence, tokens: ea.sentence)
         let right = eb.count > 0 ? eb : TokenEmbeddings(sentence: eb.sentence, tokens: eb.sentence)
@@ -154,7 +166,60 @@ public struct PromptMatcher: Sendable {
             // A single word swapped for another ("a narrow bridge" / "a wide bridge") is more often a changed attribute
             // or object than a rephrasing, which tends to change several words.
             flag(differing.left.count == 1 && differing.right.count == 1), Double(differing.left.count + differing.right.count),
-        ] + wordAlignment(left, right).values
+        ] + wordAlignment(left, right).values + lexicalSignals(a, b, lexicon: lexicon).values
+    }
+
+    /// What WordNet says about the content words only one prompt writes: embeddings place antonyms ("opaque" /
+    /// "transparent", "narrow" / "wide") as close as synonyms, a lexicon does not.
+    struct LexicalSignals {
+        /// A word of one side is the opposite of a word of the other.
+        var antonym: Bool
+        /// The share of one-sided terms with a synonym (or, for adjectives, a word of the same cluster) on the other
+        /// side; 1 when no content word is one-sided.
+        var covered: Double
+        /// One side's word is a kind of the other's ("stallion" / "horse"), or both are kinds of one thing ("violin"
+        /// / "cello").
+        var hypernym: Bool
+        var sibling: Bool
+        /// The share of one-sided terms WordNet does not know.
+        var unknown: Double
+
+        var values: [Double] { [antonym ? 1 : 0, covered, hypernym ? 1 : 0, sibling ? 1 : 0, unknown] }
+    }
+
+    /// One-sided terms: the content words (``PromptGuard/words(_:)``, fillers out; a hyphenated word WordNet does not
+    /// know as its parts: "fast-moving" → "fast", "moving") a prompt writes and the other does not, plus any two
+    /// adjacent words WordNet knows as one ("trash can"). Every term of one side is related to every term of the other.
+    static func lexicalSignals(_ a: String, _ b: String, lexicon: WordNet) -> LexicalSignals {
+        func contentWords(_ text: String) -> [String] {
+            PromptGuard.words(text).flatMap { word in
+                word.contains("-") && lexicon.senses(word).isEmpty ? word.split(separator: "-").map(String.init) : [word]
+            }.filter { !alignmentFillers.contains($0) }
+        }
+        let left = contentWords(a)
+        let right = contentWords(b)
+        func terms(_ words: [String], other: Set<String>) -> [String] {
+            var terms = words.filter { !other.contains($0) }
+            for (first, second) in zip(words, words.dropFirst()) where !other.contains(first) || !other.contains(second) {
+                let compound = "\(first) \(second)"
+                if !lexicon.senses(compound).isEmpty { terms.append(compound) }
+            }
+            return terms
+        }
+        let leftTerms = terms(left, other: Set(right))
+        let rightTerms = terms(right, other: Set(left))
+        guard !leftTerms.isEmpty || !rightTerms.isEmpty else {
+            return LexicalSignals(antonym: false, covered: 1, hypernym: false, sibling: false, unknown: 0)
+        }
+        let relations: [[WordNet.Relation]] = leftTerms.map { x in rightTerms.map { y in lexicon.relation(x, y) } }
+        let all = relations.flatMap { $0 }
+        func isClose(_ relation: WordNet.Relation) -> Bool { relation == .synonym || relation == .similar }
+        let coveredLeft = relations.filter { $0.contains(where: isClose) }.count
+        let coveredRight = rightTerms.indices.filter { j in relations.contains { isClose($0[j]) } }.count
+        let unknown = (leftTerms + rightTerms).filter { lexicon.senses($0).isEmpty }.count
+        let count = Double(leftTerms.count + rightTerms.count)
+        return LexicalSignals(antonym: all.contains(.antonym), covered: Double(coveredLeft + coveredRight) / count,
+                              hypernym: all.contains(.hypernym), sibling: all.contains(.sibling), unknown: Double(unknown) / count)
     }
 
     /// The word-level alignment of two prompts: WordPiece pieces merged back into words (mean of their vectors), the

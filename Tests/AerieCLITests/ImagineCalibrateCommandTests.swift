@@ -83,7 +83,8 @@ struct ImagineCalibrateCommandTests {
             .init(a: "base, oil", b: "near", same: true, kind: "paraphrase"), .init(a: "a red car", b: "a blue car", same: false, kind: "colour"),
         ]
         let embedder = try FixedEmbedder(similarities: ["base, oil": 1, "near": 0.95, "a red car": 1, "a blue car": 0.96])
-        let csv = ImagineCalibrateCommand.featuresCSV(pairs, embeddings: try ImagineCalibrateCommand.embed(pairs, embedder: embedder))
+        let csv = ImagineCalibrateCommand.featuresCSV(
+            pairs, embeddings: try ImagineCalibrateCommand.embed(pairs, embedder: embedder), lexicon: try WordNet.system())
         let lines = csv.split(separator: "\n").map(String.init)
         #expect(lines.count == 3)
         #expect(lines[0] == (["a", "b", "same", "kind", "veto"] + PromptMatcher.featureNames).joined(separator: ","))

@@ -67,14 +67,15 @@ struct PromptMatcherTests {
         let z: [Float] = [0, 0, 1]
         let same = TokenEmbeddings(sentence: x, tokens: x + y)
         let names = PromptMatcher.featureNames
-        let identical = PromptMatcher.features("a b", same, "a b", same)
+        let lexicon = try WordNet.system()
+        let identical = PromptMatcher.features("a b", same, "a b", same, lexicon: lexicon)
         #expect(identical.count == names.count)
         #expect(identical[names.firstIndex(of: "cosine") ?? 0] == 1)
         #expect(identical[names.firstIndex(of: "align_min") ?? 0] == 1)
-        let changed = PromptMatcher.features("a b", same, "a c", TokenEmbeddings(sentence: x, tokens: x + z))
+        let changed = PromptMatcher.features("a b", same, "a c", TokenEmbeddings(sentence: x, tokens: x + z), lexicon: lexicon)
         #expect(changed[names.firstIndex(of: "align_min") ?? 0] == 0)
         #expect(changed[names.firstIndex(of: "align_mean") ?? 0] == 0.5)
-        let longer = PromptMatcher.features("a b", same, "a b c", TokenEmbeddings(sentence: x, tokens: x + y + z))
+        let longer = PromptMatcher.features("a b", same, "a b c", TokenEmbeddings(sentence: x, tokens: x + y + z), lexicon: lexicon)
         #expect(abs(longer[names.firstIndex(of: "length_difference") ?? 0] - 1.0 / 3) < 1e-12)
         #expect(changed[names.firstIndex(of: "substitution") ?? 0] == 1 && changed[names.firstIndex(of: "differing_words") ?? 0] == 2)
         #expect(longer[names.firstIndex(of: "substitution") ?? 0] == 0 && longer[names.firstIndex(of: "differing_words") ?? 0] == 1)
@@ -96,7 +97,7 @@ struct PromptMatcherTests {
         let same = PromptMatcher.wordAlignment(sail, sail)
         #expect(!same.mutual && same.minimum == 1 && same.mean == 1 && same.unaligned == 0)
         let names = PromptMatcher.featureNames
-        let features = PromptMatcher.features("a sailboat", sail, "a speedboat", speed)
+        let features = PromptMatcher.features("a sailboat", sail, "a speedboat", speed, lexicon: try WordNet.system())
         #expect(features[names.firstIndex(of: "mutual_substitution") ?? 0] == 1)
         #expect(features[names.firstIndex(of: "unaligned_words") ?? 0] == 2)
     }
@@ -105,11 +106,12 @@ struct PromptMatcherTests {
     func methods() throws {
         let model = try PromptMatcher.bundledModel()
         let vector = TokenEmbeddings(sentence: [1, 0], tokens: [1, 0])
-        let similarity = try PromptMatcher(method: .similarity, threshold: 0.9, model: model)
+        let similarity = try PromptMatcher(method: .similarity, threshold: 0.9, model: model, lexicon: nil)
         #expect(similarity.decide("a red car", vector, "a blue car", vector).isMatch)
-        let guarded = try PromptMatcher(method: .guarded, threshold: 0.9, model: model)
+        let guarded = try PromptMatcher(method: .guarded, threshold: 0.9, model: model, lexicon: nil)
         #expect(guarded.decide("a red car", vector, "a blue car", vector) == .init(isMatch: false, similarity: 1, veto: "colour"))
-        let learned = try PromptMatcher(method: .learned, model: model)
+        #expect(throws: AerieError.self) { _ = try PromptMatcher(method: .learned, model: model, lexicon: nil) }
+        let learned = try PromptMatcher(method: .learned, model: model, lexicon: WordNet.system())
         var asked = false
         let decision = learned.decide("a red car", "a blue car", similarity: 1) {
             asked = true
@@ -124,7 +126,7 @@ struct PromptMatcherTests {
         #expect(throws: AerieError.self) {
             var wrong = model
             wrong.features.removeLast()
-            _ = try PromptMatcher(model: wrong)
+            _ = try PromptMatcher(model: wrong, lexicon: WordNet.system())
         }
     }
 
@@ -200,10 +202,11 @@ struct PromptMatcherTests {
     func trainingFeaturesAreCurrent() throws {
         let encoder = try InstalledModel.encoder()
         let rows = try Self.trainingFeatures()
-        #expect(rows.count > 400)
+        let lexicon = try WordNet.system()
+        #expect(rows.count > 1_000)
         for row in stride(from: 0, to: rows.count, by: 7).map({ rows[$0] }) {
             let embeddings = encoder.embedTokens([row.a, row.b])
-            let features = PromptMatcher.features(row.a, embeddings[0], row.b, embeddings[1])
+            let features = PromptMatcher.features(row.a, embeddings[0], row.b, embeddings[1], lexicon: lexicon)
             let difference = zip(features, row.features).map { abs($0 - $1) }.max() ?? 1
             #expect(row.features.count == features.count && difference < 1e-4, "\(row.a) / \(row.b): \(difference)")
             #expect((PromptGuard.veto(row.a, row.b) ?? "") == row.veto)

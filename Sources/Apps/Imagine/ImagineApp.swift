@@ -90,9 +90,18 @@ public struct ImagineApp: AerieHTTPApp {
             holder.setUnavailable(message)
             return
         }
-        let service = try await ImagineService.open(
-            primitives: primitives, configuration: configuration, generator: models.generator, embedder: models.embedder,
-            metrics: ImagineMetrics(factory: metricsFactory), now: now)
+        let service: ImagineService
+        do {
+            service = try await ImagineService.open(
+                primitives: primitives, configuration: configuration, generator: models.generator, embedder: models.embedder,
+                metrics: ImagineMetrics(factory: metricsFactory), now: now)
+        } catch let error as AerieError where error.code == .unavailable {
+            // Something installed outside Aerie is missing (WordNet for the learned matcher): the app answers 503 with
+            // the message, the rest of the server runs.
+            logger.warning("imagine app unavailable: \(error.message)")
+            holder.setUnavailable(error.message)
+            return
+        }
         try runtime.register(GenerateFunction(service: service))
         holder.setReady(service)
         logger.info("imagine app ready: POST /v1/apps/imagine/images")

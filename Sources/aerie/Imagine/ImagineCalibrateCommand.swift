@@ -20,7 +20,8 @@ struct ImagineCalibrateCommand: AsyncParsableCommand {
             with the guard, PromptGuard must also find the prompts compatible (same negation, colours, relations, \
             counts, styles, attributes and word order). The learned method (the cache's default) keeps the hard \
             rules (negation, counts, colours bound to objects, roles swapped by word order) and scores the rest \
-            with a logistic regression on MiniLM's sentence and token-alignment signals. The false-hit rate is the \
+            with a logistic regression on MiniLM's sentence and token-alignment signals and WordNet's relations \
+            between the words only one prompt writes (Debian's wordnet-base, or AERIE_WORDNET). The false-hit rate is the \
             share of pairs labelled 0 that hit.
 
             --features FILE writes each pair's learned features (CSV), the input of \
@@ -66,18 +67,20 @@ struct ImagineCalibrateCommand: AsyncParsableCommand {
         } else {
             embedder = try SentenceEncoder(store: ModelStore(dataDirectory: URL(fileURLWithPath: data, isDirectory: true)))
         }
+        let lexicon = try WordNet.system()
+        let embedded = try Self.embed(labelled, embedder: embedder)
+        // Features first: they are what retrains weights that no longer fit the feature list.
+        if let features {
+            try Self.featuresCSV(labelled, embeddings: embedded, lexicon: lexicon).write(toFile: features, atomically: true, encoding: .utf8)
+        }
         let model: PromptMatcher.Model
         if let weights {
             model = try JSONDecoder().decode(PromptMatcher.Model.self, from: Data(contentsOf: URL(fileURLWithPath: weights)))
         } else {
             model = try PromptMatcher.bundledModel()
         }
-        let matcher = try PromptMatcher(method: .learned, model: model)
-        let embedded = try Self.embed(labelled, embedder: embedder)
+        let matcher = try PromptMatcher(method: .learned, model: model, lexicon: lexicon)
         let calibration = Self.score(labelled, embeddings: embedded, matcher: matcher)
-        if let features {
-            try Self.featuresCSV(labelled, embeddings: embedded).write(toFile: features, atomically: true, encoding: .utf8)
-        }
         let rows = calibration.rows()
         if json {
             print(try Self.report(calibration, rows: rows, model: embedder.modelName, threshold: threshold))
@@ -178,14 +181,14 @@ struct ImagineCalibrateCommand: AsyncParsableCommand {
     /// The learned method's features of each pair, as CSV: `a,b,same,kind,veto` and one column per feature
     /// (``PromptMatcher/featureNames``); `veto` names the hard rule that refuses the pair (such pairs never reach the
     /// scorer, and the training script leaves them out).
-    static func featuresCSV(_ pairs: [LabelledPair], embeddings: [String: TokenEmbeddings]) -> String {
+    static func featuresCSV(_ pairs: [LabelledPair], embeddings: [String: TokenEmbeddings], lexicon: WordNet) -> String {
         func quoted(_ field: String) -> String {
             field.contains(where: { ",\"\n".contains($0) }) ? "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : field
         }
         var lines = [(["a", "b", "same", "kind", "veto"] + PromptMatcher.featureNames).joined(separator: ",")]
         for pair in pairs {
             guard let a = embeddings[pair.a], let b = embeddings[pair.b] else { continue }
-            let values = PromptMatcher.features(pair.a, a, pair.b, b).map { String(format: "%.6f", $0) }
+            let values = PromptMatcher.features(pair.a, a, pair.b, b, lexicon: lexicon).map { String(format: "%.6f", $0) }
             lines.append(([quoted(pair.a), quoted(pair.b), pair.same ? "1" : "0", quoted(pair.kind), PromptGuard.veto(pair.a, pair.b) ?? ""] + values)
                 .joined(separator: ","))
         }
@@ -228,7 +231,7 @@ struct ImagineCalibrateCommand: AsyncParsableCommand {
         let learned = calibration.learnedMetrics()
         lines.append("")
         lines.append(
-            "Learned matcher (the cache's default; rules + logistic regression on MiniLM token alignment)"
+            "Learned matcher (the cache's default; rules + logistic regression on MiniLM token alignment and WordNet)"
                 + String(
                     format: ": false-hit rate %.1f%% (%d of %d different pairs hit), precision %.3f, recall %.3f (%d of %d same pairs missed)",
                     learned.falseHitRate * 100, learned.falsePositives, learned.falsePositives + learned.trueNegatives, learned.precision,
