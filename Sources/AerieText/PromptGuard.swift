@@ -171,8 +171,9 @@ public enum PromptGuard {
     /// Spatial words whose opposite changes the picture. `on`, `in`, `at` and `with` are left out: too common,
     /// and paraphrases drop them.
     static let relations: [String: String] = fold([
-        "above": ["above", "over", "atop"],
-        "below": ["below", "under", "beneath", "underneath"],
+        // "on top of" and "at the bottom of" by their nouns, as "in front of" by `front`.
+        "above": ["above", "over", "atop", "top"],
+        "below": ["below", "under", "beneath", "underneath", "bottom"],
         "inside": ["inside", "within", "indoors"],
         "outside": ["outside", "outdoors"],
         "front": ["front"],

@@ -189,25 +189,26 @@ public struct PromptMatcher: Sendable {
 
     /// One-sided terms: the content words (``PromptGuard/words(_:)``, fillers out; a hyphenated word WordNet does not
     /// know as its parts: "fast-moving" → "fast", "moving") a prompt writes and the other does not, plus any two
-    /// adjacent words WordNet knows as one ("trash can"). Every term of one side is related to every term of the other.
+    /// adjacent words, particles included, that WordNet knows as one ("trash can", "switched off") and the other prompt
+    /// does not write together. Every term of one side is related to every term of the other.
     static func lexicalSignals(_ a: String, _ b: String, lexicon: WordNet) -> LexicalSignals {
-        func contentWords(_ text: String) -> [String] {
+        func split(_ text: String) -> [String] {
             PromptGuard.words(text).flatMap { word in
                 word.contains("-") && lexicon.senses(word).isEmpty ? word.split(separator: "-").map(String.init) : [word]
-            }.filter { !alignmentFillers.contains($0) }
-        }
-        let left = contentWords(a)
-        let right = contentWords(b)
-        func terms(_ words: [String], other: Set<String>) -> [String] {
-            var terms = words.filter { !other.contains($0) }
-            for (first, second) in zip(words, words.dropFirst()) where !other.contains(first) || !other.contains(second) {
-                let compound = "\(first) \(second)"
-                if !lexicon.senses(compound).isEmpty { terms.append(compound) }
             }
-            return terms
         }
-        let leftTerms = terms(left, other: Set(right))
-        let rightTerms = terms(right, other: Set(left))
+        let wordsLeft = split(a)
+        let wordsRight = split(b)
+        let left = wordsLeft.filter { !alignmentFillers.contains($0) }
+        let right = wordsRight.filter { !alignmentFillers.contains($0) }
+        func pairs(_ words: [String]) -> [String] { zip(words, words.dropFirst()).map { "\($0) \($1)" } }
+        func terms(_ words: [String], all: [String], other: Set<String>, otherAll: [String]) -> [String] {
+            let otherPairs = Set(pairs(otherAll))
+            return words.filter { !other.contains($0) }
+                + pairs(all).filter { !otherPairs.contains($0) && !lexicon.senses($0).isEmpty }
+        }
+        let leftTerms = terms(left, all: wordsLeft, other: Set(right), otherAll: wordsRight)
+        let rightTerms = terms(right, all: wordsRight, other: Set(left), otherAll: wordsLeft)
         guard !leftTerms.isEmpty || !rightTerms.isEmpty else {
             return LexicalSignals(antonym: false, covered: 1, hypernym: false, sibling: false, unknown: 0)
         }

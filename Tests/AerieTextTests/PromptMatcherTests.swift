@@ -21,6 +21,8 @@ struct PromptMatcherTests {
         ("a white horse with a black saddle", "a black horse with a white saddle", "colour"),
         ("a mug on top of a book", "a book on top of a mug", "order"),
         ("a ball in front of a box", "a ball behind a box", "relation"),
+        ("a lamp on top of a cabinet", "a lamp underneath a cabinet", "relation"),
+        ("a jar on the top shelf", "a jar on the bottom shelf", "relation"),
         ("a door that is open", "a door that is closed", "attribute"),
         ("a locked door", "an unlocked door", "negation"),
         ("an inflated tyre", "a deflated tyre", "negation"),

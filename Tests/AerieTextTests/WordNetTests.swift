@@ -61,11 +61,14 @@ struct WordNetTests {
         #expect(throws: AerieError.self) { _ = try WordNet.system(environment: ["AERIE_WORDNET": "/nonexistent/wordnet"]) }
     }
 
-    @Test("lexical signals: opposites, synonyms that cover every one-sided word, hyphenated words by their parts")
+    @Test("lexical signals: opposites, synonyms that cover every one-sided word, hyphenated words by their parts, particles")
     func lexicalSignals() throws {
         let wordnet = try WordNet.system()
         let opposite = PromptMatcher.lexicalSignals("a fast-moving river in a canyon", "a slow-moving river in a canyon", lexicon: wordnet)
         #expect(opposite.antonym && opposite.covered == 0)
+        // A verb and its particle are one term when WordNet knows them as one: switch_on / switch_off.
+        let particle = PromptMatcher.lexicalSignals("a radio switched on", "a radio switched off", lexicon: wordnet)
+        #expect(particle.antonym)
         let synonyms = PromptMatcher.lexicalSignals("a sofa in a hallway", "a couch in a hallway", lexicon: wordnet)
         #expect(!synonyms.antonym && synonyms.covered == 1 && synonyms.unknown == 0)
         let same = PromptMatcher.lexicalSignals("a cat on a mat", "the cat on the mat", lexicon: wordnet)
