@@ -50,7 +50,8 @@ public final class WordNet: Sendable {
         case antonym
         /// Adjectives in one cluster ("huge" / "large").
         case similar
-        /// One noun is a kind of the other, up to three steps ("stallion" / "horse").
+        /// One noun is a kind of the other, up to three steps ("stallion" / "horse"), or one verb a manner of the other,
+        /// up to two ("gnaw" / "chew").
         case hypernym
         /// Two nouns are kinds of one thing, each at most two steps below it ("violin" / "cello").
         case sibling
@@ -136,15 +137,26 @@ public final class WordNet: Sendable {
         let leftHeads = Set(left.filter { $0.partOfSpeech == .adj }.map { clusterHead($0, synset($0)) })
         let rightHeads = Set(right.filter { $0.partOfSpeech == .adj }.map { clusterHead($0, synset($0)) })
         if !leftHeads.isDisjoint(with: rightHeads) { return .similar }
-        // Kinds are asked of nouns only: the verb hierarchy is shallow and loose ("land" lies three steps below "take").
-        let leftNouns = left.filter { $0.partOfSpeech == .noun }
-        let rightNouns = right.filter { $0.partOfSpeech == .noun }
-        let leftAncestors = leftNouns.map { ancestors($0, depth: 3) }
-        let rightAncestors = rightNouns.map { ancestors($0, depth: 3) }
-        if leftAncestors.contains(where: { above in rightNouns.contains { above[$0] != nil } })
-            || rightAncestors.contains(where: { above in leftNouns.contains { above[$0] != nil } }) {
+        // A noun may be a kind of the other up to three steps; a verb a manner of the other up to two ("gnaw" / "chew",
+        // "jog" / "run"): the verb hierarchy is shallower and looser ("land" lies three steps below "take").
+        func kinds(_ senses: [Sense]) -> [(sense: Sense, above: [Sense: Int])] {
+            senses.compactMap { sense in
+                switch sense.partOfSpeech {
+                case .noun: (sense, ancestors(sense, depth: 3))
+                case .verb: (sense, ancestors(sense, depth: 2))
+                default: nil
+                }
+            }
+        }
+        let leftKinds = kinds(left)
+        let rightKinds = kinds(right)
+        if leftKinds.contains(where: { kind in rightKinds.contains { kind.above[$0.sense] != nil } })
+            || rightKinds.contains(where: { kind in leftKinds.contains { kind.above[$0.sense] != nil } }) {
             return .hypernym
         }
+        // Siblings are asked of nouns only.
+        let leftAncestors = leftKinds.filter { $0.sense.partOfSpeech == .noun }.map(\.above)
+        let rightAncestors = rightKinds.filter { $0.sense.partOfSpeech == .noun }.map(\.above)
         for above in leftAncestors {
             for other in rightAncestors where above.contains(where: { $0.value <= 2 && (other[$0.key] ?? 3) <= 2 }) {
                 return .sibling

@@ -17,6 +17,8 @@ struct WordNetTests {
         ("huge", "large", .similar),
         ("stallion", "horse", .hypernym),
         ("puppies", "dog", .hypernym),
+        ("gnawing", "chewing", .hypernym),  // to gnaw is a manner of chewing
+        ("reading", "writing", .sibling),  // as nouns, two kinds of one activity; neither verb is a manner of the other
         ("violin", "cello", .sibling),
         ("qwxzt", "cat", .unknown),
     ])
