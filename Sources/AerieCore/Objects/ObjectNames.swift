@@ -9,19 +9,26 @@ public enum ObjectNames {
         func fail(_ why: String) -> AerieError {
             AerieError.invalid("Bucket name \"\(name)\" is invalid: \(why). Use 3–63 lower-case letters, digits, '-' or '.', starting and ending with a letter or digit.", field: "bucket")
         }
-        let bytes = Array(name.utf8)
+        // Over the UTF-8 view, with no copy: every object route checks its bucket.
+        let bytes = name.utf8
         guard (3...63).contains(bytes.count) else { throw fail("it must be 3 to 63 characters long") }
+        var onlyDigitsAndDots = true
         for byte in bytes {
             let ok = (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
                 || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
                 || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".")
             guard ok else { throw fail("it contains a character other than a-z, 0-9, '-' and '.'") }
+            if byte == UInt8(ascii: "-") || byte >= UInt8(ascii: "a") { onlyDigitsAndDots = false }
         }
         guard let first = bytes.first, let last = bytes.last,
               isAlphanumeric(first), isAlphanumeric(last) else { throw fail("it must start and end with a letter or digit") }
-        guard !name.contains("..") else { throw fail("it contains '..'") }
-        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
-        if parts.count == 4, parts.allSatisfy({ UInt8($0) != nil }) { throw fail("it is shaped like an IP address") }
+        guard !zip(bytes, bytes.dropFirst()).contains(where: { $0 == UInt8(ascii: ".") && $1 == UInt8(ascii: ".") }) else {
+            throw fail("it contains '..'")
+        }
+        if onlyDigitsAndDots {
+            let parts = name.split(separator: ".", omittingEmptySubsequences: false)
+            if parts.count == 4, parts.allSatisfy({ UInt8($0) != nil }) { throw fail("it is shaped like an IP address") }
+        }
     }
 
     /// Checks an object key as S3 does: non-empty UTF-8 of at most 1024 bytes. `.` and `..` segments and a leading

@@ -134,7 +134,7 @@ struct ObjectRoutes {
         guard path.hasPrefix(prefix) else {
             throw AerieError.invalid("The object key is missing from the path.", field: "key")
         }
-        guard let key = String(path.dropFirst(prefix.count)).removingPercentEncoding else {
+        guard let key = PercentDecoding.decode(path.dropFirst(prefix.count)) else {
             throw AerieError.invalid("The object key has a broken percent-encoding.", field: "key")
         }
         try ObjectNames.validatePathKey(key)

@@ -73,7 +73,7 @@ extension AerieRequestContext {
         guard let raw = parameters.get(name) else {
             throw AerieError.invalid("The path parameter \(name) is missing.", field: name)
         }
-        guard let decoded = raw.removingPercentEncoding else {
+        guard let decoded = PercentDecoding.decode(raw) else {
             throw AerieError.invalid("The path parameter \(name) has a broken percent-encoding.", field: name)
         }
         return decoded
