@@ -18,17 +18,16 @@ public enum PercentDecoding {
                 continue
             }
             let high = utf8.index(after: index)
-            guard high != utf8.endIndex, let upper = hexDigitValue(utf8[high]) else { return nil }
+            guard high != utf8.endIndex, let upper = hexValue(utf8[high]) else { return nil }
             let low = utf8.index(after: high)
-            guard low != utf8.endIndex, let lower = hexDigitValue(utf8[low]) else { return nil }
+            guard low != utf8.endIndex, let lower = hexValue(utf8[low]) else { return nil }
             bytes.append(upper << 4 | lower)
             index = utf8.index(after: low)
         }
         return String(validating: bytes, as: UTF8.self)
     }
 
-    /// The value of one hexadecimal digit (either case), nil for any other byte.
-    public static func hexDigitValue(_ byte: UInt8) -> UInt8? {
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
         switch byte {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
         case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10

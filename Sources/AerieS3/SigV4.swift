@@ -1,4 +1,3 @@
-import AerieCore
 import Crypto
 import Foundation
 
@@ -128,7 +127,7 @@ public enum SigV4 {
         var index = 0
         while index < utf8.count {
             if utf8[index] == UInt8(ascii: "%"), index + 2 < utf8.count,
-               let high = PercentDecoding.hexDigitValue(utf8[index + 1]), let low = PercentDecoding.hexDigitValue(utf8[index + 2]) {
+               let high = hexValue(utf8[index + 1]), let low = hexValue(utf8[index + 2]) {
                 bytes.append(high << 4 | low)
                 index += 3
             } else {
@@ -137,6 +136,15 @@ public enum SigV4 {
             }
         }
         return String(decoding: bytes, as: UTF8.self)
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
     }
 
     /// The string a chunk signature signs (aws-chunked with `STREAMING-AWS4-HMAC-SHA256-PAYLOAD`).
