@@ -85,7 +85,7 @@ public struct PromptMatcher: Sendable {
     /// only ``Method/learned`` needs it).
     public static func bundled(method: Method = .learned, threshold: Double = 0.90) throws -> PromptMatcher {
         try PromptMatcher(method: method, threshold: threshold, model: bundledModel(),
-                          lexicon: method == .learned ? WordNet.system() : try? WordNet.system())
+                          lexicon: method == .learned ? WordNet.system() : nil)
     }
 
     public static func bundledModel() throws -> Model {
@@ -212,12 +212,15 @@ public struct PromptMatcher: Sendable {
         guard !leftTerms.isEmpty || !rightTerms.isEmpty else {
             return LexicalSignals(antonym: false, covered: 1, hypernym: false, sibling: false, unknown: 0)
         }
-        let relations: [[WordNet.Relation]] = leftTerms.map { x in rightTerms.map { y in lexicon.relation(x, y) } }
+        // Each term is looked up once, whatever the number of pairs it is in.
+        let leftEntries = leftTerms.map(lexicon.entry)
+        let rightEntries = rightTerms.map(lexicon.entry)
+        let relations: [[WordNet.Relation]] = leftEntries.map { x in rightEntries.map { y in lexicon.relation(x, y) } }
         let all = relations.flatMap { $0 }
         func isClose(_ relation: WordNet.Relation) -> Bool { relation == .synonym || relation == .similar }
         let coveredLeft = relations.filter { $0.contains(where: isClose) }.count
         let coveredRight = rightTerms.indices.filter { j in relations.contains { isClose($0[j]) } }.count
-        let unknown = (leftTerms + rightTerms).filter { lexicon.senses($0).isEmpty }.count
+        let unknown = (leftEntries + rightEntries).filter { !$0.isKnown }.count
         let count = Double(leftTerms.count + rightTerms.count)
         return LexicalSignals(antonym: all.contains(.antonym), covered: Double(coveredLeft + coveredRight) / count,
                               hypernym: all.contains(.hypernym), sibling: all.contains(.sibling), unknown: Double(unknown) / count)

@@ -14,15 +14,6 @@ public final class WordNet: Sendable {
     public enum PartOfSpeech: String, Sendable, CaseIterable {
         case noun, verb, adj, adv
 
-        var symbol: Character {
-            switch self {
-            case .noun: "n"
-            case .verb: "v"
-            case .adj: "a"
-            case .adv: "r"
-            }
-        }
-
         init?(symbol: Substring) {
             switch symbol {
             case "n": self = .noun
@@ -38,6 +29,24 @@ public final class WordNet: Sendable {
     public struct Sense: Sendable, Hashable {
         public var partOfSpeech: PartOfSpeech
         public var offset: Int
+    }
+
+    /// What ``relation(_:_:)`` needs of one word, looked up once: a word met in several pairs is read once.
+    public struct Entry: Sendable {
+        /// Every sense of the word (``senses(_:)``); empty for a word WordNet does not know.
+        public let senses: [Sense]
+        /// The senses whose opposites count for the word: its senses, an adjective's cluster head, the hypernyms up to
+        /// two steps and a verb's group (`$`).
+        let near: Set<Sense>
+        /// The antonyms (`!`) of ``near``.
+        let opposites: Set<Sense>
+        /// The cluster heads of its adjective senses.
+        let clusterHeads: Set<Sense>
+        /// Each noun sense with its hypernyms up to three steps, each verb sense with its hypernyms up to two, with
+        /// their distance.
+        let kinds: [(sense: Sense, above: [Sense: Int])]
+
+        public var isKnown: Bool { !senses.isEmpty }
     }
 
     /// How two words relate, strongest first (the order ``relation(_:_:)`` tests them in).
@@ -124,41 +133,50 @@ public final class WordNet: Sendable {
         return found
     }
 
+    /// What ``relation(_:_:)`` needs of `word`.
+    public func entry(_ word: String) -> Entry {
+        let senses = senses(word)
+        var near = Set(senses)
+        var clusterHeads = Set<Sense>()
+        var kinds: [(sense: Sense, above: [Sense: Int])] = []
+        for sense in senses {
+            let synset = synset(sense)
+            switch sense.partOfSpeech {
+            case .adj: clusterHeads.insert(clusterHead(sense, synset))
+            // A noun may be a kind of another up to three steps; a verb a manner of another up to two ("gnaw" /
+            // "chew", "jog" / "run"): the verb hierarchy is shallower and looser ("land" lies three steps below "take").
+            case .noun: kinds.append((sense, ancestors(sense, depth: 3)))
+            case .verb: kinds.append((sense, ancestors(sense, depth: 2)))
+            case .adv: break
+            }
+            for pointer in synset?.pointers ?? [] where pointer.symbol == "$" { near.insert(pointer.target) }
+        }
+        near.formUnion(clusterHeads)
+        for kind in kinds { near.formUnion(kind.above.filter { $0.value <= 2 }.keys) }
+        let opposites = Set(near.flatMap { sense in (synset(sense)?.pointers ?? []).filter { $0.symbol == "!" }.map(\.target) })
+        return Entry(senses: senses, near: near, opposites: opposites, clusterHeads: clusterHeads, kinds: kinds)
+    }
+
     /// How `a` and `b` relate (see ``Relation``).
     public func relation(_ a: String, _ b: String) -> Relation {
-        let left = senses(a)
-        let right = senses(b)
-        guard !left.isEmpty, !right.isEmpty else { return .unknown }
-        let rightSet = Set(right)
-        if left.contains(where: rightSet.contains) { return .synonym }
-        let leftNear = neighbourhood(left)
-        let rightNear = neighbourhood(right)
-        if !opposites(leftNear).isDisjoint(with: rightNear) || !opposites(rightNear).isDisjoint(with: leftNear) { return .antonym }
-        let leftHeads = Set(left.filter { $0.partOfSpeech == .adj }.map { clusterHead($0, synset($0)) })
-        let rightHeads = Set(right.filter { $0.partOfSpeech == .adj }.map { clusterHead($0, synset($0)) })
-        if !leftHeads.isDisjoint(with: rightHeads) { return .similar }
-        // A noun may be a kind of the other up to three steps; a verb a manner of the other up to two ("gnaw" / "chew",
-        // "jog" / "run"): the verb hierarchy is shallower and looser ("land" lies three steps below "take").
-        func kinds(_ senses: [Sense]) -> [(sense: Sense, above: [Sense: Int])] {
-            senses.compactMap { sense in
-                switch sense.partOfSpeech {
-                case .noun: (sense, ancestors(sense, depth: 3))
-                case .verb: (sense, ancestors(sense, depth: 2))
-                default: nil
-                }
-            }
-        }
-        let leftKinds = kinds(left)
-        let rightKinds = kinds(right)
-        if leftKinds.contains(where: { kind in rightKinds.contains { kind.above[$0.sense] != nil } })
-            || rightKinds.contains(where: { kind in leftKinds.contains { kind.above[$0.sense] != nil } }) {
+        relation(entry(a), entry(b))
+    }
+
+    /// How the words of two entries relate.
+    public func relation(_ left: Entry, _ right: Entry) -> Relation {
+        guard left.isKnown, right.isKnown else { return .unknown }
+        let rightSenses = Set(right.senses)
+        if left.senses.contains(where: rightSenses.contains) { return .synonym }
+        if !left.opposites.isDisjoint(with: right.near) || !right.opposites.isDisjoint(with: left.near) { return .antonym }
+        if !left.clusterHeads.isDisjoint(with: right.clusterHeads) { return .similar }
+        if left.kinds.contains(where: { kind in right.kinds.contains { kind.above[$0.sense] != nil } })
+            || right.kinds.contains(where: { kind in left.kinds.contains { kind.above[$0.sense] != nil } }) {
             return .hypernym
         }
         // Siblings are asked of nouns only.
-        let leftAncestors = leftKinds.filter { $0.sense.partOfSpeech == .noun }.map(\.above)
-        let rightAncestors = rightKinds.filter { $0.sense.partOfSpeech == .noun }.map(\.above)
-        for above in leftAncestors {
-            for other in rightAncestors where above.contains(where: { $0.value <= 2 && (other[$0.key] ?? 3) <= 2 }) {
+        let rightNouns = right.kinds.filter { $0.sense.partOfSpeech == .noun }
+        for kind in left.kinds where kind.sense.partOfSpeech == .noun {
+            for other in rightNouns where kind.above.contains(where: { $0.value <= 2 && (other.above[$0.key] ?? 3) <= 2 }) {
                 return .sibling
             }
         }
@@ -268,25 +286,6 @@ public final class WordNet: Sendable {
             pointers.append((fields[base], Sense(partOfSpeech: pos, offset: offset)))
         }
         return Synset(isSatellite: fields[2] == "s", pointers: pointers)
-    }
-
-    /// The senses whose opposites count for these: themselves, an adjective's cluster head, the hypernyms up to two
-    /// steps and a verb's group (`$`).
-    private func neighbourhood(_ senses: [Sense]) -> Set<Sense> {
-        var near = Set<Sense>()
-        for sense in senses {
-            let synset = synset(sense)
-            near.insert(sense)
-            if sense.partOfSpeech == .adj { near.insert(clusterHead(sense, synset)) }
-            if sense.partOfSpeech == .noun || sense.partOfSpeech == .verb { near.formUnion(ancestors(sense, depth: 2).keys) }
-            for pointer in synset?.pointers ?? [] where pointer.symbol == "$" { near.insert(pointer.target) }
-        }
-        return near
-    }
-
-    /// The antonyms (`!`) of a set of senses.
-    private func opposites(_ senses: Set<Sense>) -> Set<Sense> {
-        Set(senses.flatMap { sense in (synset(sense)?.pointers ?? []).filter { $0.symbol == "!" }.map(\.target) })
     }
 
     /// An adjective's cluster head: itself, or the head a satellite points to with `&`.
